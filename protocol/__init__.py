@@ -1,0 +1,95 @@
+"""tradewire.protocol: the pure layer.
+
+Codecs, client and server machines, the WebSocket and HTTP stacks and the order book.
+Nothing here touches a socket, a thread, an event loop, the clock or global randomness:
+time comes in as ``now`` arguments; ids, nonces and jitter come from injected sources.
+"""
+
+from ._backoff import Backoff
+from ._bounded import BoundedQueue
+from ._contract import (
+    AcceptUpgrade,
+    ClientMachine,
+    CloseRequest,
+    Handshake,
+    Machine,
+    RejectUpgrade,
+    ServerMachine,
+    UpgradeRequest,
+)
+from ._errors import (
+    ConnectionLost,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    RequestFailure,
+    RequestTimeout,
+    VenueError,
+)
+from ._events import (
+    Command,
+    ConnectionDead,
+    Event,
+    MessageRejected,
+    RequestFailed,
+    RequestSucceeded,
+    SubscriptionActive,
+    SubscriptionEnded,
+    SubscriptionRejected,
+    require,
+    require_choice,
+)
+from ._ledger import AckOutcome, SubscriptionLedger, TopicState
+from ._ratelimit import CreditBucket, Pacer, TokenBucket
+from ._requests import PendingRequest, RequestTable
+from ._secrets import MASK, RedactingFilter, Secret, reveal
+from ._sources import CounterIds, HexNonces, IdSource, RandomSource, RequestId, UuidIds
+
+__all__ = [
+    "MASK",
+    "AcceptUpgrade",
+    "AckOutcome",
+    "Backoff",
+    "BoundedQueue",
+    "ClientMachine",
+    "CloseRequest",
+    "Command",
+    "ConnectionDead",
+    "ConnectionLost",
+    "CounterIds",
+    "CreditBucket",
+    "Event",
+    "Handshake",
+    "HexNonces",
+    "IdSource",
+    "LocalProtocolError",
+    "Machine",
+    "MessageRejected",
+    "Pacer",
+    "PendingRequest",
+    "ProtocolError",
+    "RandomSource",
+    "RedactingFilter",
+    "RejectUpgrade",
+    "RemoteProtocolError",
+    "RequestFailed",
+    "RequestFailure",
+    "RequestId",
+    "RequestSucceeded",
+    "RequestTable",
+    "RequestTimeout",
+    "Secret",
+    "ServerMachine",
+    "SubscriptionActive",
+    "SubscriptionEnded",
+    "SubscriptionLedger",
+    "SubscriptionRejected",
+    "TokenBucket",
+    "TopicState",
+    "UpgradeRequest",
+    "UuidIds",
+    "VenueError",
+    "require",
+    "require_choice",
+    "reveal",
+]
