@@ -3,3 +3,18 @@
 Pure like :mod:`tradewire.protocol`: simulated markets, reference venues, fault plans,
 transcripts and hypothesis strategies, all driven by injected time and seeded RNGs.
 """
+
+from ._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
+from ._link import FakeClock, MemoryLink
+
+__all__ = [
+    "CloseMe",
+    "EchoClient",
+    "EchoServer",
+    "FakeClock",
+    "Heard",
+    "MemoryLink",
+    "Note",
+    "Push",
+    "Say",
+]

@@ -44,8 +44,29 @@ from ._ratelimit import CreditBucket, Pacer, TokenBucket
 from ._requests import PendingRequest, RequestTable
 from ._secrets import MASK, RedactingFilter, Secret, reveal
 from ._sources import CounterIds, HexNonces, IdSource, RandomSource, RequestId, UuidIds
+from ._websocket import (
+    Connected,
+    ReconnectDue,
+    ReconnectScheduled,
+    StackState,
+    UpgradeAccepted,
+    UpgradeRefused,
+    UpgradeRejected,
+    WebSocketClosed,
+)
+from ._ws_client import WebSocketClientStack
+from ._ws_server import WebSocketServerStack
 
 __all__ = [
+    "WebSocketServerStack",
+    "WebSocketClosed",
+    "WebSocketClientStack",
+    "UpgradeRejected",
+    "UpgradeRefused",
+    "UpgradeAccepted",
+    "StackState",
+    "ReconnectScheduled",
+    "ReconnectDue",
     "MASK",
     "AcceptUpgrade",
     "AckOutcome",
@@ -54,6 +75,7 @@ __all__ = [
     "ClientMachine",
     "CloseRequest",
     "Command",
+    "Connected",
     "ConnectionDead",
     "ConnectionLost",
     "CounterIds",

@@ -1,0 +1,210 @@
+"""The WebSocket client stack: a venue client machine over bytes, with reconnects.
+
+One :class:`WebSocketClientStack` lives as long as the caller's session, across any
+number of TCP connections.  It
+
+* builds the upgrade request from the machine's ``handshake`` (path, query,
+  subprotocols such as Rails' ``authorization#<JWT>``, extra headers) at every connect;
+* routes complete text messages into the machine and frames its outbound messages;
+* answers pings, sends keepalive pings every ``ping_interval`` and declares the peer
+  dead when a pong is ``ping_timeout`` late (a connection that goes silent while
+  looking open is an event, never a hang);
+* bounds inbound messages (``max_message_size``): a bigger one is closed with 1009;
+* surfaces close codes (Deribit's 4000 included) as :class:`WebSocketClosed`;
+* after the transport is gone, schedules the next attempt with :class:`Backoff` (reset
+  when the previous connection stayed up ``backoff_reset_after`` seconds) and tells the
+  binding to dial through ``state`` (``DIAL``) and a :class:`ReconnectDue` event.
+
+The binding's loop: when ``state is DIAL`` open a transport and call
+``connection_made`` (report a failed dial with ``connection_lost``); write
+``data_to_send()``; feed reads to ``receive_data``; when ``should_close_transport``,
+close the transport and call ``connection_lost``; call ``handle_timer`` at
+``next_deadline()``.  The venue machine outlives connections: on the next
+``connection_made`` it re-authenticates and resubscribes by itself.
+
+Randomness: frame masks and backoff jitter come from the injected ``rng``; only the
+``Sec-WebSocket-Key`` nonce of the upgrade request is drawn by wsproto.
+"""
+
+from __future__ import annotations
+
+import wsproto
+import wsproto.events as wse
+
+from ._backoff import Backoff
+from ._contract import ClientMachine
+from ._errors import LocalProtocolError
+from ._sources import RandomSource
+from ._websocket import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Connected,
+    ReconnectDue,
+    ReconnectScheduled,
+    StackState,
+    UpgradeRejected,
+    check_positive,
+)
+from ._ws_common import StackBase
+
+__all__ = ["WebSocketClientStack"]
+
+#: Refusals worth retrying; any other 4xx would be refused again, so the stack stops.
+_RETRYABLE_STATUSES = frozenset({408, 425, 429})
+_MAX_REJECT_BODY = 64 * 1024
+
+
+class WebSocketClientStack(StackBase):
+    """A client venue machine wrapped into bytes in / bytes out, across reconnects."""
+
+    machine: ClientMachine
+
+    def __init__(
+        self,
+        machine: ClientMachine,
+        *,
+        host: str,
+        rng: RandomSource,
+        backoff: Backoff | None = None,
+        reconnect: bool = True,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float = 20.0,
+        open_timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        backoff_reset_after: float = 10.0,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_events: int = 10_000,
+    ) -> None:
+        if not isinstance(host, str) or not host:
+            raise LocalProtocolError(f"invalid host: expected a non-empty str, got {host!r}")
+        check_positive("backoff_reset_after", backoff_reset_after)
+        super().__init__(
+            machine,
+            mask_rng=rng,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            max_message_size=max_message_size,
+            max_events=max_events,
+        )
+        self.host = host
+        self.backoff = backoff if backoff is not None else Backoff(rng)
+        self.reconnect = reconnect
+        self.backoff_reset_after = backoff_reset_after
+        self.state = StackState.DIAL
+        self.attempt = 0  # 0 for the first connection, +1 per reconnect
+        self._final = False  # no reconnect after this connection
+        self._reconnect_at: float | None = None
+        self._reject: tuple[int, list[tuple[str, str]], bytearray] | None = None
+
+    def connection_made(self, now: float) -> None:
+        """The transport (TCP, TLS) is up: queue the upgrade request."""
+        if self.state is not StackState.DIAL:
+            raise LocalProtocolError(
+                f"connection_made() in state {self.state.value}; expected state dial"
+            )
+        self._reset_connection_state()
+        self._reject = None
+        self.should_close_transport = False
+        self._reconnect_at = None
+        hs = self.machine.handshake
+        self._ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        request = wse.Request(
+            host=self.host,
+            target=hs.target,
+            subprotocols=list(hs.subprotocols),
+            extra_headers=[(k.encode(), v.encode()) for k, v in hs.headers],
+        )
+        self._out.append(self._ws.send(request))
+        self.state = StackState.CONNECTING
+        self._open_deadline = now + self.open_timeout
+
+    def handle_timer(self, now: float) -> None:
+        self._events.ensure_room()
+        self.machine.handle_timer(now)
+        self._timers(now)
+        if (
+            self.state is StackState.BACKOFF
+            and self._reconnect_at is not None
+            and now >= self._reconnect_at
+        ):
+            self.state = StackState.DIAL
+            self._reconnect_at = None
+            self._events.append(ReconnectDue(attempt=self.attempt))
+        self._pump(now)
+
+    def next_deadline(self) -> float | None:
+        candidates = [self.machine.next_deadline(), *self._deadlines()]
+        if self.state is StackState.BACKOFF:
+            candidates.append(self._reconnect_at)
+        present = [c for c in candidates if c is not None]
+        return min(present) if present else None
+
+    def connection_lost(self, now: float) -> None:
+        """The transport is closed (or a dial failed): schedule the next attempt."""
+        if self.state in (StackState.BACKOFF, StackState.CLOSED):
+            return
+        self._machine_lost(now)
+        if self._opened_at is not None and now - self._opened_at >= self.backoff_reset_after:
+            self.backoff.reset()
+        self._ws = None
+        self._out.clear()
+        self.should_close_transport = False
+        self.attempt += 1
+        if self._final or not self.reconnect:
+            self.state = StackState.CLOSED
+        else:
+            delay = self.backoff.next_delay()
+            self._reconnect_at = now + delay
+            self.state = StackState.BACKOFF
+            self._events.append(
+                ReconnectScheduled(attempt=self.attempt, delay=delay, at=self._reconnect_at)
+            )
+        self._pump(now)
+
+    def close(self, now: float, code: int = 1000, reason: str = "") -> None:
+        """Close for good: a close handshake if open, and no reconnect afterwards."""
+        self._final = True
+        if self.state is StackState.OPEN:
+            self._send_close(code, reason, now)
+        elif self.state is StackState.CONNECTING:
+            self.should_close_transport = True
+        elif self.state in (StackState.DIAL, StackState.BACKOFF):
+            self.state = StackState.CLOSED
+            self._reconnect_at = None
+
+    # -- the opening handshake ----------------------------------------------------------
+
+    def _handle_handshake_event(self, event: wse.Event, now: float) -> None:
+        if isinstance(event, wse.AcceptConnection):
+            self.subprotocol = event.subprotocol
+            self._events.append(Connected(subprotocol=event.subprotocol, attempt=self.attempt))
+            self._opened(now)
+            self._pump(now)
+        elif isinstance(event, wse.RejectConnection):
+            self._reject = (
+                event.status_code,
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers],
+                bytearray(),
+            )
+            if not event.has_body:
+                self._on_rejected()
+        elif isinstance(event, wse.RejectData) and self._reject is not None:
+            body = self._reject[2]
+            if len(body) + len(event.data) <= _MAX_REJECT_BODY:
+                body += event.data
+            if event.body_finished:
+                self._on_rejected()
+
+    def _on_rejected(self) -> None:
+        assert self._reject is not None
+        status, headers, body = self._reject
+        retrying = self.reconnect and (status in _RETRYABLE_STATUSES or status >= 500)
+        if not retrying:
+            self._final = True
+        self._events.append(
+            UpgradeRejected(
+                status=status, headers=tuple(headers), body=bytes(body), retrying=retrying
+            )
+        )
+        self.should_close_transport = True

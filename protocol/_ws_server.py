@@ -1,0 +1,181 @@
+"""The WebSocket server stack: a venue server machine over one accepted connection.
+
+It parses the upgrade request, asks the machine's ``decide_upgrade`` whether to accept
+it (echoing the subprotocol the machine picks, which must be one the client offered) or
+to refuse it with an HTTP status (401, 403, 429 ...) and a short body, then routes
+messages both ways exactly as the client stack does.  A server stack lives for one
+connection; there is no reconnect.  Keepalive pings are off by default
+(``ping_interval=None``): venues such as Deribit run their own heartbeat in the machine.
+
+The server closes the TCP connection after the closing handshake (RFC 6455 section
+7.1.1): ``should_close_transport`` turns true when the client's close frame arrives or
+``close_timeout`` passes.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlsplit
+
+import wsproto
+import wsproto.events as wse
+import wsproto.utilities
+
+from ._contract import AcceptUpgrade, RejectUpgrade, ServerMachine, UpgradeRequest
+from ._errors import LocalProtocolError
+from ._websocket import DEFAULT_MAX_MESSAGE_SIZE, StackState, UpgradeAccepted, UpgradeRefused
+from ._ws_common import StackBase
+
+__all__ = ["WebSocketServerStack"]
+
+
+class WebSocketServerStack(StackBase):
+    """A server venue machine wrapped into bytes in / bytes out for one connection."""
+
+    machine: ServerMachine
+
+    def __init__(
+        self,
+        machine: ServerMachine,
+        *,
+        peer: str | None = None,
+        ping_interval: float | None = None,
+        ping_timeout: float = 20.0,
+        open_timeout: float = 10.0,
+        close_timeout: float = 5.0,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_events: int = 10_000,
+    ) -> None:
+        super().__init__(
+            machine,
+            mask_rng=None,  # servers never mask
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            open_timeout=open_timeout,
+            close_timeout=close_timeout,
+            max_message_size=max_message_size,
+            max_events=max_events,
+        )
+        self.peer = peer
+        self.request: UpgradeRequest | None = None
+        self._made = False
+
+    def connection_made(self, now: float, initial_data: bytes = b"") -> None:
+        """A client connected; ``initial_data`` is anything already read from it."""
+        if self._made:
+            raise LocalProtocolError("connection_made() called twice; a server stack is single-use")
+        self._made = True
+        self._ws = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
+        self._open_deadline = now + self.open_timeout
+        if initial_data:
+            self.receive_data(initial_data, now)
+
+    def handle_timer(self, now: float) -> None:
+        self._events.ensure_room()
+        if self._machine_connected:
+            self.machine.handle_timer(now)
+        self._timers(now)
+        self._pump(now)
+
+    def next_deadline(self) -> float | None:
+        candidates = self._deadlines()
+        if self._machine_connected:
+            candidates.append(self.machine.next_deadline())
+        present = [c for c in candidates if c is not None]
+        return min(present) if present else None
+
+    def connection_lost(self, now: float) -> None:
+        if self.state is StackState.CLOSED:
+            return
+        self._machine_lost(now)
+        self.state = StackState.CLOSED
+        self._ws = None
+        self.should_close_transport = False
+        self._pump(now)
+
+    def close(self, now: float, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake (or hang up if the upgrade is not done)."""
+        if self.state is StackState.OPEN:
+            self._send_close(code, reason, now)
+        elif self.state is StackState.CONNECTING:
+            self.should_close_transport = True
+
+    # -- the opening handshake ----------------------------------------------------------
+
+    def _handle_handshake_event(self, event: wse.Event, now: float) -> None:
+        if not isinstance(event, wse.Request):
+            return
+        ws = self._ws
+        assert ws is not None
+        parts = urlsplit(event.target)
+        headers = [("host", event.host)]
+        headers += [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.extra_headers]
+        request = UpgradeRequest(
+            path=parts.path or "/",
+            query=tuple(parse_qsl(parts.query, keep_blank_values=True)),
+            subprotocols=tuple(event.subprotocols),
+            headers=tuple(headers),
+            peer=self.peer,
+        )
+        self.request = request
+        decision = self.machine.decide_upgrade(request, now)
+        if isinstance(decision, AcceptUpgrade):
+            if decision.subprotocol is not None and decision.subprotocol not in event.subprotocols:
+                raise LocalProtocolError(
+                    f"invalid subprotocol: {decision.subprotocol!r} was not offered; "
+                    f"offered: {event.subprotocols!r}"
+                )
+            self._out.append(
+                ws.send(
+                    wse.AcceptConnection(
+                        subprotocol=decision.subprotocol,
+                        extra_headers=[(k.encode(), v.encode()) for k, v in decision.headers],
+                    )
+                )
+            )
+            self.subprotocol = decision.subprotocol
+            self._events.append(UpgradeAccepted(request=request, subprotocol=decision.subprotocol))
+            self._opened(now)
+        elif isinstance(decision, RejectUpgrade):
+            self._refuse(decision.status, decision.body, list(decision.headers), request)
+        else:
+            raise LocalProtocolError(
+                f"decide_upgrade() returned {decision!r}; expected AcceptUpgrade or RejectUpgrade"
+            )
+
+    def _refuse(
+        self,
+        status: int,
+        body: bytes,
+        headers: list[tuple[str, str]],
+        request: UpgradeRequest | None,
+    ) -> None:
+        ws = self._ws
+        assert ws is not None
+        names = {k.lower() for k, _ in headers}
+        if "content-type" not in names:
+            headers.append(("content-type", "text/plain; charset=utf-8"))
+        headers.append(("content-length", str(len(body))))
+        headers.append(("connection", "close"))
+        self._out.append(
+            ws.send(
+                wse.RejectConnection(
+                    status_code=status,
+                    headers=[(k.encode(), v.encode()) for k, v in headers],
+                    has_body=True,
+                )
+            )
+        )
+        self._out.append(ws.send(wse.RejectData(data=body, body_finished=True)))
+        self._events.append(UpgradeRefused(request=request, status=status))
+        self.state = StackState.CLOSING
+        self.should_close_transport = True
+
+    def _peer_violation(self, code: int, exc: Exception) -> None:
+        if self.state is StackState.CONNECTING and self._ws is not None:
+            # A broken upgrade request: answer 400 over HTTP, then hang up.
+            try:
+                self._refuse(400, f"bad WebSocket upgrade: {exc}".encode(), [], None)
+            except wsproto.utilities.LocalProtocolError:  # past answering: just hang up
+                self.should_close_transport = True
+            return
+        self._fail_transport(code)

@@ -1,0 +1,381 @@
+"""The WebSocket stacks, client and server, through an in-memory link on a fake clock."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tradewire.conformance._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
+from tradewire.conformance._link import MemoryLink
+from tradewire.protocol import (
+    Backoff,
+    ConnectionDead,
+    ConnectionLost,
+    Handshake,
+    LocalProtocolError,
+    MessageRejected,
+    RemoteProtocolError,
+    RequestFailed,
+    RequestSucceeded,
+)
+from tradewire.protocol._websocket import (
+    Connected,
+    ReconnectDue,
+    ReconnectScheduled,
+    StackState,
+    UpgradeAccepted,
+    UpgradeRefused,
+    UpgradeRejected,
+    WebSocketClosed,
+)
+from tradewire.protocol._ws_client import WebSocketClientStack
+from tradewire.protocol._ws_server import WebSocketServerStack
+
+
+def make_link(
+    *,
+    handshake: Handshake | None = None,
+    refuse: int | None = None,
+    subprotocol: str | None = None,
+    client_kwargs: dict[str, object] | None = None,
+    server_kwargs: dict[str, object] | None = None,
+) -> tuple[MemoryLink, EchoClient, list[EchoServer]]:
+    machine = EchoClient(handshake=handshake)
+    client = WebSocketClientStack(
+        machine, host="venue.test", rng=random.Random(7), **(client_kwargs or {})
+    )
+    servers: list[EchoServer] = []
+
+    def factory() -> WebSocketServerStack:
+        server = EchoServer(refuse=refuse, subprotocol=subprotocol)
+        servers.append(server)
+        return WebSocketServerStack(server, peer="127.0.0.1", **(server_kwargs or {}))
+
+    link = MemoryLink(client, factory)
+    return link, machine, servers
+
+
+def of_type(events: list[object], kind: type) -> list[object]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+def server_frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
+    """An unmasked frame as a server writes it."""
+    first = (0x80 if fin else 0) | opcode
+    if len(payload) < 126:
+        return struct.pack("!BB", first, len(payload)) + payload
+    return struct.pack("!BBH", first, 126, len(payload)) + payload
+
+
+def test_upgrade_carries_path_query_subprotocols_and_headers() -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.e30.sig"
+    handshake = Handshake(
+        path="/ws",
+        query=(("market", "BTC-USDT"), ("subscriptions", "orders,trades")),
+        subprotocols=(f"authorization#{jwt}",),
+        headers=(("X-Client", "tradewire-tests"),),
+    )
+    link, machine, servers = make_link(handshake=handshake, subprotocol=f"authorization#{jwt}")
+    link.pump()
+    request = servers[0].upgrade
+    assert request is not None
+    assert request.path == "/ws"
+    assert request.query == (("market", "BTC-USDT"), ("subscriptions", "orders,trades"))
+    assert request.subprotocols == (f"authorization#{jwt}",)
+    assert request.header("x-client") == "tradewire-tests"
+    assert request.header("host") == "venue.test"
+    assert request.peer == "127.0.0.1"
+    connected = of_type(link.client_events, Connected)
+    assert connected == [Connected(subprotocol=f"authorization#{jwt}", attempt=0)]
+    assert link.client.state is StackState.OPEN
+    assert machine.connected
+    assert of_type(link.server_events, UpgradeAccepted)
+    # The credential in the subprotocol does not leak through repr.
+    assert jwt not in repr(handshake)
+    assert jwt not in repr(request)
+
+
+def test_messages_flow_both_ways_and_resolve_requests() -> None:
+    link, _machine, _servers = make_link()
+    link.pump()
+    request_id = link.client.send(Say(text="hello"), link.now)
+    link.pump()
+    assert Heard(text="hello") in link.server_events
+    done = of_type(link.client_events, RequestSucceeded)
+    assert len(done) == 1
+    assert done[0].request_id == request_id  # type: ignore[attr-defined]
+    assert done[0].result == "hello"  # type: ignore[attr-defined]
+
+
+def test_notifications_arrive_in_order() -> None:
+    link, _, _ = make_link()
+    link.pump()
+    link.client.send(Push(count=50), link.now)
+    link.pump()
+    notes = of_type(link.client_events, Note)
+    assert [n.index for n in notes] == list(range(50))  # type: ignore[attr-defined]
+
+
+def test_requests_sent_before_the_upgrade_go_out_once_open() -> None:
+    link, _machine, _ = make_link()
+    # EchoClient only queues while connected; the stack must not lose what it queues.
+    link.client.connection_made(link.now)
+    link.dials += 1
+    assert link.client.state is StackState.CONNECTING
+    link.client.data_to_send()  # the upgrade request is in flight, nobody answers
+    assert link.client.next_deadline() == pytest.approx(link.now + 10.0)
+
+
+def test_keepalive_pings_are_answered_and_keep_the_connection() -> None:
+    link, _, _ = make_link(client_kwargs={"ping_interval": 5.0, "ping_timeout": 3.0})
+    link.pump()
+    before = link.bytes_to_server
+    link.advance(60.0)
+    assert link.client.state is StackState.OPEN
+    assert not of_type(link.client_events, ConnectionDead)
+    assert link.bytes_to_server - before >= 12 * 10  # twelve masked pings went out
+    assert len(link.servers) == 1
+
+
+def test_silent_peer_is_declared_dead_then_reconnected() -> None:
+    link, machine, _ = make_link(client_kwargs={"ping_interval": 5.0, "ping_timeout": 3.0})
+    link.pump()
+    machine.table.default_timeout = 30.0  # outlives the keepalive verdict
+    pending = link.client.send(Say(text="lost in the void"), link.now)
+    link.blackhole = True  # the socket stays open; nothing gets through either way
+    link.advance(8.0)
+    dead = of_type(link.client_events, ConnectionDead)
+    assert len(dead) == 1
+    assert "no pong within 3s" in dead[0].reason  # type: ignore[attr-defined]
+    failed = of_type(link.client_events, RequestFailed)
+    assert [f.request_id for f in failed] == [pending]  # type: ignore[attr-defined]
+    assert isinstance(failed[0].error, ConnectionLost)  # type: ignore[attr-defined]
+    closed = of_type(link.client_events, WebSocketClosed)
+    assert closed == [WebSocketClosed(code=1006, reason="", by="transport")]
+    assert of_type(link.client_events, ReconnectScheduled)
+    link.blackhole = False
+    link.advance(60.0)
+    assert link.client.state is StackState.OPEN
+    assert [c.attempt for c in of_type(link.client_events, Connected)] == [0, 1]  # type: ignore[attr-defined]
+    assert machine.connects == 2
+
+
+def test_server_answers_pings_and_client_answers_server_pings() -> None:
+    link, _, _ = make_link(
+        client_kwargs={"ping_interval": None},
+        server_kwargs={"ping_interval": 2.0, "ping_timeout": 1.0},
+    )
+    link.pump()
+    link.advance(20.0)
+    assert link.server is not None
+    assert link.server.state is StackState.OPEN
+    assert not of_type(link.server_events, ConnectionDead)
+
+
+def test_upgrade_timeout_declares_connection_dead() -> None:
+    link, _, _ = make_link()
+    link.blackhole = True
+    link.advance(10.5)
+    dead = of_type(link.client_events, ConnectionDead)
+    assert len(dead) == 1
+    assert "upgrade" in dead[0].reason  # type: ignore[attr-defined]
+    assert len(of_type(link.client_events, ReconnectScheduled)) == 1
+    assert link.dials == 2  # the stack redialled after its backoff
+
+
+@pytest.mark.parametrize("code", [4000, 1001, 1011, 3000])
+def test_close_code_from_server_is_surfaced_then_client_reconnects(code: int) -> None:
+    link, machine, servers = make_link()
+    link.pump()
+    link.client.send(CloseMe(code=code), link.now)
+    link.pump()
+    closed = of_type(link.client_events, WebSocketClosed)
+    assert closed == [WebSocketClosed(code=code, reason="asked to", by="remote")]
+    scheduled = of_type(link.client_events, ReconnectScheduled)
+    assert len(scheduled) == 1
+    assert servers[0].lost
+    link.advance(scheduled[0].delay)  # type: ignore[attr-defined]
+    assert of_type(link.client_events, ReconnectDue)
+    assert link.client.state is StackState.OPEN
+    assert machine.connects == 2
+
+
+def test_client_close_is_final() -> None:
+    link, machine, _servers = make_link()
+    link.pump()
+    link.client.close(link.now, code=1000, reason="bye")
+    link.pump()
+    assert of_type(link.client_events, WebSocketClosed) == [
+        WebSocketClosed(code=1000, reason="bye", by="local")
+    ]
+    assert of_type(link.server_events, WebSocketClosed) == [
+        WebSocketClosed(code=1000, reason="bye", by="remote")
+    ]
+    assert link.client.state is StackState.CLOSED
+    link.advance(120.0)
+    assert len(link.servers) == 1
+    assert not machine.connected
+
+
+def test_oversize_message_is_a_remote_protocol_error_with_1009() -> None:
+    link, _, _ = make_link(client_kwargs={"max_message_size": 100})
+    link.pump()
+    link.inject(server_frame(0x1, b'{"note": "' + b"x" * 200 + b'"}'))
+    assert len(link.errors) == 1
+    side, error = link.errors[0]
+    assert side == "client"
+    assert error.close_code == 1009
+    assert "max_message_size=100" in str(error)
+    closed = of_type(link.client_events, WebSocketClosed)
+    assert closed == [WebSocketClosed(code=1009, reason="", by="local")]
+
+
+def test_fragmented_message_is_reassembled_and_counted_against_the_bound() -> None:
+    link, _, _ = make_link(client_kwargs={"max_message_size": 30})
+    link.pump()
+    link.inject(server_frame(0x1, b'{"no', fin=False) + server_frame(0x0, b'te": 7}'))
+    assert of_type(link.client_events, Note) == [Note(index=7)]
+    link.inject(server_frame(0x1, b"x" * 20, fin=False) + server_frame(0x0, b"y" * 20))
+    assert [e.close_code for _, e in link.errors] == [1009]
+
+
+def test_malformed_json_is_rejected_and_the_connection_stays_open() -> None:
+    link, _, _ = make_link()
+    link.pump()
+    link.inject(server_frame(0x1, b"{not json"))
+    rejected = of_type(link.client_events, MessageRejected)
+    assert len(rejected) == 1
+    assert rejected[0].data == b"{not json"  # type: ignore[attr-defined]
+    assert link.client.state is StackState.OPEN
+    link.client.send(Say(text="still here"), link.now)
+    link.pump()
+    assert of_type(link.client_events, RequestSucceeded)
+
+
+def test_garbage_bytes_close_with_protocol_error() -> None:
+    link, _, _ = make_link()
+    link.pump()
+    link.inject(b"\x0f\xff garbage")
+    assert [(side, e.close_code) for side, e in link.errors] == [("client", 1002)]
+    assert link.client.state is StackState.BACKOFF
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200), st.lists(st.integers(0, 200), max_size=5))
+def test_any_bytes_give_events_or_remote_protocol_error(data: bytes, cuts: list[int]) -> None:
+    for opened in (True, False):
+        machine = EchoClient()
+        stack = WebSocketClientStack(machine, host="h", rng=random.Random(1))
+        stack.connection_made(0.0)
+        if opened:
+            server = WebSocketServerStack(EchoServer())
+            server.connection_made(0.0)
+            server.receive_data(stack.data_to_send(), 0.0)
+            stack.receive_data(server.data_to_send(), 0.0)
+            assert stack.state is StackState.OPEN
+        points = sorted({min(c, len(data)) for c in cuts})
+        pieces = [data[a:b] for a, b in zip([0, *points], [*points, len(data)], strict=True)]
+        for piece in pieces:
+            try:
+                stack.receive_data(piece, 1.0)
+            except RemoteProtocolError:
+                assert stack.should_close_transport
+                break
+        stack.events()
+        stack.connection_lost(2.0)
+        assert stack.state in (StackState.BACKOFF, StackState.CLOSED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_server_stack_survives_any_bytes(data: bytes) -> None:
+    server = WebSocketServerStack(EchoServer())
+    server.connection_made(0.0)
+    try:
+        server.receive_data(data, 0.0)
+    except RemoteProtocolError:
+        assert server.should_close_transport
+    server.events()
+    server.connection_lost(1.0)
+    assert server.state is StackState.CLOSED
+
+
+@pytest.mark.parametrize(("status", "retrying"), [(401, False), (403, False), (429, True)])
+def test_refused_upgrade(status: int, retrying: bool) -> None:
+    link, machine, _ = make_link(refuse=status)
+    link.pump()
+    rejected = of_type(link.client_events, UpgradeRejected)
+    assert len(rejected) == 1
+    assert rejected[0].status == status  # type: ignore[attr-defined]
+    assert rejected[0].body == b"go away"  # type: ignore[attr-defined]
+    assert rejected[0].retrying is retrying  # type: ignore[attr-defined]
+    assert of_type(link.server_events, UpgradeRefused)
+    assert not machine.connected
+    expected = StackState.BACKOFF if retrying else StackState.CLOSED
+    assert link.client.state is expected
+
+
+def test_plain_http_request_to_server_stack_gets_400() -> None:
+    server = WebSocketServerStack(EchoServer())
+    server.connection_made(0.0)
+    with pytest.raises(RemoteProtocolError):
+        server.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0.0)
+    assert server.data_to_send().startswith(b"HTTP/1.1 400 ")
+    assert server.should_close_transport
+
+
+def test_server_must_echo_an_offered_subprotocol() -> None:
+    link, _, _ = make_link(subprotocol="not-offered")
+    with pytest.raises(LocalProtocolError, match="subprotocol"):
+        link.pump()
+
+
+def test_backoff_grows_while_dials_fail_and_resets_after_a_stable_connection() -> None:
+    link, _, _ = make_link(
+        client_kwargs={
+            "backoff": Backoff(random.Random(3), initial=1.0, maximum=8.0, minimum=0.0),
+            "backoff_reset_after": 10.0,
+        }
+    )
+    link.refuse_dials = True
+    link.advance(120.0)
+    delays = [e.delay for e in of_type(link.client_events, ReconnectScheduled)]  # type: ignore[attr-defined]
+    assert len(delays) >= 10
+    ceilings = [min(8.0, 2.0**i) for i in range(len(delays))]
+    assert all(0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    link.refuse_dials = False
+    link.client_events.clear()
+    link.advance(30.0)
+    assert link.client.state is StackState.OPEN
+    assert link.client.backoff.attempt > 0
+    link.advance(15.0)  # stays up past backoff_reset_after
+    link.drop()
+    assert link.client.backoff.attempt == 1  # reset, then one delay handed out
+
+
+def test_bad_arguments_name_the_argument() -> None:
+    with pytest.raises(LocalProtocolError, match="ping_interval"):
+        WebSocketClientStack(EchoClient(), host="h", rng=random.Random(), ping_interval=0)
+    with pytest.raises(LocalProtocolError, match="host"):
+        WebSocketClientStack(EchoClient(), host="", rng=random.Random())
+    with pytest.raises(LocalProtocolError, match="max_message_size"):
+        WebSocketServerStack(EchoServer(), max_message_size=-1)
+    stack = WebSocketClientStack(EchoClient(), host="h", rng=random.Random())
+    stack.connection_made(0.0)
+    with pytest.raises(LocalProtocolError, match="expected state dial"):
+        stack.connection_made(0.0)
+
+
+def test_seeded_rng_makes_frames_replayable() -> None:
+    def frames(seed: int) -> bytes:
+        link, _, _ = make_link()
+        link.client._mask_rng = random.Random(seed)
+        link.pump()
+        link.client.send(Say(text="same bytes"), link.now)
+        return link.client.data_to_send()
+
+    assert frames(5) == frames(5)
+    assert frames(5) != frames(6)
