@@ -1,0 +1,1 @@
+"""Deribit API v2: JSON-RPC 2.0 over WebSocket and HTTP."""
