@@ -39,6 +39,9 @@ from ._events import (
     require,
     require_choice,
 )
+from ._http import HTTP_METHODS, HTTPRequest, HTTPRequestReceived, HTTPResponse, InvalidResponse
+from ._http_client import HTTPClientStack
+from ._http_server import HTTPServerStack
 from ._ledger import AckOutcome, SubscriptionLedger, TopicState
 from ._ratelimit import CreditBucket, Pacer, TokenBucket
 from ._requests import PendingRequest, RequestTable
@@ -58,6 +61,13 @@ from ._ws_client import WebSocketClientStack
 from ._ws_server import WebSocketServerStack
 
 __all__ = [
+    "HTTPServerStack",
+    "HTTPClientStack",
+    "InvalidResponse",
+    "HTTPResponse",
+    "HTTPRequestReceived",
+    "HTTPRequest",
+    "HTTP_METHODS",
     "WebSocketServerStack",
     "WebSocketClosed",
     "WebSocketClientStack",
