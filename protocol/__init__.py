@@ -6,6 +6,7 @@ time comes in as ``now`` arguments; ids, nonces and jitter come from injected so
 """
 
 from ._backoff import Backoff
+from ._book import OrderBook, Side
 from ._bounded import BoundedQueue
 from ._contract import (
     AcceptUpgrade,
@@ -61,6 +62,8 @@ from ._ws_client import WebSocketClientStack
 from ._ws_server import WebSocketServerStack
 
 __all__ = [
+    "Side",
+    "OrderBook",
     "HTTPServerStack",
     "HTTPClientStack",
     "InvalidResponse",

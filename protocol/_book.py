@@ -1,0 +1,347 @@
+"""The L2 order book every venue machine keeps: price levels per side, best first.
+
+It takes the two level shapes the venues send, both "size is the new total at price":
+
+* ``[price, size]`` pairs (Rails deltas, Deribit grouped windows and ``get_order_book``,
+  Currency.com maps as ``dict.items()``): :meth:`OrderBook.set_levels`, ``0`` removes;
+* Deribit ``[action, price, amount]`` triples (deribit.md 3.3), action ``new`` /
+  ``change`` / ``delete``: :meth:`OrderBook.apply_actions`.
+
+:meth:`OrderBook.apply_snapshot` replaces both sides and takes either shape.  Bad peer
+data (unknown action, wrong arity, a price that is not a finite number, a negative or
+non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError`, and every
+batch is checked whole before anything changes, so a rejected batch changes nothing.
+Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
+stored as given, with no conversion on the hot path; strings are rejected, so the Rails
+and Currency.com machines convert their decimal strings themselves.  ``bool`` passes as a
+number, as in Python; a typed msgspec decode rejects JSON ``true`` before it gets here.
+
+Continuity is the owner's job (DESIGN.md: a gap is an event, the book is marked stale and
+no delta is applied across it).  ``sequence`` (e.g. Deribit's ``change_id``) and ``stale``
+are carried for the owner and never read; a snapshot clears ``stale``, since a snapshot
+is what ends a resync.
+
+Layout, for ~20-level changes near the top of books of hundreds or thousands of levels:
+per side a dict price -> size and an ascending list of rank keys (the price for bids,
+minus the price for asks), so both sides keep their best level at the *end* of the list,
+where :func:`bisect.insort` moves little memory.  A deleted level stays as a tombstone
+(size ``0``): Deribit deletes and re-creates the same prices near the top all the time,
+and reviving a tombstone is one dict store.  Tombstones are trimmed off the top after
+every batch, so the last key is always the best live level, and a side is compacted when
+its tombstones outnumber its live levels (amortised O(1) per delete; a side holds at
+most about twice ``max_levels`` entries).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import insort
+from collections.abc import Iterable, Sequence
+from operator import neg
+from typing import Any, ClassVar, Literal
+
+from ._errors import LocalProtocolError, RemoteProtocolError
+
+__all__ = ["OrderBook", "Side"]
+
+Side = Literal["bid", "ask"]
+Level = tuple[float, float]
+
+_INF = math.inf
+_NEG_INF = -math.inf
+_ACTIONS = frozenset(("new", "change", "delete"))
+_SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to a list
+
+
+class _Side:
+    """One side: ``sizes`` (live levels and tombstones) and ``keys`` (rank keys, ascending)."""
+
+    __slots__ = ("dead", "keys", "name", "sign", "sizes")
+
+    def __init__(self, name: str, sign: int) -> None:
+        self.name = name
+        self.sign = sign  # rank key = price * sign
+        self.sizes: dict[float, float] = {}
+        self.keys: list[float] = []
+        self.dead = 0  # tombstones: entries of ``sizes`` with size 0
+
+    def top(self, n: int) -> list[Level]:
+        """The best ``n`` live levels, best first; stops as soon as it has them."""
+        levels: list[Level] = []
+        if n > 0:
+            sizes, sign = self.sizes, self.sign
+            for k in reversed(self.keys):
+                if v := sizes[p := k * sign]:
+                    levels.append((p, v))
+                    if len(levels) == n:
+                        break
+        return levels
+
+    def levels(self) -> list[Level]:
+        """Every live level, best first."""
+        sizes, sign = self.sizes, self.sign
+        return [(p, v) for k in reversed(self.keys) if (v := sizes[p := k * sign])]
+
+    def settle(self, dead: int, compact_min: int) -> None:
+        """Trim tombstones off the top; compact when they outnumber the live levels."""
+        if dead:
+            keys, sizes, sign = self.keys, self.sizes, self.sign
+            while keys and not sizes[keys[-1] * sign]:
+                del sizes[keys.pop() * sign]
+                dead -= 1
+            if dead > compact_min and 2 * dead > len(keys):
+                self.sizes = sizes = {p: v for p, v in sizes.items() if v}
+                self.keys = [k for k in keys if k * sign in sizes]
+                dead = 0
+        self.dead = dead
+
+
+class OrderBook:
+    """A price-level (L2) book: two sides of ``price -> size``, queried best first.
+
+    ``max_levels`` bounds the live levels of each side; peer data that would exceed it is
+    a :class:`RemoteProtocolError` and changes nothing.  ``sequence`` and ``stale`` belong
+    to the owner (see the module docstring).  There is no ``__len__`` on purpose: an empty
+    book would be falsy and ``if book:`` would mean two things; use :meth:`depth`.
+    """
+
+    __slots__ = ("_ask", "_bid", "_sides", "max_levels", "sequence", "stale")
+
+    _compact_min: ClassVar[int] = 32  # tombstones tolerated per side before compaction
+
+    def __init__(self, *, max_levels: int = 100_000) -> None:
+        if not _is_int(max_levels) or max_levels < 1:
+            raise LocalProtocolError(
+                f"invalid max_levels: expected a positive int, got {max_levels!r}"
+            )
+        self.max_levels = max_levels
+        self.sequence: int | None = None
+        self.stale = False
+        self._bid = _Side("bid", 1)
+        self._ask = _Side("ask", -1)
+        self._sides = {"bid": self._bid, "ask": self._ask}
+
+    # -- updates from the peer ---------------------------------------------------------
+
+    def apply_snapshot(self, bids: Iterable[Sequence[Any]], asks: Iterable[Sequence[Any]]) -> None:
+        """Replace both sides and clear ``stale``; ``sequence`` is left to the owner.
+
+        Each side is either all ``[price, size]`` pairs or all Deribit ``[action, price,
+        amount]`` triples; the length of its first level decides.  The last entry for a
+        price wins; size ``0`` (or ``delete``) means the level is absent.  Both sides are
+        built and checked before either replaces the current book.
+        """
+        bid_sizes, bid_keys = self._build(self._bid, bids)
+        ask_sizes, ask_keys = self._build(self._ask, asks)
+        self._bid.sizes, self._bid.keys, self._bid.dead = bid_sizes, bid_keys, 0
+        self._ask.sizes, self._ask.keys, self._ask.dead = ask_sizes, ask_keys, 0
+        self.stale = False
+
+    def set_levels(self, side: Side, levels: Iterable[Sequence[Any]]) -> None:
+        """Set ``[price, size]`` levels on ``side``: the size is the new total, ``0`` removes.
+
+        Removing an absent level is a no-op, so replaying deltas is idempotent.
+        """
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        try:
+            for price, size in batch:
+                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
+                    raise _invalid(s, batch, 2)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise _invalid(s, batch, 2) from exc
+        if len(s.keys) - s.dead + len(batch) > self.max_levels:
+            self._check_room(s, batch)
+        sizes, keys, sign, dead = s.sizes, s.keys, s.sign, s.dead
+        get = sizes.get
+        for price, size in batch:
+            if size:
+                old = get(price)
+                if old is None:
+                    insort(keys, price * sign)
+                elif not old:
+                    dead -= 1
+                sizes[price] = size
+            elif get(price):
+                sizes[price] = 0
+                dead += 1
+        s.settle(dead, self._compact_min)
+
+    def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
+        """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
+
+        ``new`` and ``change`` both set the level to ``amount`` (creating or replacing it:
+        the amount is absolute, so either is safe to apply as "set"); ``delete``, or an
+        amount of ``0``, removes it, and removing an absent level is a no-op.  The amount
+        of a ``delete`` is checked like any other but otherwise ignored.
+        """
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
+        try:
+            for action, price, size in batch:
+                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
+                    raise _invalid(s, batch, 3)
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise _invalid(s, batch, 3) from exc
+        if len(s.keys) - s.dead + len(batch) > self.max_levels:
+            self._check_room(s, [(p, 0 if a == "delete" else v) for a, p, v in batch])
+        sizes, keys, sign, dead = s.sizes, s.keys, s.sign, s.dead
+        get = sizes.get
+        for action, price, size in batch:
+            if size and action != "delete":
+                old = get(price)
+                if old is None:
+                    insort(keys, price * sign)
+                elif not old:
+                    dead -= 1
+                sizes[price] = size
+            elif get(price):
+                sizes[price] = 0
+                dead += 1
+        s.settle(dead, self._compact_min)
+
+    def clear(self) -> None:
+        """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
+        for s in (self._bid, self._ask):
+            s.sizes, s.keys, s.dead = {}, [], 0
+
+    # -- queries -------------------------------------------------------------------------
+
+    def best_bid(self) -> Level | None:
+        """The highest bid as ``(price, size)``, or ``None`` when there are no bids."""
+        keys = self._bid.keys
+        return (keys[-1], self._bid.sizes[keys[-1]]) if keys else None
+
+    def best_ask(self) -> Level | None:
+        """The lowest ask as ``(price, size)``, or ``None`` when there are no asks."""
+        keys = self._ask.keys
+        return (-keys[-1], self._ask.sizes[-keys[-1]]) if keys else None
+
+    def top(self, n: int) -> tuple[list[Level], list[Level]]:
+        """The best ``n`` levels of each side: ``(bids descending, asks ascending)``."""
+        if not _is_int(n) or n < 0:
+            raise LocalProtocolError(f"invalid n: expected an int >= 0, got {n!r}")
+        return self._bid.top(n), self._ask.top(n)
+
+    def bids(self) -> list[Level]:
+        """Every bid level, highest price first."""
+        return self._bid.levels()
+
+    def asks(self) -> list[Level]:
+        """Every ask level, lowest price first."""
+        return self._ask.levels()
+
+    def depth(self, side: Side) -> int:
+        """The number of levels on ``side``."""
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        return len(s.keys) - s.dead
+
+    def is_crossed(self) -> bool:
+        """Both sides are non-empty and the best bid is at or above the best ask.
+
+        A locked book (equal prices) counts as crossed: no venue rests such a book, so
+        either way the local copy is wrong.
+        """
+        bids, asks = self._bid.keys, self._ask.keys
+        return bool(bids and asks) and bids[-1] >= -asks[-1]
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderBook(best_bid={self.best_bid()!r}, best_ask={self.best_ask()!r}, "
+            f"depth=({self.depth('bid')}, {self.depth('ask')}), "
+            f"sequence={self.sequence!r}, stale={self.stale!r})"
+        )
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _build(self, s: _Side, levels: Iterable[Sequence[Any]]) -> tuple[dict[Any, Any], list[Any]]:
+        """Check one snapshot side and return its ``(sizes, keys)``; ``s`` is not touched."""
+        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        width = 3 if batch and _len(batch[0]) == 3 else 2
+        sizes: dict[Any, Any] = {}
+        try:
+            if width == 2:
+                for price, size in batch:
+                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
+                        raise _invalid(s, batch, 2)
+                    sizes[price] = size
+            else:
+                for action, price, size in batch:
+                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
+                        raise _invalid(s, batch, 3)
+                    sizes[price] = 0 if action == "delete" else size
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise _invalid(s, batch, width) from exc
+        if not all(sizes.values()):
+            sizes = {p: v for p, v in sizes.items() if v}
+        if len(sizes) > self.max_levels:
+            raise _too_deep(s, len(sizes), self.max_levels)
+        keys = sorted(sizes) if s.sign > 0 else sorted(map(neg, sizes))
+        return sizes, keys
+
+    def _check_room(self, s: _Side, pairs: Iterable[Sequence[Any]]) -> None:
+        """Count the live levels after ``pairs`` exactly, when the quick bound fails."""
+        final = {p: v for p, v in pairs}  # the last size for each price
+        live = len(s.keys) - s.dead
+        live += sum((1 if v else 0) - (1 if s.sizes.get(p) else 0) for p, v in final.items())
+        if live > self.max_levels:
+            raise _too_deep(s, live, self.max_levels)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _bad_side(side: object) -> LocalProtocolError:
+    return LocalProtocolError(f"invalid side: {side!r}; accepted values: 'bid', 'ask'")
+
+
+def _len(level: Any) -> int:
+    try:
+        return len(level)
+    except TypeError:
+        return -1
+
+
+def _too_deep(s: _Side, levels: int, limit: int) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"book {s.name} side would hold {levels} levels (limit max_levels={limit}); "
+        f"the update was not applied"
+    )
+
+
+def _invalid(s: _Side, levels: Sequence[Any], width: int) -> RemoteProtocolError:
+    """Name the first bad level; only called once the fast check has failed."""
+    shape = "[action, price, amount]" if width == 3 else "[price, size]"
+    for i, level in enumerate(levels):
+        problem = _problem(level, width)
+        if problem:
+            return RemoteProtocolError(
+                f"invalid {s.name} level #{i} {level!r}: {problem}; expected {shape}"
+            )
+    return RemoteProtocolError(f"invalid {s.name} levels: expected {shape} items")
+
+
+def _problem(level: Any, width: int) -> str:
+    if isinstance(level, str | bytes) or _len(level) != width:
+        return f"expected a sequence of {width} items"
+    if width == 3 and not (isinstance(level[0], str) and level[0] in _ACTIONS):
+        return f"unknown action {level[0]!r}; accepted values: 'new', 'change', 'delete'"
+    price, size = level[-2], level[-1]
+    try:
+        if not _NEG_INF < price < _INF:
+            return "price is not a finite number"
+        if not 0.0 <= size < _INF:
+            return "size is negative or not a finite number"
+    except (TypeError, ArithmeticError):
+        return "price and size must be numbers"
+    return ""

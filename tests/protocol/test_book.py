@@ -1,0 +1,401 @@
+"""The L2 order book: unit tests per operation, and a hypothesis comparison with a naive book."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from tradewire.protocol._book import OrderBook
+from tradewire.protocol._errors import LocalProtocolError, RemoteProtocolError
+
+NAN = math.nan
+INF = math.inf
+
+
+def snapshot_of(book: OrderBook) -> tuple[Any, ...]:
+    return (book.bids(), book.asks(), book.sequence, book.stale)
+
+
+def make_book(**kwargs: Any) -> OrderBook:
+    book = OrderBook(**kwargs)
+    book.apply_snapshot([[100.0, 1.0], [99.5, 2.0], [99.0, 3.0]], [[101.0, 4.0], [102.0, 5.0]])
+    return book
+
+
+# -- snapshots ---------------------------------------------------------------------------
+
+
+def test_new_book_is_empty() -> None:
+    book = OrderBook()
+    assert (book.best_bid(), book.best_ask(), book.top(5)) == (None, None, ([], []))
+    assert (book.depth("bid"), book.depth("ask"), book.is_crossed()) == (0, 0, False)
+    assert (book.sequence, book.stale) == (None, False)
+
+
+def test_snapshot_pairs_sorted_best_first_and_zero_skipped() -> None:
+    book = OrderBook()
+    book.apply_snapshot(
+        [[99.0, 3.0], [100.0, 1.0], [98.0, 0.0], [99.5, 2]],
+        [(102.0, 5.0), (101.0, 4.0), (103.0, 0)],
+    )
+    assert book.bids() == [(100.0, 1.0), (99.5, 2), (99.0, 3.0)]
+    assert book.asks() == [(101.0, 4.0), (102.0, 5.0)]
+    assert (book.best_bid(), book.best_ask()) == ((100.0, 1.0), (101.0, 4.0))
+    assert (book.depth("bid"), book.depth("ask")) == (3, 2)
+
+
+def test_snapshot_deribit_triples() -> None:
+    # deribit.md 3.3, plus a "delete" that must leave the level out
+    book = OrderBook()
+    book.apply_snapshot(
+        [["new", 5042.34, 30], ["new", 5041.94, 20], ["delete", 5040.0, 0]],
+        [["new", 5042.64, 40], ["new", 5043.3, 40]],
+    )
+    assert book.bids() == [(5042.34, 30), (5041.94, 20)]
+    assert book.asks() == [(5042.64, 40), (5043.3, 40)]
+
+
+def test_snapshot_last_entry_wins_and_accepts_map_items() -> None:
+    book = OrderBook()
+    book.apply_snapshot([[1.0, 5.0], [1.0, 6.0], [2.0, 7.0], [2.0, 0.0]], {3.0: 1.0}.items())
+    assert (book.bids(), book.asks()) == ([(1.0, 6.0)], [(3.0, 1.0)])
+
+
+def test_snapshot_replaces_everything_and_clears_only_stale() -> None:
+    book = make_book()
+    book.sequence, book.stale = 41, True
+    book.apply_snapshot([[50.0, 1.0]], [])
+    assert (book.bids(), book.asks()) == ([(50.0, 1.0)], [])
+    assert (book.sequence, book.stale) == (41, False)
+    assert not book.is_crossed()  # one-sided
+    book.apply_snapshot([], [[1.0, 1.0]])
+    assert not book.is_crossed()
+
+
+# -- deltas ------------------------------------------------------------------------------
+
+
+def test_action_new_adds_levels_anywhere() -> None:
+    book = make_book()
+    book.apply_actions("bid", [["new", 100.5, 9.0], ["new", 99.25, 8.0], ["new", 10.0, 7.0]])
+    book.apply_actions("ask", (("new", 100.75, 6.0), ("new", 200.0, 1)))
+    assert book.top(2)[0] == [(100.5, 9.0), (100.0, 1.0)]
+    assert book.bids()[2:] == [(99.5, 2.0), (99.25, 8.0), (99.0, 3.0), (10.0, 7.0)]
+    assert book.asks() == [(100.75, 6.0), (101.0, 4.0), (102.0, 5.0), (200.0, 1)]
+
+
+def test_action_change_sets_the_absolute_amount() -> None:
+    book = make_book()
+    book.apply_actions("bid", [["change", 99.5, 25.0], ["change", 98.0, 1.0]])
+    book.apply_actions("ask", [["change", 101.0, 0.5]])
+    assert book.bids() == [(100.0, 1.0), (99.5, 25.0), (99.0, 3.0), (98.0, 1.0)]
+    assert book.best_ask() == (101.0, 0.5)
+
+
+def test_action_delete_and_zero_amount_remove() -> None:
+    book = make_book()
+    book.apply_actions("bid", [["delete", 100.0, 0], ["change", 99.0, 0.0], ["delete", 7.0, 0]])
+    book.apply_actions("ask", [["delete", 101.0, 0.0]])
+    assert (book.bids(), book.asks()) == ([(99.5, 2.0)], [(102.0, 5.0)])
+    assert (book.best_bid(), book.best_ask()) == ((99.5, 2.0), (102.0, 5.0))
+
+
+def test_set_levels_is_total_quantity_and_zero_deletes() -> None:
+    book = make_book()
+    book.set_levels("bid", [[99.5, 0], [99.75, 4.0], [100.0, 1.5]])
+    book.set_levels("ask", iter([(102.0, 0.0), (101.5, 2.0), (300.0, 0)]))
+    assert book.bids() == [(100.0, 1.5), (99.75, 4.0), (99.0, 3.0)]
+    assert book.asks() == [(101.0, 4.0), (101.5, 2.0)]
+
+
+def test_deleted_levels_stay_out_of_queries_and_come_back() -> None:
+    book = OrderBook()
+    book.apply_snapshot(
+        [[float(p), 1.0] for p in range(100)], [[float(p), 1.0] for p in range(200, 300)]
+    )
+    book.set_levels("bid", [[float(p), 0] for p in range(10, 90)])  # interior: kept as tombstones
+    book.set_levels("ask", [[float(p), 0] for p in range(201, 290, 2)])
+    assert book.bids() == [(float(p), 1.0) for p in (*range(99, 89, -1), *range(9, -1, -1))]
+    assert book.top(12)[0] == book.bids()[:12]
+    assert book.asks() == [(200.0, 1.0)] + [
+        (float(p), 1.0) for p in (*range(202, 290, 2), *range(290, 300))
+    ]
+    assert (book.depth("bid"), book.depth("ask")) == (20, 55)
+    # white box: 80 tombstones outnumber 20 live bids (compacted); 45 < 55 asks are kept
+    assert (len(book._bid.keys), len(book._ask.keys)) == (20, 100)
+    book.set_levels("bid", [[50.0, 2.0]])
+    book.apply_actions("ask", [["new", 201.0, 3.0]])
+    assert book.top(11)[0][10] == (50.0, 2.0)
+    assert book.top(2)[1] == [(200.0, 1.0), (201.0, 3.0)]
+    assert (book.depth("bid"), book.depth("ask")) == (21, 56)
+
+
+def test_top_levels_deleted_from_the_top_leave_the_next_best() -> None:
+    book = make_book()
+    book.apply_actions("bid", [["delete", 100.0, 0], ["delete", 99.5, 0]])
+    book.set_levels("ask", [[101.0, 0]])
+    assert (book.best_bid(), book.best_ask()) == ((99.0, 3.0), (102.0, 5.0))
+    book.set_levels("bid", [[99.0, 0]])
+    assert (book.best_bid(), book.bids()) == (None, [])
+
+
+# -- queries -----------------------------------------------------------------------------
+
+
+def test_top_orders_and_truncates() -> None:
+    book = make_book()
+    assert book.top(0) == ([], [])
+    assert book.top(2) == ([(100.0, 1.0), (99.5, 2.0)], [(101.0, 4.0), (102.0, 5.0)])
+    assert book.top(100) == (book.bids(), book.asks())
+
+
+@pytest.mark.parametrize(
+    ("side", "price", "crossed"),
+    [
+        ("bid", 100.5, False),
+        ("bid", 101.0, True),  # locked counts as crossed
+        ("bid", 101.5, True),
+        ("ask", 100.5, False),
+        ("ask", 100.0, True),
+        ("ask", 99.0, True),
+    ],
+)
+def test_crossed_from_either_side(side: Any, price: float, crossed: bool) -> None:
+    book = make_book()
+    assert not book.is_crossed()
+    book.set_levels(side, [[price, 1.0]])
+    assert book.is_crossed() is crossed
+
+
+def test_deltas_and_clear_leave_the_owners_fields_alone() -> None:
+    book = make_book()
+    book.sequence, book.stale = 297217, True
+    book.apply_actions("bid", [["new", 98.0, 1.0]])
+    book.set_levels("ask", [[103.0, 1.0]])
+    assert (book.sequence, book.stale, book.depth("bid"), book.depth("ask")) == (297217, True, 4, 3)
+    book.clear()
+    assert snapshot_of(book) == ([], [], 297217, True)
+    assert (book.best_bid(), book.best_ask()) == (None, None)
+
+
+def test_repr_summarises() -> None:
+    assert repr(make_book()) == (
+        "OrderBook(best_bid=(100.0, 1.0), best_ask=(101.0, 4.0), depth=(3, 2), "
+        "sequence=None, stale=False)"
+    )
+
+
+# -- bounds and misuse -------------------------------------------------------------------
+
+
+def test_max_levels_bounds_each_side() -> None:
+    book = make_book(max_levels=3)
+    before = snapshot_of(book)
+    with pytest.raises(RemoteProtocolError, match=r"bid side would hold 4 levels.*max_levels=3"):
+        book.apply_actions("bid", [["new", 98.0, 1.0]])
+    with pytest.raises(RemoteProtocolError, match="max_levels=3"):
+        book.set_levels("ask", [[103.0, 1.0], [104.0, 1.0]])
+    with pytest.raises(RemoteProtocolError, match="ask side would hold 4"):
+        book.apply_snapshot([], [[float(p), 1.0] for p in range(4)])
+    assert snapshot_of(book) == before
+    # a batch that deletes as much as it adds fits, although it is longer than the room
+    book.apply_actions("bid", [["delete", 100.0, 0], ["new", 98.0, 1.0], ["change", 99.0, 0]])
+    book.set_levels("ask", [[101.0, 0], [103.0, 1.0], [103.0, 0], [104.0, 2.0]])
+    assert book.bids() == [(99.5, 2.0), (98.0, 1.0)]
+    assert book.asks() == [(102.0, 5.0), (104.0, 2.0)]
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "10"])
+def test_bad_max_levels(value: Any) -> None:
+    with pytest.raises(LocalProtocolError, match="invalid max_levels"):
+        OrderBook(max_levels=value)
+
+
+@pytest.mark.parametrize("side", ["buy", "BID", "asks", None, ["bid"]])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda book, side: book.set_levels(side, [[1.0, 1.0]]),
+        lambda book, side: book.apply_actions(side, [["new", 1.0, 1.0]]),
+        lambda book, side: book.depth(side),
+    ],
+)
+def test_bad_side_is_the_callers_fault(side: Any, call: Callable[[OrderBook, Any], Any]) -> None:
+    book = make_book()
+    before = snapshot_of(book)
+    with pytest.raises(LocalProtocolError, match=r"invalid side: .*accepted values: 'bid', 'ask'"):
+        call(book, side)
+    assert snapshot_of(book) == before
+
+
+@pytest.mark.parametrize("n", [-1, 1.5, True, "3", None])
+def test_bad_n_is_the_callers_fault(n: Any) -> None:
+    with pytest.raises(LocalProtocolError, match="invalid n: expected an int >= 0"):
+        make_book().top(n)
+
+
+GOOD_ACTIONS: list[Any] = [["new", 98.0, 1.0], ["delete", 100.0, 0], ["change", 101.0, 9.0]]
+GOOD_PAIRS: list[Any] = [[98.0, 1.0], [100.0, 0], [101.0, 9.0]]
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (["insert", 99.0, 1.0], "unknown action 'insert'"),
+        ([None, 99.0, 1.0], "unknown action None"),
+        (["new", NAN, 1.0], "price is not a finite number"),
+        (["new", -INF, 1.0], "price is not a finite number"),
+        (["new", 99.0, NAN], "size is negative or not a finite number"),
+        (["new", 99.0, INF], "size is negative or not a finite number"),
+        (["change", 99.0, -1.0], "size is negative"),
+        (["delete", 99.0, -0.5], "size is negative"),
+        (["new", "99.0", 1.0], "must be numbers"),
+        (["new", 99.0, None], "must be numbers"),
+        (["new", 99.0], "expected a sequence of 3 items"),
+        (["new", 99.0, 1.0, 0], "expected a sequence of 3 items"),
+        (7, "expected a sequence of 3 items"),
+        ("new", "expected a sequence of 3 items"),
+    ],
+)
+def test_bad_actions_are_the_peers_fault_and_change_nothing(bad: Any, problem: str) -> None:
+    book = make_book()
+    before = snapshot_of(book)
+    with pytest.raises(RemoteProtocolError, match=rf"invalid ask level #3 .*{problem}"):
+        book.apply_actions("ask", [*GOOD_ACTIONS, bad, ["new", 97.0, 1.0]])
+    assert snapshot_of(book) == before
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ([NAN, 1.0], "price is not a finite number"),
+        ([INF, 1.0], "price is not a finite number"),
+        ([99.0, -2], "size is negative"),
+        ([99.0, INF], "size is negative or not a finite number"),
+        (["99.0", "1"], "must be numbers"),
+        ([99.0], "expected a sequence of 2 items"),
+        (["new", 99.0, 1.0], "expected a sequence of 2 items"),
+        (None, "expected a sequence of 2 items"),
+    ],
+)
+def test_bad_pairs_are_the_peers_fault_and_change_nothing(bad: Any, problem: str) -> None:
+    book = make_book()
+    before = snapshot_of(book)
+    with pytest.raises(RemoteProtocolError, match=rf"invalid bid level #3 .*{problem}"):
+        book.set_levels("bid", [*GOOD_PAIRS, bad])
+    with pytest.raises(RemoteProtocolError, match=rf"invalid ask level #3 .*{problem}"):
+        book.apply_snapshot(GOOD_PAIRS, [*GOOD_PAIRS, bad])  # the good bid side is not kept
+    assert snapshot_of(book) == before
+
+
+def test_snapshot_shapes_do_not_mix() -> None:
+    book = make_book()
+    before = snapshot_of(book)
+    with pytest.raises(RemoteProtocolError, match=r"bid level #1 .*expected a sequence of 3"):
+        book.apply_snapshot([["new", 1.0, 1.0], [2.0, 1.0]], [])
+    with pytest.raises(RemoteProtocolError, match="unknown action 'gone'"):
+        book.apply_snapshot([], [["new", 1.0, 1.0], ["gone", 2.0, 1.0]])
+    assert snapshot_of(book) == before
+
+
+# -- against a naive reference book ------------------------------------------------------
+
+
+class NaiveBook:
+    """A plain dict per side, sorted on every query: obviously right, and slow."""
+
+    def __init__(self, max_levels: int) -> None:
+        self.max_levels = max_levels
+        self.sides: dict[str, dict[float, float]] = {"bid": {}, "ask": {}}
+
+    def levels(self, side: str) -> list[tuple[float, float]]:
+        return sorted(self.sides[side].items(), reverse=side == "bid")
+
+    def apply(self, op: tuple[Any, ...]) -> bool:
+        """Apply ``op`` unless it breaks ``max_levels``; returns whether it applied."""
+        kind, side, *batches = op
+        new = {"bid": dict(self.sides["bid"]), "ask": dict(self.sides["ask"])}
+        if kind == "snapshot":
+            new = {"bid": {}, "ask": {}}
+            pairs = {"bid": batches[0], "ask": batches[1]}
+        else:
+            pairs = {side: batches[0]}
+        for name, levels in pairs.items():
+            for level in levels:
+                price, size = level[-2:]
+                if size and (len(level) == 2 or level[0] != "delete"):
+                    new[name][price] = size
+                else:
+                    new[name].pop(price, None)
+        if any(len(levels) > self.max_levels for levels in new.values()):
+            return False
+        self.sides = new
+        return True
+
+
+PRICES = st.sampled_from([99.0, 99.5, 100, 100.0, 100.5, 101.0, 101.5, 102.0, 102.5, 103.0])
+SIZES = st.sampled_from([0, 0.0, 1, 2.5, 7.0])
+PAIRS = st.lists(st.tuples(PRICES, SIZES), max_size=12)
+ACTIONS = st.lists(
+    st.tuples(st.sampled_from(["new", "change", "delete"]), PRICES, SIZES), max_size=12
+)
+SIDES = st.sampled_from(["bid", "ask"])
+BAD = st.sampled_from([("new", NAN, 1.0), ("new", 100.0, -1.0), ("nope", 100.0, 1.0), ("new",)])
+OPS = st.one_of(
+    st.tuples(st.just("snapshot"), st.none(), PAIRS, PAIRS),
+    st.tuples(st.just("snapshot"), st.none(), ACTIONS, ACTIONS),
+    st.tuples(st.just("actions"), SIDES, ACTIONS),
+    st.tuples(st.just("levels"), SIDES, PAIRS),
+    st.tuples(st.just("bad"), SIDES, ACTIONS, BAD, st.integers(0, 12)),
+)
+
+
+class CompactingBook(OrderBook):
+    """Compacts on every surplus tombstone, so the compaction path runs constantly."""
+
+    __slots__ = ()
+    _compact_min = 0
+
+
+@given(
+    st.sampled_from([OrderBook, CompactingBook]),
+    st.sampled_from([2, 5, 100]),
+    st.lists(st.tuples(OPS, st.integers(0, 12)), max_size=40),
+)
+def test_book_matches_a_naive_book(
+    book_class: type[OrderBook], max_levels: int, steps: list[tuple[Any, int]]
+) -> None:
+    book = book_class(max_levels=max_levels)
+    naive = NaiveBook(max_levels)
+    for op, n in steps:
+        if op[0] == "bad" or not naive.apply(op):
+            before = snapshot_of(book)
+            with pytest.raises(RemoteProtocolError, match="invalid" if op[0] == "bad" else "max_"):
+                apply_op(book, op)
+            assert snapshot_of(book) == before
+        else:
+            apply_op(book, op)
+        bids, asks = naive.levels("bid"), naive.levels("ask")
+        assert book.bids() == bids
+        assert book.asks() == asks
+        assert book.top(n) == (bids[:n], asks[:n])
+        assert book.best_bid() == (bids[0] if bids else None)
+        assert book.best_ask() == (asks[0] if asks else None)
+        assert (book.depth("bid"), book.depth("ask")) == (len(bids), len(asks))
+        assert book.is_crossed() == bool(bids and asks and bids[0][0] >= asks[0][0])
+
+
+def apply_op(book: OrderBook, op: tuple[Any, ...]) -> None:
+    if op[0] == "snapshot":
+        book.apply_snapshot(op[2], op[3])
+    elif op[0] == "actions":
+        book.apply_actions(op[1], op[2])
+    elif op[0] == "bad":  # a bad level inserted anywhere into a good batch
+        _, side, actions, bad, at = op
+        book.apply_actions(side, [*actions[:at], bad, *actions[at:]])
+    else:
+        book.set_levels(op[1], op[2])
