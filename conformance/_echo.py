@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+
 from tradewire.protocol import (
     AcceptUpgrade,
     CloseRequest,

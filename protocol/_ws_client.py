@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import wsproto
 import wsproto.events as wse
+import wsproto.utilities
+from wsproto.connection import ConnectionState
 
 from ._backoff import Backoff
 from ._contract import ClientMachine
 from ._errors import LocalProtocolError
+from ._frames import FrameReader
 from ._sources import RandomSource
 from ._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -44,13 +47,14 @@ from ._websocket import (
     UpgradeRejected,
     check_positive,
 )
-from ._ws_common import StackBase
+from ._ws_common import StackBase, Violation
 
 __all__ = ["WebSocketClientStack"]
 
 #: Refusals worth retrying; any other 4xx would be refused again, so the stack stops.
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
 _MAX_REJECT_BODY = 64 * 1024
+_MAX_RESPONSE_HEAD = 64 * 1024
 
 
 class WebSocketClientStack(StackBase):
@@ -73,6 +77,7 @@ class WebSocketClientStack(StackBase):
         backoff_reset_after: float = 10.0,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_events: int = 10_000,
+        fast_path: bool = True,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise LocalProtocolError(f"invalid host: expected a non-empty str, got {host!r}")
@@ -96,6 +101,9 @@ class WebSocketClientStack(StackBase):
         self._final = False  # no reconnect after this connection
         self._reconnect_at: float | None = None
         self._reject: tuple[int, list[tuple[str, str]], bytearray] | None = None
+        self.fast_path = fast_path
+        self._reader = FrameReader(max_message_size)
+        self._head = bytearray()
 
     def connection_made(self, now: float) -> None:
         """The transport (TCP, TLS) is up: queue the upgrade request."""
@@ -105,6 +113,8 @@ class WebSocketClientStack(StackBase):
             )
         self._reset_connection_state()
         self._reject = None
+        self._reader = FrameReader(self.max_message_size)
+        self._head = bytearray()
         self.should_close_transport = False
         self._reconnect_at = None
         hs = self.machine.handshake
@@ -118,6 +128,73 @@ class WebSocketClientStack(StackBase):
         self._out.append(self._ws.send(request))
         self.state = StackState.CONNECTING
         self._open_deadline = now + self.open_timeout
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes from the transport; ``b""`` means end of file.
+
+        Raises :class:`RemoteProtocolError` when the peer broke the WebSocket protocol
+        (garbage bytes, a bad upgrade response, an oversize message); a close frame is
+        queued where possible and ``should_close_transport`` is set.  Events produced
+        before the violation stay queued.
+
+        With ``fast_path`` (the default), complete simple text frames skip wsproto's
+        parser (see :class:`~tradewire.protocol._frames.FrameReader`); wsproto handles
+        everything else, byte for byte in order, and every error.
+        """
+        if not self.fast_path or not data:
+            super().receive_data(data, now)
+        elif self.state is StackState.CONNECTING:
+            self._receive_head(data, now)
+        elif self._opened_at is not None and self.state in (StackState.OPEN, StackState.CLOSING):
+            # Also while closing: the reader may hold part of a frame that wsproto must
+            # see whole; messages it finds then are dropped, as wsproto would drop them.
+            self._receive_open(data, now)
+        else:
+            super().receive_data(data, now)
+
+    def _receive_head(self, data: bytes, now: float) -> None:
+        # Give wsproto the response head only, so no frame bytes are left in its buffer
+        # when the fast path takes over.
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > _MAX_RESPONSE_HEAD:
+                head, self._head = bytes(self._head), bytearray()
+                super().receive_data(head, now)  # let wsproto/h11 fail on it
+            return
+        head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
+        self._head = bytearray()
+        super().receive_data(head, now)
+        if rest:
+            if self.state is StackState.OPEN:
+                self._receive_open(rest, now)
+            else:
+                super().receive_data(rest, now)
+
+    def _receive_open(self, data: bytes, now: float) -> None:
+        ws = self._ws
+        if ws is None or ws.state is ConnectionState.CLOSED:
+            return
+        self._events.ensure_room()
+        machine = self.machine
+        try:
+            for fast, chunk in self._reader.feed(data):
+                if fast:
+                    if self.state is StackState.OPEN:
+                        self._deliver(chunk, now)
+                        if machine.close_request is not None:
+                            self._pump(now)
+                    continue  # after our close frame, wsproto would drop it too
+                if ws.state is ConnectionState.CLOSED:
+                    break
+                self._pump(now)  # keep machine events ahead of what wsproto reports
+                ws.receive_data(chunk)
+                for event in ws.events():
+                    self._handle_ws_event(event, now)
+        except (wsproto.utilities.RemoteProtocolError, Violation) as exc:
+            self._raise_violation(exc)
+        finally:
+            self._pump(now)
 
     def handle_timer(self, now: float) -> None:
         self._events.ensure_room()

@@ -7,7 +7,7 @@ Subclasses own the opening handshake (the client builds it from the machine's
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NoReturn
 
 import wsproto
 import wsproto.events as wse
@@ -111,13 +111,16 @@ class StackBase:
             for event in ws.events():
                 self._handle_ws_event(event, now)
         except (wsproto.utilities.RemoteProtocolError, Violation) as exc:
-            code = exc.code if isinstance(exc, Violation) else 1002
-            self._peer_violation(code, exc)
-            raise RemoteProtocolError(f"WebSocket peer error: {exc}", close_code=code) from None
+            self._raise_violation(exc)
         finally:
             if not data:
                 self.should_close_transport = True
             self._pump(now)
+
+    def _raise_violation(self, exc: Exception) -> NoReturn:
+        code = exc.code if isinstance(exc, Violation) else 1002
+        self._peer_violation(code, exc)
+        raise RemoteProtocolError(f"WebSocket peer error: {exc}", close_code=code) from None
 
     def send(self, command: Command, now: float) -> RequestId | None:
         """Pass a command to the machine; its messages go out while the connection is open."""
@@ -184,13 +187,16 @@ class StackBase:
         self._fragment_size = 0
         if self.state is not StackState.OPEN:
             return  # after our close frame, messages are no longer delivered
+        self._deliver(data, now)
+        self._pump(now)
+
+    def _deliver(self, data: bytes | str, now: float) -> None:
+        """One complete text message into the machine; a bad one becomes an event."""
         try:
             self.machine.receive_message(data, now)
         except RemoteProtocolError as exc:
-            self._events.append(
-                MessageRejected(reason=str(exc), data=data[:512].encode("utf-8", "replace"))
-            )
-        self._pump(now)
+            raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
+            self._events.append(MessageRejected(reason=str(exc), data=raw[:512]))
 
     def _on_binary(self, size: int, finished: bool) -> None:
         self._fragment_size += size

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tradewire.protocol._book import OrderBook
 from tradewire.protocol._errors import LocalProtocolError, RemoteProtocolError
 

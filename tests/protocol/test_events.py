@@ -8,6 +8,7 @@ import pkgutil
 
 import msgspec
 import pytest
+
 from tradewire import protocol
 from tradewire.protocol import Command, Event, LocalProtocolError, require, require_choice
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as label
 from hypothesis import strategies as st
+
 from tradewire.protocol import (
     ConnectionLost,
     Event,

@@ -7,6 +7,7 @@ import pickle
 
 import msgspec
 import pytest
+
 from tradewire.protocol import MASK, Command, RedactingFilter, Secret, reveal
 from tradewire.protocol._secrets import enc_hook
 

@@ -8,6 +8,7 @@ import struct
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tradewire.conformance._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
 from tradewire.conformance._link import MemoryLink
 from tradewire.protocol import (
