@@ -173,7 +173,7 @@ class WebSocketClientStack(StackBase):
 
     def _receive_open(self, data: bytes, now: float) -> None:
         ws = self._ws
-        if ws is None or ws.state is ConnectionState.CLOSED:
+        if ws is None or _closed(ws):
             return
         self._events.ensure_room()
         machine = self.machine
@@ -185,7 +185,7 @@ class WebSocketClientStack(StackBase):
                         if machine.close_request is not None:
                             self._pump(now)
                     continue  # after our close frame, wsproto would drop it too
-                if ws.state is ConnectionState.CLOSED:
+                if _closed(ws):  # the peer's close frame came in an earlier chunk
                     break
                 self._pump(now)  # keep machine events ahead of what wsproto reports
                 ws.receive_data(chunk)
@@ -285,3 +285,8 @@ class WebSocketClientStack(StackBase):
             )
         )
         self.should_close_transport = True
+
+
+def _closed(ws: wsproto.WSConnection) -> bool:
+    # A function, not an inline test: the state changes while a chunk is processed.
+    return ws.state is ConnectionState.CLOSED
