@@ -286,6 +286,64 @@ from ._wire_server import (
     method_not_found,
 )
 
+# -- server machine (ServerProtocol, HTTP adapter, shared state) ------------------------
+# isort: split
+from ._server import WS_PATHS, ServerProtocol
+from ._server_auth import PERMISSION_AREAS, AuthGranted, Principal
+from ._server_config import (
+    DEFAULT_KEY_SCOPE,
+    ApiKey,
+    CreditRule,
+    IssuedToken,
+    ServerConfig,
+    default_credit_rules,
+    peer_ip,
+)
+from ._server_events import (
+    HEARTBEAT_CLOSE_CODE,
+    HEARTBEAT_CLOSE_REASON,
+    AcceptSubscription,
+    CancelOnDisconnect,
+    Disconnect,
+    Notify,
+    Reply,
+    ReplyError,
+    RequestReceived,
+    SessionClosed,
+    SubscribeReceived,
+    Unsubscribed,
+)
+from ._server_http import API_ROOT, HTTPAnswer, HTTPServerConnection, HTTPServerProtocol
+from ._server_state import ServerState
+
+# -- end server machine ----------------------------------------------------------------
+
+# -- client machine (ClientProtocol: auth, heartbeats, subscriptions, books, pacing) ------
+# isort: split
+from ._client import ClientProtocol
+from ._client_auth import AuthState, Credentials
+from ._client_events import (
+    Authenticated,
+    AuthenticationFailed,
+    BookCrossed,
+    BookGap,
+    BookResynced,
+    HeartbeatTimeout,
+    HeartbeatUnavailable,
+    LoggedOut,
+    MalformedResult,
+    Subscribe,
+    SubscribeResult,
+    UnmatchedError,
+    Unsubscribe,
+    UnsubscribeAll,
+    UnsubscribeResult,
+)
+from ._client_limits import CreditPool, RateLimits
+from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
+
+# -- end client machine ----------------------------------------------------------------
+
 __all__ = [
     "API_PREFIX",
     "ADVANCED",
@@ -536,4 +594,59 @@ __all__ = [
     "user_trades_channel",
     "verify_http_authorization",
     "verify_signature",
+    # -- server machine --
+    "WS_PATHS",
+    "ServerProtocol",
+    "PERMISSION_AREAS",
+    "AuthGranted",
+    "Principal",
+    "HEARTBEAT_CLOSE_CODE",
+    "HEARTBEAT_CLOSE_REASON",
+    "AcceptSubscription",
+    "CancelOnDisconnect",
+    "Disconnect",
+    "Notify",
+    "Reply",
+    "ReplyError",
+    "RequestReceived",
+    "SessionClosed",
+    "SubscribeReceived",
+    "Unsubscribed",
+    "API_ROOT",
+    "HTTPAnswer",
+    "HTTPServerConnection",
+    "HTTPServerProtocol",
+    "DEFAULT_KEY_SCOPE",
+    "ApiKey",
+    "CreditRule",
+    "IssuedToken",
+    "ServerConfig",
+    "ServerState",
+    "default_credit_rules",
+    "peer_ip",
+    # -- end server machine --
+    # -- client machine --
+    "DEFAULT_RATE_LIMITS",
+    "ClientProtocol",
+    "AuthState",
+    "Credentials",
+    "Authenticated",
+    "AuthenticationFailed",
+    "BookCrossed",
+    "BookGap",
+    "BookResynced",
+    "HeartbeatTimeout",
+    "HeartbeatUnavailable",
+    "LoggedOut",
+    "MalformedResult",
+    "Subscribe",
+    "SubscribeResult",
+    "UnmatchedError",
+    "Unsubscribe",
+    "UnsubscribeAll",
+    "UnsubscribeResult",
+    "CreditPool",
+    "RateLimits",
+    "ClientOptions",
+    # -- end client machine --
 ]
