@@ -1,50 +1,34 @@
-"""The ``tradewire`` command line."""
+"""The ``tradewire`` command line.
+
+Each subcommand lives in its own module (``_cli_<name>.py``) with a ``register(commands)``
+function that adds its parser and sets ``run``; this file only wires them together, so
+subcommands stay small and independent.
+"""
 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from tradewire.conformance import EchoClient, EchoServer, MemoryLink, Note, Push, Say
-from tradewire.protocol import (
-    RequestSucceeded,
-    WebSocketClientStack,
-    WebSocketServerStack,
-)
+from . import _cli_demo
 
 __all__ = ["main"]
 
+Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
-def _demo(args: argparse.Namespace) -> int:
-    """An in-memory session through the WebSocket stacks (a stand-in until the venue lands)."""
-    machine = EchoClient()
-    client = WebSocketClientStack(machine, host="demo.local", rng=random.Random(args.seed))
-    link = MemoryLink(client, lambda: WebSocketServerStack(EchoServer()))
-    link.pump()
-    started = time.perf_counter()
-    for i in range(args.messages // 100):
-        client.send(Push(count=100), link.now)
-        client.send(Say(text=f"hello {i}"), link.now)
-        link.pump()
-    elapsed = time.perf_counter() - started
-    events = link.take_client_events()
-    notes = sum(isinstance(e, Note) for e in events)
-    answered = sum(isinstance(e, RequestSucceeded) for e in events)
-    print(f"notifications {notes}  requests answered {answered}  in {elapsed:.3f}s")
-    print(f"rate {notes / elapsed:,.0f} messages/s through client and server stacks")
-    return 0 if notes == (args.messages // 100) * 100 else 1
+#: The subcommand modules, in the order ``--help`` lists them.
+SUBCOMMANDS: list[Registrar] = [_cli_demo.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tradewire", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="run the demo session")
-    demo.add_argument("--seed", type=int, default=1)
-    demo.add_argument("--messages", type=int, default=20_000)
-    demo.set_defaults(run=_demo)
+    parser = argparse.ArgumentParser(
+        prog="tradewire",
+        description="Sans-IO protocol toolkit for trading venues' WebSocket APIs.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in SUBCOMMANDS:
+        register(commands)
     args = parser.parse_args(argv)
     result: int = args.run(args)
     return result

@@ -1,0 +1,1 @@
+"""The reference Deribit venue: ``deribit.ServerProtocol`` driven by the simulated market."""
