@@ -1,0 +1,130 @@
+"""``python -m benchmarks [--quick] [--only NAME ...]``: run the benchmarks, print the table.
+
+The table has, per benchmark, every row's median and min-max over the repeats and its
+ratio to the group's reference row, then the targets of issue 6 as ratios from this
+same run, each marked PASS or FAIL:
+
+* a book change through the machine costs at most 1.3x the bare msgspec typed decode,
+  and ``json.loads`` + dict handling costs at least 2.5x what the machine does;
+* the asyncio binding end to end delivers at least 1.2x the messages per second of the
+  ``websockets`` client + ``json.loads``, and at least 0.5x ``picows`` + msgspec;
+* resident memory grows by less than 5 MB from 100k to 1M messages.
+
+``--quick`` (fewer messages and repeats) finishes in under a minute; its targets are
+indicative only (the memory target is then checked from 10k to 100k messages).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+
+from . import bench_book, bench_decode, bench_e2e, bench_encode, bench_memory, bench_stack
+from ._machine import make_machine
+from ._timing import Result, Target, header, render
+
+BENCHMARKS = ("decode", "book", "encode", "stack", "e2e", "memory")
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How much of everything: repeats, messages, the memory marks."""
+
+    name: str
+    micro_repeats: int  # decode, book, encode, stack rows
+    scale: float  # items per micro sample: 1.0 is 4000 book changes (a few ms at 0.25)
+    e2e_repeats: int
+    e2e_count: int  # messages per end-to-end run
+    marks: tuple[int, int]  # memory: RSS after this many messages, and this many
+    memory_repeats: int
+
+    def describe(self) -> str:
+        low, high = self.marks
+        return (
+            f"{self.name} ({self.micro_repeats} rounds per micro row, {self.e2e_repeats} runs of "
+            f"{self.e2e_count:,} messages end to end, memory at {low:,} and {high:,} messages "
+            f"x {self.memory_repeats})"
+        )
+
+
+FULL = Mode("full", 41, 0.25, 9, 100_000, (100_000, 1_000_000), 3)
+QUICK = Mode("quick", 11, 0.25, 3, 30_000, (10_000, 100_000), 1)
+
+
+def _ratio(name: str, a: Result, b: Result, *, limit: float, at_most: bool, note: str) -> Target:
+    """The target ``a / b`` against ``limit``; not measured when either row has no samples."""
+    if not a.samples or not b.samples:
+        nan = float("nan")
+        return Target(name, nan, nan, nan, limit, at_most, note="not measured")
+    value, low, high = a.ratio_to(b)
+    return Target(name, value, low, high, limit, at_most, note=note)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
+    args = parser.parse_args(argv)
+    only = set(args.only or BENCHMARKS)
+    mode = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    _, machine_label, is_protocol = make_machine()
+    lines = [*header(mode.describe()), f"through the machine: {machine_label}"]
+    print("\n".join(lines), flush=True)
+    note = "" if is_protocol else "measured on the wire layer: no Deribit ClientProtocol yet"
+
+    results: list[Result] = []
+    refs: dict[str, Result] = {}
+    targets: list[Target] = []
+    if "decode" in only:
+        rows, named = bench_decode.run(mode.micro_repeats, mode.scale)
+        results += rows
+        refs.update(bench_decode.references(rows, named))
+        change = "book change, 20 levels"
+        machine = named[f"{change}/machine"]
+        bare, loads = named[f"{change}/msgspec"], named[f"{change}/json"]
+        name = "book change: machine / bare msgspec"
+        targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
+        name = "book change: json.loads + dict / machine"
+        targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
+    for bench, wanted in ((bench_book, "book"), (bench_encode, "encode")):
+        if wanted in only:
+            rows, ref = bench.run(mode.micro_repeats, mode.scale)
+            results += rows
+            refs[ref.group] = ref
+    if "stack" in only:
+        rows, ref = bench_stack.run(mode.micro_repeats, 5_000)
+        results += rows
+        refs[ref.group] = ref
+    if "e2e" in only:
+        rows, by_name = bench_e2e.run(mode.e2e_repeats, mode.e2e_count)
+        results += rows
+        tw = by_name["tradewire asyncio binding"]
+        ws = by_name["websockets (asyncio) + json.loads + dict handling"]
+        pw = by_name["picows + msgspec typed decode"]
+        refs[tw.group] = ws
+        name = "end to end: asyncio binding / websockets + json"
+        targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=note))
+        name = "end to end: asyncio binding / picows + msgspec"
+        targets.append(_ratio(name, tw, pw, limit=0.5, at_most=False, note=note))
+    if "memory" in only:
+        rows, growth = bench_memory.run(mode.marks, mode.memory_repeats)
+        results += rows
+        mb = [s / 1e6 for s in growth.samples] or [float("nan")]
+        low, high = mode.marks
+        name = f"memory: RSS growth {low:,} -> {high:,} messages"
+        value = statistics.median(mb)
+        targets.append(
+            Target(name, value, min(mb), max(mb), 5.0, True, unit=" MB", note=growth.note)
+        )
+
+    print(render(results, refs, targets))
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,295 @@
+"""The loopback venue for the end-to-end benchmarks: a separate process that blasts frames.
+
+:class:`BlastServer` starts :func:`serve` in a ``spawn`` process listening on
+127.0.0.1 at a random port.  For each connection the parent announces (``expect(n)``):
+
+1. accept one TCP connection and do the WebSocket upgrade by hand (read the request
+   head, answer ``101`` with ``Sec-WebSocket-Accept``; no extensions, no subprotocol);
+2. read the client's frames in a thread, answering each JSON-RPC request as the
+   reference venue would (:func:`~benchmarks._messages.answer_request`), so a machine
+   sees its ``public/subscribe`` acknowledged;
+3. once the client subscribed (or after 10 s), send the 400-level book snapshot and then
+   ``n - 1`` book changes of 19-40 levels (about 700-1300 bytes each), in batches of
+   128 frames per ``sendall``, as fast as the socket takes them.  The changes come from
+   512 templates whose ``change_id`` / ``prev_change_id`` are filled in as they are
+   sent, so the chain never breaks however long the stream;
+4. send a close frame (1000), shut the write side, wait (at most 5 s) for the client to
+   go, and report to the parent how many frames it sent.
+
+The server never runs the code under test on its hot path: frames are built with
+bytes formatting, not with tradewire.  Every wait is bounded: an accept waits 30 s, a
+socket operation 30 s, an idle server with no instruction for 120 s exits, and the
+parent terminates the process when it is done with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import multiprocessing
+import random
+import socket
+import struct
+import threading
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+__all__ = [
+    "BlastServer",
+    "Stream",
+    "accept_key",
+    "frame_header",
+    "client_handshake",
+    "masked_text_frame",
+    "parse_frames",
+    "serve",
+]
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+ACCEPT_TIMEOUT = 30.0
+IO_TIMEOUT = 30.0
+IDLE_TIMEOUT = 120.0
+SUBSCRIBE_WAIT = 10.0
+BATCH = 128
+
+
+def frame_header(length: int, opcode: int = 0x1) -> bytes:
+    if length < 126:
+        return struct.pack("!BB", 0x80 | opcode, length)
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x80 | opcode, 126, length)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, length)
+
+
+def masked_text_frame(payload: bytes, key: bytes = b"\x1f\x2e\x3d\x4c") -> bytes:
+    """A client's (masked) text frame, for the raw-socket client."""
+    length = len(payload)
+    mask_bit = 0x80
+    if length < 126:
+        head = struct.pack("!BB", 0x81, mask_bit | length)
+    elif length < 1 << 16:
+        head = struct.pack("!BBH", 0x81, mask_bit | 126, length)
+    else:
+        head = struct.pack("!BBQ", 0x81, mask_bit | 127, length)
+    repeated = (key * (length // 4 + 1))[:length]
+    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+        length, "big"
+    )
+    return head + key + masked
+
+
+def client_handshake(sock: socket.socket, host: str, port: int) -> bytes:
+    """Send a minimal upgrade request and read the ``101``; returns bytes read past it."""
+    key = base64.b64encode(random.randbytes(16))
+    sock.sendall(
+        b"GET /ws/api/v2 HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        % (host.encode(), port, key)
+    )
+    head, rest = _read_head(sock)
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(f"upgrade refused: {head[:80]!r}")
+    return rest
+
+
+def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk or len(data) > 65536:
+            raise ConnectionError("no complete HTTP head")
+        data += chunk
+    end = data.index(b"\r\n\r\n") + 4
+    return data[:end], data[end:]
+
+
+def accept_key(head: bytes) -> bytes:
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-key":
+            return base64.b64encode(hashlib.sha1(value.strip() + _GUID).digest())
+    raise ConnectionError("no Sec-WebSocket-Key")
+
+
+def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
+    """Take the complete frames off the front of ``buf``: ``(opcode, unmasked payload)``."""
+    out = []
+    while len(buf) >= 2:
+        opcode, length, pos = buf[0] & 0x0F, buf[1] & 0x7F, 2
+        if length == 126:
+            if len(buf) < 4:
+                break
+            length, pos = struct.unpack_from("!H", buf, 2)[0], 4
+        elif length == 127:
+            if len(buf) < 10:
+                break
+            length, pos = struct.unpack_from("!Q", buf, 2)[0], 10
+        masked = buf[1] & 0x80
+        end = pos + (4 if masked else 0) + length
+        if len(buf) < end:
+            break
+        payload = bytes(buf[end - length : end])
+        if masked:
+            key = bytes(buf[pos : pos + 4])
+            repeated = (key * (length // 4 + 1))[:length]
+            payload = (int.from_bytes(payload, "big") ^ int.from_bytes(repeated, "big")).to_bytes(
+                length, "big"
+            )
+        out.append((opcode, payload))
+        del buf[:end]
+    return out
+
+
+class _Reader(threading.Thread):
+    """Reads the client's frames; answers requests; notes the subscription and the close."""
+
+    def __init__(self, sock: socket.socket, lock: threading.Lock, pending: bytes) -> None:
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.lock = lock
+        self.buf = bytearray(pending)
+        self.subscribed = threading.Event()
+        self.write_closed = False
+
+    def run(self) -> None:
+        from ._messages import answer_request  # imports tradewire: only off the hot path
+
+        try:
+            while True:
+                for opcode, payload in parse_frames(self.buf):
+                    if opcode == 0x8:
+                        return
+                    if opcode != 0x1:
+                        continue
+                    answer = answer_request(payload)
+                    if answer is not None:
+                        with self.lock:
+                            if not self.write_closed:
+                                self.sock.sendall(frame_header(len(answer)) + answer)
+                    if b'/subscribe"' in payload:
+                        self.subscribed.set()
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return
+                self.buf += chunk
+        except OSError:
+            return
+        finally:
+            self.subscribed.set()
+
+
+class Stream:
+    """The frames every connection gets: a snapshot, then chained changes from templates."""
+
+    def __init__(self, seed: int = 6) -> None:
+        from ._messages import BookSim  # imports tradewire: only while setting up
+
+        sim = BookSim(seed)
+        self.snapshot = sim.snapshot()
+        self.snapshot_id = sim.change_id
+        rng = random.Random(seed)
+        self.templates = [sim.change_template(rng.randint(19, 40)) for _ in range(512)]
+
+    def batches(self, count: int) -> Iterator[bytes]:
+        """``count`` frames (the snapshot first), ``BATCH`` frames per ``bytes``."""
+        batch = [frame_header(len(self.snapshot)) + self.snapshot]
+        change_id = self.snapshot_id
+        templates = self.templates
+        cycle = len(templates)
+        for i in range(1, count):
+            payload = templates[i % cycle] % (change_id + 1, change_id)
+            change_id += 1
+            batch.append(frame_header(len(payload)) + payload)
+            if len(batch) >= BATCH:
+                yield b"".join(batch)
+                batch.clear()
+        if batch:
+            yield b"".join(batch)
+
+
+def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
+    lock = threading.Lock()
+    head, rest = _read_head(sock)
+    sock.sendall(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept_key(head) + b"\r\n\r\n"
+    )
+    reader = _Reader(sock, lock, rest)
+    reader.start()
+    reader.subscribed.wait(SUBSCRIBE_WAIT)
+    for batch in stream.batches(count):
+        with lock:
+            sock.sendall(batch)
+    with lock:
+        sock.sendall(frame_header(2, 0x8) + struct.pack("!H", 1000))
+        reader.write_closed = True
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_WR)
+    reader.join(5.0)
+    return count
+
+
+def serve(conn: Connection, seed: int = 6) -> None:
+    """The server process: announce the port, then serve what the parent asks for."""
+    stream = Stream(seed)  # the templates are built once, before any client
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(ACCEPT_TIMEOUT)
+    conn.send(listener.getsockname()[1])
+    with listener:
+        while conn.poll(IDLE_TIMEOUT):
+            count = conn.recv()
+            if count is None:
+                return
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                conn.send("no client connected")
+                continue
+            with client:
+                client.settimeout(IO_TIMEOUT)
+                client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                try:
+                    conn.send(_blast(client, count, stream))
+                except OSError as exc:
+                    conn.send(f"{type(exc).__name__}: {exc}")
+
+
+class BlastServer:
+    """The parent's handle: ``with BlastServer() as server: server.expect(n); ...``."""
+
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self.process: Any = context.Process(target=serve, args=(child,), daemon=True)
+        self.port = 0
+
+    def __enter__(self) -> BlastServer:
+        self.process.start()
+        if not self._conn.poll(60.0):
+            raise RuntimeError("the benchmark server did not start")
+        self.port = self._conn.recv()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/api/v2"
+
+    def expect(self, count: int) -> None:
+        """The next connection gets the snapshot and ``count - 1`` changes."""
+        self._conn.send(count)
+
+    def report(self, timeout: float) -> object:
+        """What the server says about the last connection (frames sent, or an error)."""
+        if self._conn.poll(timeout):
+            return self._conn.recv()
+        return "no report from the server"
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(None)
+        self.process.join(5.0)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(5.0)
