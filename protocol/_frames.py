@@ -79,23 +79,45 @@ class FrameReader:
     split at arbitrary points.
     """
 
-    __slots__ = ("_buf", "_in_message", "_need", "_passthrough", "limit")
+    __slots__ = (
+        "_buf",
+        "_header",
+        "_in_message",
+        "_need",
+        "_passthrough",
+        "_poisoned",
+        "_utf8",
+        "limit",
+    )
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._buf = bytearray()
         self._need = 0  # bytes the buffered partial frame needs before it can be parsed
         self._passthrough = 0  # bytes of the current non-simple frame still owed to wsproto
+        self._header: bytearray | None = None  # a non-simple frame's header, still arriving
         self._in_message = False  # a fragmented data message is open (in wsproto's hands)
+        # While a simple frame's payload arrives in pieces, each piece is checked as it
+        # comes (wsproto reports invalid UTF-8 as soon as it sees it, so must we).
+        self._utf8: codecs.IncrementalDecoder | None = None
+        self._poisoned = False  # the buffered frame turned out invalid: wsproto's now
 
     def feed(self, data: bytes) -> list[tuple[bool, bytes]]:
         out: list[tuple[bool, bytes]] = []
         if self._buf:
+            before = len(self._buf)
             self._buf += data
+            if self._utf8 is not None:
+                try:
+                    self._utf8.decode(data[: self._need - before], final=False)
+                except UnicodeDecodeError:
+                    self._poisoned = True
+                    self._need = 0
             if len(self._buf) < self._need:
                 return out
             view = bytes(self._buf)
             self._buf = bytearray()
+            self._utf8 = None
         else:
             view = data
         pos = 0
@@ -108,14 +130,23 @@ class FrameReader:
                 self._passthrough -= take
                 pos += take
                 continue
+            if self._header is not None:
+                pos = self._pass_header(view, pos, out)
+                continue
+            first = view[pos]
+            if first != 0x81 or self._in_message or self._poisoned:
+                self._poisoned = False
+                self._start_passing(first)  # known not simple from its first byte
+                continue
             if end - pos < 2:
                 self._keep(view, pos, 2)
                 break
-            first = view[pos]
             second = view[pos + 1]
-            length = second & 0x7F
+            if second & 0x80:
+                self._start_passing(first)  # masked: wsproto rejects it
+                continue
+            length = second
             header = 2
-            minimal = True
             if length == 126:
                 if end - pos < 4:
                     self._keep(view, pos, 4)
@@ -130,50 +161,83 @@ class FrameReader:
                 length = int.from_bytes(view[pos + 2 : pos + 10], "big")
                 header = 10
                 minimal = 1 << 16 <= length < 1 << 63
-            if (
-                first == 0x81
-                and not second & 0x80
-                and minimal
-                and length <= limit
-                and not self._in_message
-            ):
+            else:
+                minimal = True
+            if minimal and length <= limit:
                 total = header + length
                 payload = view[pos + header : pos + total]
                 if end - pos < total:
                     # Incomplete: wait for the rest, unless the part already here is
                     # invalid UTF-8, which wsproto reports as soon as it sees it.
-                    if payload.isascii() or _is_utf8(payload, final=False):
+                    decoder = codecs.getincrementaldecoder("utf-8")()
+                    try:
+                        decoder.decode(payload, final=False)
+                    except UnicodeDecodeError:
+                        pass
+                    else:
                         self._keep(view, pos, total)
+                        self._utf8 = decoder
                         break
                 elif payload.isascii() or _is_utf8(payload):
                     out.append((True, payload))
                     pos += total
                     continue
-            # Not simple: wsproto gets this frame, streamed as it arrives.
-            opcode = first & 0x0F
-            if opcode in (0x1, 0x2):
-                self._in_message = not first & 0x80
-            elif opcode == 0x0 and first & 0x80:
-                self._in_message = False
-            masked = 4 if second & 0x80 else 0
-            if length >= 1 << 63:
-                self._passthrough = end - pos  # invalid: wsproto fails on the header
-            else:
-                self._passthrough = header + masked + length
+            # Not simple after all (its header is complete here): wsproto gets it.
+            self._start_passing(first)
         return out
+
+    def _start_passing(self, first: int) -> None:
+        """The frame starting with byte ``first`` goes to wsproto, header first."""
+        opcode = first & 0x0F
+        if opcode in (0x1, 0x2):
+            self._in_message = not first & 0x80
+        elif opcode == 0x0 and first & 0x80:
+            self._in_message = False
+        self._header = bytearray()
+
+    def _pass_header(self, view: bytes, pos: int, out: list[tuple[bool, bytes]]) -> int:
+        """Pass a non-simple frame's header bytes on as they arrive; learn its length."""
+        header = self._header
+        assert header is not None
+        end = len(view)
+        while pos < end:
+            size = 2 if len(header) < 2 else _header_size(header)
+            if len(header) >= size:
+                break
+            take = min(size - len(header), end - pos)
+            out.append((False, view[pos : pos + take]))
+            header += view[pos : pos + take]
+            pos += take
+        if len(header) >= 2 and len(header) == _header_size(header):
+            self._header = None
+            self._passthrough = _payload_length(header)
+        return pos
 
     def _keep(self, view: bytes, pos: int, need: int) -> None:
         self._buf = bytearray(view[pos:])
         self._need = need
 
 
-def _is_utf8(data: bytes, *, final: bool = True) -> bool:
-    """Whether ``data`` is valid UTF-8 (with ``final=False``: a valid prefix of it)."""
+def _header_size(header: bytearray) -> int:
+    """Bytes in a frame header, from its second byte (extended length, mask key)."""
+    second = header[1]
+    return 2 + {126: 2, 127: 8}.get(second & 0x7F, 0) + (4 if second & 0x80 else 0)
+
+
+def _payload_length(header: bytearray) -> int:
+    """The payload length a complete frame header declares (huge if it is invalid)."""
+    short = header[1] & 0x7F
+    if short == 126:
+        return (header[2] << 8) | header[3]
+    if short == 127:
+        length = int.from_bytes(header[2:10], "big")
+        return length if length < 1 << 63 else 1 << 64  # invalid: wsproto fails on it
+    return short
+
+
+def _is_utf8(data: bytes) -> bool:
     try:
-        if final:
-            data.decode("utf-8")
-        else:
-            codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        data.decode("utf-8")
     except UnicodeDecodeError:
         return False
     return True
