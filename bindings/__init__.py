@@ -8,8 +8,14 @@ in the core.
 
 Import the binding you use: :mod:`tradewire.bindings.asyncio`,
 :mod:`tradewire.bindings.trio` or :mod:`tradewire.bindings.sync`.  Each has the same
-shape: ``connect(url, machine)``, ``http_client(base_url)`` and ``serve(factory)``.
-What they share lives here.
+shape: ``connect(url, machine)``, ``http_client(base_url)``, ``serve(factory)`` and
+``epoch_offset()``.  What they share lives here.
+
+Clocks: ``connect()`` drives a client machine in epoch seconds (the binding's monotonic
+clock plus ``time.time()`` minus that clock, measured at connect), so machines that sign
+with the time, such as Deribit's ``client_signature``, need no clock setting; ``serve()``
+passes its own clock, which ``epoch_offset()`` converts (see ``_epoch``).  A client
+whose machine ends its session (Deribit's ``LoggedOut``) closes instead of reconnecting.
 """
 
 from ._common import (

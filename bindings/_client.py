@@ -1,18 +1,12 @@
-"""The client side every binding shares: routing, the bounded queue, the session rules.
+"""The client side every binding shares: request routing and the bounded event queue.
 
-* :class:`ClientCore`: request-id -> waiter bookkeeping, event routing and the bounded
-  event queue with its backpressure policy;
-* :class:`Session`: a client stack (WebSocket or HTTP) with its core and the rules of
-  driving it: when to dial, what to do after every input (:meth:`Session.pump`), how
-  a dial failure, a close and the end are handled.
-
-A binding supplies the transport (a :class:`Link`) and the clock; nothing here does
-I/O or reads a clock.
+:class:`ClientCore`: request-id -> waiter bookkeeping, event routing and the bounded
+event queue with its backpressure policy.  The rules of driving a client stack are
+:class:`~tradewire.bindings._session.Session`'s.  Nothing here does I/O or reads a clock.
 """
 
 from __future__ import annotations
 
-import ssl
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -23,31 +17,24 @@ from tradewire.protocol import (
     ConnectionDead,
     ConnectionLost,
     Event,
-    HTTPClientStack,
-    HTTPRequest,
     HTTPResponse,
     LocalProtocolError,
-    RemoteProtocolError,
     RequestFailed,
     RequestId,
     RequestSucceeded,
-    StackState,
     UpgradeRejected,
-    WebSocketClientStack,
 )
 
 from ._common import (
-    CLOSE_GRACE,
     DEFAULT_MAX_QUEUED_EVENTS,
     ConnectFailed,
     DialFailed,
-    Endpoint,
     Lagging,
     ProtocolViolation,
     describe,
 )
 
-__all__ = ["ClientCore", "Link", "Session", "Waiter", "outcome"]
+__all__ = ["ClientCore", "Waiter", "outcome"]
 
 
 class Waiter(Protocol):
@@ -268,209 +255,3 @@ class ClientCore:
 
 class _Unknown(Command, frozen=True, kw_only=True):
     """The command of a request the binding failed itself (its own copy is in the stack)."""
-
-
-# -- one client session ------------------------------------------------------------------------
-
-
-class Link(Protocol):
-    """A binding's handle on one open transport, as :meth:`Session.pump` uses it."""
-
-    @property
-    def broken(self) -> bool:
-        """A write failed: the transport is gone."""
-
-    def push(self, data: bytes) -> object:
-        """Queue ``data`` for writing (never blocks); the result is ignored."""
-
-    def shut(self, abort: bool) -> None:
-        """Stop using the transport: flush and close it, or abort it at once."""
-
-
-#: What :meth:`Session._after` asks of the transport.
-KEEP, CLOSE, ABORT = 0, 1, 2
-
-
-class Session:
-    """A client stack, its :class:`ClientCore`, and the rules of driving it.
-
-    The binding owns the transport and the clock.  It dials when :meth:`wants_dial`
-    (reporting the outcome with :meth:`connected` or :meth:`dial_failed`), feeds reads
-    to :meth:`receive`, calls :meth:`timer` at ``stack.next_deadline()``, and after each
-    of these calls :meth:`pump`, which writes the stack's bytes to the :class:`Link` and
-    closes it when the stack says so.  It stops when :attr:`done`.  Works for the
-    WebSocket client stack (dial when its state is ``DIAL``; done at ``CLOSED``) and
-    the HTTP client stack (dial when it ``wants_connection``; done after :meth:`close`).
-    """
-
-    def __init__(
-        self,
-        stack: WebSocketClientStack | HTTPClientStack,
-        core: ClientCore,
-        endpoint: Endpoint,
-        ssl_context: ssl.SSLContext | None,
-        *,
-        open_timeout: float | None = None,
-    ) -> None:
-        self.stack = stack
-        self.core = core
-        self.endpoint = endpoint
-        self.ssl_context = ssl_context
-        self.websocket = isinstance(stack, WebSocketClientStack)
-        if open_timeout is None:
-            open_timeout = stack.open_timeout if isinstance(stack, WebSocketClientStack) else 10.0
-        self.open_timeout = open_timeout
-        self.close_grace = (
-            stack.close_timeout if isinstance(stack, WebSocketClientStack) else CLOSE_GRACE
-        )
-        self._closing = False
-        self._dial_failures = 0
-        #: For connect(): True once connected, the error once the first attempt failed.
-        self.first: bool | BaseException | None = None
-        self.watch_first = False
-
-    @property
-    def server_hostname(self) -> str | None:
-        return self.endpoint.host if self.ssl_context is not None else None
-
-    def wants_dial(self, connected: bool) -> bool:
-        if connected or self._closing:
-            return False
-        stack = self.stack
-        if isinstance(stack, WebSocketClientStack):
-            return stack.state is StackState.DIAL
-        return stack.wants_connection
-
-    @property
-    def done(self) -> bool:
-        """Nothing more to do: no dial will be wanted again."""
-        stack = self.stack
-        if isinstance(stack, WebSocketClientStack):
-            return stack.state is StackState.CLOSED
-        return self._closing
-
-    @property
-    def closing(self) -> bool:
-        return self._closing
-
-    # -- inputs ---------------------------------------------------------------------------
-
-    def connected(self, now: float) -> None:
-        self.stack.connection_made(now)
-
-    def receive(self, data: bytes, now: float) -> None:
-        try:
-            self.stack.receive_data(data, now)
-        except RemoteProtocolError as exc:
-            self.core.absorb([ProtocolViolation(reason=str(exc), close_code=exc.close_code)], now)
-
-    def timer(self, now: float) -> None:
-        self.stack.handle_timer(now)
-
-    def transport_closed(self, now: float) -> None:
-        self.stack.connection_lost(now)
-        events = self.stack.events()
-        if events:
-            self.core.absorb(events, now)
-
-    def dial_failed(self, error: BaseException, now: float) -> None:
-        stack = self.stack
-        stack.connection_lost(now)
-        if isinstance(stack, WebSocketClientStack):
-            attempt = stack.attempt
-        else:
-            self._dial_failures += 1
-            attempt = self._dial_failures
-            if isinstance(error, ssl.SSLCertVerificationError):
-                # Not transient: fail the requests waiting for this dial now, not at
-                # their deadlines (their late RequestFailed events are then dropped).
-                for request_id in list(self.core.waiters):
-                    self.core.abandon_with(request_id, error)
-        self.core.dial_failed(error, attempt, now)
-        events = stack.events()
-        if events:
-            self.core.absorb(events, now)
-
-    def pump(self, now: float, link: Link | None) -> Link | None:
-        """After any input: write the stack's bytes to ``link``; when the stack wants the
-        transport closed (or a write failed), shut ``link`` and tell the stack, which may
-        then want a dial.  Returns the link still in use (``None`` once shut)."""
-        while True:
-            out, verdict = self._after(now)
-            if link is None:
-                break
-            if out:
-                link.push(out)
-            if link.broken and not verdict:
-                verdict = ABORT
-            if not verdict:
-                break
-            link.shut(verdict == ABORT)
-            link = None
-            self.transport_closed(now)
-        if self.watch_first and self.first is None:
-            attempt = self.stack.attempt if isinstance(self.stack, WebSocketClientStack) else 0
-            self.first = self.core.first_outcome(attempt)
-        return link
-
-    def _after(self, now: float) -> tuple[bytes, int]:
-        """Drain the stack after any call: bytes to write, and KEEP / CLOSE / ABORT."""
-        stack = self.stack
-        out = stack.data_to_send()
-        events = stack.events()
-        verdict = KEEP
-        if stack.should_close_transport:
-            dead = any(isinstance(event, ConnectionDead) for event in events)
-            verdict = ABORT if dead else CLOSE
-        elif self._closing and not self.websocket:
-            verdict = CLOSE
-        if events:
-            self.core.absorb(events, now)
-        return out, verdict
-
-    # -- the caller's commands ------------------------------------------------------------
-
-    def _check_open(self) -> None:
-        if self._closing or self.done:
-            raise ConnectionLost("the client is closed")
-
-    def send(self, command: Command, now: float) -> RequestId | None:
-        self._check_open()
-        stack = self.stack
-        if not isinstance(stack, WebSocketClientStack):
-            raise LocalProtocolError("send() is for WebSocket clients; use request()")
-        return stack.send(command, now)
-
-    def request_id_for(self, command: Command, now: float) -> RequestId:
-        """Send a command that must have a request id (for ``request()``)."""
-        request_id = self.send(command, now)
-        if request_id is None:
-            raise LocalProtocolError(
-                f"invalid command: {type(command).__name__} gets no request id, "
-                "so there is no answer to await; use send()"
-            )
-        return request_id
-
-    def http_request(self, request: HTTPRequest, now: float, timeout: float | None) -> RequestId:
-        self._check_open()
-        stack = self.stack
-        if not isinstance(stack, HTTPClientStack):
-            raise LocalProtocolError("http_request() is for HTTP clients")
-        return stack.request(request, now, timeout=timeout)
-
-    def close(self, now: float, code: int = 1000, reason: str = "") -> None:
-        """Close for good: a WebSocket close handshake, or drop the HTTP connection."""
-        stack = self.stack
-        if isinstance(stack, WebSocketClientStack):
-            stack.close(now, code, reason)
-        else:
-            self._closing = True  # after() now says CLOSE; the in-flight request fails
-
-    def finish(self) -> None:
-        """After the transport is gone for good: fail leftover waiters, end iteration."""
-        self._closing = True
-        self.core.fail_waiters("the client is closed")
-        self.core.closed = True
-        self.core.wake()
-        if self.first is None:
-            self.first = ConnectionError("the client stopped before connecting")

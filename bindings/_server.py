@@ -11,7 +11,10 @@ accepted transport and the clock.  The rules:
   because application code may have written to any connection through its stack
   (repeated while that produces events, up to a bound of rounds);
 * a connection whose unsent output passes ``max_write_buffer`` is dropped (a venue
-  drops a client that does not read);
+  drops a client that does not read); below that, if ``app`` has an ``on_backlog``
+  method, it is told after every write that leaves bytes unsent:
+  ``app.on_backlog(connection, waiting, now)``, so a venue can close a slow reader its
+  own way first (the reference Deribit venue's ``connection_too_slow``);
 * exceptions from the factory, ``on_events`` or the application timer are logged
   (logger ``tradewire.bindings``) and drop the connection concerned.
 """
@@ -70,6 +73,9 @@ class ServerHub:
         self.max_write_buffer = max_write_buffer
         self.links: set[ServerLink] = set()
         self._dirty = False  # application code ran since the last settle
+        self._on_backlog: Callable[[ServerConnection, int, float], None] | None = getattr(
+            app, "on_backlog", None
+        )
         #: Set by the binding: re-read ``app.next_deadline()`` (it may have moved earlier).
         self.rearm_app: Callable[[], None] = _noop
 
@@ -181,14 +187,31 @@ class ServerHub:
         if conn is None or link.done:
             return
         out = conn.data_to_send()
-        if out and link.push(out) > self.max_write_buffer:
-            logger.warning("peer %r reads too slowly; dropping it", getattr(conn, "peer", None))
-            self.drop(link, now, abort=True)
-            return
+        if out:
+            waiting = link.push(out)
+            if waiting > self.max_write_buffer:
+                logger.warning("peer %r reads too slowly; dropping it", getattr(conn, "peer", None))
+                self.drop(link, now, abort=True)
+                return
+            if waiting and self._on_backlog is not None and not self._backlog(link, waiting, now):
+                return
         if conn.should_close_transport:
             self.drop(link, now, abort=False)
             return
         link.arm(conn.next_deadline())
+
+    def _backlog(self, link: ServerLink, waiting: int, now: float) -> bool:
+        """Tell ``app.on_backlog``; ``False`` when it failed and the link was dropped."""
+        assert self._on_backlog is not None
+        assert link.conn is not None
+        self._dirty = True  # it may write (a close frame): settle flushes that
+        try:
+            self._on_backlog(link.conn, waiting, now)
+        except Exception:
+            logger.exception("on_backlog failed; dropping the connection")
+            self.drop(link, now, abort=True)
+            return False
+        return True
 
     def drop(self, link: ServerLink, now: float, *, abort: bool) -> None:
         """Close the transport (flushing unless ``abort``) and tell the connection."""

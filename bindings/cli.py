@@ -11,14 +11,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import _cli_demo
+from . import _cli_demo, _cli_stream
 
 __all__ = ["main"]
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 #: The subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS: list[Registrar] = [_cli_demo.register]
+SUBCOMMANDS: list[Registrar] = [_cli_demo.register, _cli_stream.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

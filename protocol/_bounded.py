@@ -40,6 +40,19 @@ class BoundedQueue(Generic[T]):
                 f"drain it with {self.drain_method}() first"
             )
 
+    @property
+    def items(self) -> list[T]:
+        """The list behind the queue, oldest first, for a hot path.
+
+        It is the same list object for the queue's whole life (:meth:`drain` hands out
+        a copy and empties it), so a machine that adds an item per message may keep it
+        and call its ``append`` directly, saving a method call per item.  Appending to
+        it *is* appending to the queue: the bound is still checked by
+        :meth:`ensure_room` at the entry of each driving call, as for :meth:`append`.
+        Take items out only with :meth:`drain`.
+        """
+        return self._items
+
     def append(self, item: T) -> None:
         self._items.append(item)
 
@@ -47,8 +60,9 @@ class BoundedQueue(Generic[T]):
         self._items.extend(items)
 
     def drain(self) -> list[T]:
-        items = self._items
-        self._items = []
+        """All items, oldest first, in a new list the caller owns; the queue is empty."""
+        items = self._items[:]
+        self._items.clear()
         return items
 
     def __len__(self) -> int:

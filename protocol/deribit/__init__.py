@@ -344,6 +344,12 @@ from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
 
 # -- end client machine ----------------------------------------------------------------
 
+# -- HTTP client (HTTPClientProtocol: commands to HTTPRequests, responses to outcomes) --
+# isort: split
+from ._http_client import HTTPClientProtocol
+
+# -- end HTTP client ---------------------------------------------------------------------
+
 __all__ = [
     "API_PREFIX",
     "ADVANCED",
@@ -649,4 +655,7 @@ __all__ = [
     "RateLimits",
     "ClientOptions",
     # -- end client machine --
+    # -- HTTP client --
+    "HTTPClientProtocol",
+    # -- end HTTP client --
 ]

@@ -34,7 +34,11 @@ Authentication (``_client_auth``).  With ``credentials``, every connection logs 
 ``session:NAME`` is asked for each time): private requests and private subscriptions
 wait for it, public traffic does not.  :class:`Authenticated` reports the granted scope.
 The token is refreshed (``refresh_token`` grant) at ``refresh_fraction`` of
-``expires_in``; a failed refresh logs in with the credentials again.  A refused login is
+``expires_in``; a failed refresh logs in with the credentials again.  A private request
+refused with 13009 ``unauthorized`` (or 10000) on an authenticated connection means the
+venue dropped the token early (expired, revoked): the request fails, and the machine
+refreshes at once (at most once a second); subscribe and unsubscribe calls refused that
+way go out again after it, never counting as done.  A refused login is
 :class:`AuthenticationFailed` and fails the waiting private requests with the venue's
 error; an unanswered one drops the connection.
 
@@ -63,61 +67,33 @@ seconds.  ``client_signature`` needs *epoch* milliseconds, so the machine signs 
 ``now + epoch_offset``: a binding driving the machine with ``time.monotonic()`` passes
 ``epoch_offset=time.time() - time.monotonic()`` (with ``time.time()`` as its clock,
 ``0.0``, the default).
+
+Layout: this module holds the public driving contract; the machine's state and what it
+does between driving calls live in :class:`~._client_core.ClientCore`, its base class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from .._book import OrderBook
-from .._bounded import BoundedQueue
 from .._contract import CloseRequest, Handshake
-from .._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError, RequestFailure
-from .._events import Command, Event, RequestFailed
+from .._errors import LocalProtocolError, RemoteProtocolError
+from .._events import Command, Event
 from .._ledger import SubscriptionLedger
-from .._sources import CounterIds, IdSource, RequestId
-from ._client_auth import Authenticator, AuthState, Credentials
-from ._client_books import BookKeeper
-from ._client_events import (
-    Authenticated,
-    AuthenticationFailed,
-    HeartbeatTimeout,
-    HeartbeatUnavailable,
-    LoggedOut,
-    MalformedResult,
-    Subscribe,
-    UnmatchedError,
-    Unsubscribe,
-    UnsubscribeAll,
-)
+from .._sources import IdSource, RequestId
+from ._client_auth import AuthState, Credentials
+from ._client_core import ENDED, ClientCore
+from ._client_events import Subscribe, Unsubscribe, UnsubscribeAll
 from ._client_limits import RateLimits
 from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
-from ._client_requests import PRIORITY, USER_KINDS, Kind, Req, Requests
-from ._client_subs import Subscriptions
-from ._commands import (
-    DeribitCommand,
-    GenericRequest,
-    PrivateSubscribe,
-    PrivateUnsubscribe,
-    PublicSubscribe,
-    PublicUnsubscribe,
-    SetHeartbeat,
-    Test,
-)
-from ._errors import DeribitError, ErrorCode
-from ._inbound import ErrorResponse, Response, decode_inbound, decode_result
+from ._client_requests import Kind
+from ._commands import DeribitCommand, GenericRequest, SetHeartbeat
+from ._inbound import decode_inbound
 from ._methods import method_info
-from ._models_session import AuthResult
-from ._notifications import BookUpdate, GroupedBookUpdate, Heartbeat, TestRequest
+from ._notifications import BookUpdate
 
 __all__ = ["ClientProtocol"]
-
-MAX_TEST_ANSWERS = 4
-"""``public/test`` answers outstanding at once; more ``test_request`` frames are not
-answered until one resolves (a venue sends one every ~10 s)."""
-INTERNAL_ROOM = 16
-"""Request-table room for the machine's own requests besides (un)subscribes."""
 
 _MANAGED = {
     "public/auth": "pass credentials= (and scope=) to ClientProtocol",
@@ -130,10 +106,9 @@ _MANAGED = {
     "public/unsubscribe_all": "send UnsubscribeAll",
     "private/unsubscribe_all": "send UnsubscribeAll",
 }
-_ENDED = "the session ended with private/logout"
 
 
-class ClientProtocol:
+class ClientProtocol(ClientCore):
     """The Deribit client machine; see the module docstring and ``specs/deribit.md``."""
 
     handshake = Handshake(path="/ws/api/v2")
@@ -178,61 +153,7 @@ class ClientProtocol:
             max_events=max_events,
             max_subscriptions=max_subscriptions,
         )
-        self.options = options
-        self.heartbeat_interval = options.heartbeat_interval
-        self.heartbeat_grace = options.heartbeat_grace
-        self._out: BoundedQueue[bytes] = BoundedQueue(
-            "outbound queue (max_outbound)", max_outbound, "messages_to_send"
-        )
-        self._events: BoundedQueue[Event] = BoundedQueue(
-            "event queue (max_events)", max_events, "events"
-        )
-        self._max_events = max_events
-        self._max_outbound = max_outbound
-        self._gate = -1  # see receive_message and _update_gate
-        self._event_items = self._events._items  # the queue's list, swapped by events()
-        self._requests = Requests(
-            ids=ids if ids is not None else CounterIds(),
-            max_pending=max_pending,
-            internal_room=max_subscriptions + INTERNAL_ROOM,
-            default_timeout=options.request_timeout,
-            costs=rate_limits.buckets() if rate_limits is not None else None,
-            out=self._out,
-            events=self._events,
-        )
-        self._auth = Authenticator(
-            credentials,
-            scope=options.scope,
-            nonces=nonces,
-            epoch_offset=options.epoch_offset,
-            refresh_fraction=refresh_fraction,
-        )
-        self._auth_error: RequestFailure | None = None  # the login refused on this connection
-        self._auth_request: RequestId | None = None  # the login or refresh under way
-        self._subs = Subscriptions(
-            events=self._events,
-            max_subscriptions=max_subscriptions,
-            max_per_request=max_channels_per_request,
-            has_credentials=credentials is not None,
-        )
-        self._books = BookKeeper(
-            maintain=maintain_books, max_levels=max_book_levels, max_channels=max_subscriptions
-        )
-        self._book_states = self._books.states
-        self.connected = False
-        self.close_request: CloseRequest | None = None
-        self._ended = False
-        self._logout: RequestId | None = None  # the private/logout on the wire
-        self._heard = 0.0
-        self._silence_limit: float | None = None
-        self._tests = 0
-        self._handlers: dict[type, Callable[[Any, float], None]] = {
-            Response: self._on_response,
-            ErrorResponse: self._on_error,
-            GroupedBookUpdate: self._on_grouped,
-            TestRequest: self._on_test_request,
-            Heartbeat: _ignore,
-        }
+        super().__init__(options)
 
     def __repr__(self) -> str:
         return (
@@ -353,7 +274,7 @@ class ClientProtocol:
         """
         self._check_room()
         if self._ended or self._logout is not None:
-            raise LocalProtocolError(f"{_ENDED}; create a new ClientProtocol")
+            raise LocalProtocolError(f"{ENDED}; create a new ClientProtocol")
         if isinstance(command, Subscribe | Unsubscribe | UnsubscribeAll):
             return self._send_subscription(command, now, timeout)
         if not isinstance(command, DeribitCommand | GenericRequest):
@@ -433,313 +354,4 @@ class ClientProtocol:
         return messages
 
     def events(self) -> list[Event]:
-        items = self._event_items
-        self._events._items = self._event_items = []
-        return items
-
-    # -- bounds -------------------------------------------------------------------------
-
-    def _check_room(self) -> None:
-        self._events.ensure_room()
-        self._out.ensure_room()
-
-    def _update_gate(self) -> None:
-        """``receive_message`` checks ``len(events) >= _gate`` only: the gate is the events
-        bound while connected with room in the outbound queue, else -1 (everything goes
-        to the slow check).  The outbound queue only grows in :meth:`_release`."""
-        if self.connected and len(self._out) < self._max_outbound:
-            self._gate = self._max_events
-        else:
-            self._gate = -1
-
-    # -- sending ------------------------------------------------------------------------
-
-    def _can_send(self, req: Req) -> bool:
-        return (
-            self.connected
-            and self.close_request is None
-            and (not req.needs_auth or self._auth.authenticated)
-        )
-
-    def _dispatch(self, request_id: RequestId, req: Req, *, front: bool = False) -> None:
-        if self._can_send(req):
-            self._requests.submit(request_id, req, front=front)
-        else:
-            self._requests.hold(request_id, req)
-
-    def _open_internal(self, kind: Kind, command: DeribitCommand, now: float) -> RequestId:
-        request_id, req = self._requests.open(kind, command, now)
-        self._requests.submit(request_id, req, front=kind in PRIORITY)
-        return request_id
-
-    def _release(self, now: float) -> None:
-        """Everything the buckets allow goes on the wire."""
-        requests = self._requests
-        if not self.connected or self.close_request is not None or not len(requests.pacer):
-            return
-        for request_id, req in requests.release(now):
-            if self._logout is not None:  # after a logout, nothing more goes out
-                if req.kind in USER_KINDS:
-                    requests.fail(request_id, ConnectionLost(f"not sent: {_ENDED}"))
-                else:
-                    requests.drop(request_id)
-                continue
-            requests.send(req)
-            if req.kind is Kind.LOGOUT:
-                self._logout = request_id
-        self._update_gate()
-
-    # -- answers ------------------------------------------------------------------------
-
-    def _on_response(self, message: Response, now: float) -> None:
-        requests = self._requests
-        request_id = message.id
-        req = requests.sent(request_id)
-        if req is None or request_id is None:
-            return  # late (timed out), duplicated, or never ours: nothing to resolve
-        try:
-            result = decode_result(requests.command(request_id), message.result)
-        except RemoteProtocolError as exc:
-            self._request_failed(request_id, req, MalformedResult(str(exc)), now)
-            self._release(now)
-            return
-        kind = req.kind
-        if kind in USER_KINDS:
-            requests.succeed(request_id, result)
-            return
-        requests.drop(request_id)
-        if kind is Kind.AUTH or kind is Kind.REFRESH:
-            self._auth_request = None
-            assert isinstance(result, AuthResult)
-            self._authenticated(result, now, refreshed=kind is Kind.REFRESH)
-        elif kind is Kind.TEST:
-            self._tests -= 1
-        elif kind is Kind.SUBSCRIBE:
-            for channel in self._subs.subscribe_acked(request_id, result):
-                self._books.resubscribed(channel)
-            self._after_subscriptions(now)
-        elif kind is Kind.UNSUBSCRIBE:
-            self._unsubscribed(request_id, now)
-
-    def _on_error(self, message: ErrorResponse, now: float) -> None:
-        error = message.exception()
-        request_id = message.id
-        req = self._requests.sent(request_id)
-        if req is None or request_id is None:
-            self._events.append(UnmatchedError(error=error, request_id=request_id))
-            return
-        if error.code != ErrorCode.TOO_MANY_REQUESTS or not self._retry_later(request_id, req, now):
-            self._request_failed(request_id, req, error, now)
-        self._release(now)
-
-    def _retry_later(self, request_id: RequestId, req: Req, now: float) -> bool:
-        """10028: park the request until its buckets refill, if that is before its deadline.
-
-        It was not executed, so it may go again, with the same id (spec 7.3).
-        """
-        if not self._requests.refilled_in_time(request_id, req, now):
-            return False
-        if self._logout == request_id:
-            self._logout = None  # refused, not executed: the session goes on for now
-        self._dispatch(request_id, req, front=req.kind in PRIORITY)
-        return True
-
-    def _request_failed(
-        self, request_id: RequestId, req: Req, error: RequestFailure, now: float
-    ) -> None:
-        """A request ended without a result: a venue error, a malformed result, a timeout."""
-        kind = req.kind
-        if kind in USER_KINDS:
-            self._requests.fail(request_id, error)
-            if kind is Kind.SUBSCRIPTION:  # pragma: no cover - never sent, never answered
-                self._subs.drop_waiter(request_id)
-            if self._logout == request_id:
-                self._logout = None  # the venue refused it: the session goes on
-            return
-        self._requests.drop(request_id)
-        refused = isinstance(error, DeribitError | MalformedResult)
-        if kind is Kind.REFRESH:
-            self._auth_request = None
-            self._login(now)  # the refresh token failed: log in with the credentials
-        elif kind is Kind.AUTH:
-            self._auth_request = None
-            self._auth_failed(error)
-        elif kind is Kind.HEARTBEAT:
-            if refused:  # no heartbeats will come, so silence proves nothing
-                self._silence_limit = None
-                self._events.append(HeartbeatUnavailable(error=error))
-            # unanswered: the silence check stays on, and decides
-        elif kind is Kind.TEST:
-            self._tests -= 1
-        elif kind is Kind.SUBSCRIBE:
-            # refused: the channels are rejected; unanswered: they are tried again
-            reason = f"refused by the venue: {error}" if refused else None
-            self._subs.subscribe_failed(request_id, reason)
-            self._after_subscriptions(now)
-        elif kind is Kind.UNSUBSCRIBE:
-            if refused:
-                self._unsubscribed(request_id, now)  # retrying would repeat the refusal
-            else:
-                self._subs.unsubscribe_failed(request_id)
-                self._after_subscriptions(now)
-
-    def _expired(self, failed: RequestFailed, req: Req, now: float) -> None:
-        """A deadline passed (``req`` is already forgotten)."""
-        request_id = failed.request_id
-        kind = req.kind
-        if kind in USER_KINDS:
-            if kind is Kind.SUBSCRIPTION:
-                self._subs.drop_waiter(request_id)
-            if self._logout == request_id and self.connected:
-                self.close_request = CloseRequest(code=1000, reason="logout")
-            self._events.append(failed)
-        elif kind is Kind.AUTH:
-            self._auth_request = None
-            self._events.append(AuthenticationFailed(error=failed.error))
-            if self.connected and self.close_request is None:
-                self.close_request = CloseRequest(abort=True)  # not answering: reconnect
-        else:
-            self._request_failed(request_id, req, failed.error, now)
-
-    # -- authentication -----------------------------------------------------------------
-
-    def _login(self, now: float) -> None:
-        self._auth_request = self._open_internal(Kind.AUTH, self._auth.login(now), now)
-
-    def _refresh(self, now: float) -> None:
-        command = self._auth.refresh()
-        self._auth.refresh_at = None
-        if command is None:
-            self._login(now)
-        else:
-            self._auth_request = self._open_internal(Kind.REFRESH, command, now)
-
-    def _authenticated(self, result: AuthResult, now: float, *, refreshed: bool) -> None:
-        self._auth.granted(result, now)
-        self._auth_error = None
-        self._events.append(
-            Authenticated(scope=result.scope, expires_in=result.expires_in, refreshed=refreshed)
-        )
-        self._requests.flush_held(self._can_send)
-        self._pump_subscriptions(now)
-        self._release(now)
-
-    def _auth_failed(self, error: RequestFailure) -> None:
-        self._auth.failed()
-        self._auth_error = error
-        self._events.append(AuthenticationFailed(error=error))
-        requests = self._requests
-        for request_id in list(requests.held):
-            if requests.reqs[request_id].needs_auth:
-                requests.fail(request_id, error)
-        self._subs.reject_private(f"authentication failed: {error}")
-        self._settle_waiters()
-
-    # -- heartbeats ---------------------------------------------------------------------
-
-    def _on_test_request(self, message: TestRequest, now: float) -> None:
-        if self.close_request is not None or self._tests >= MAX_TEST_ANSWERS:
-            return
-        self._tests += 1
-        self._open_internal(Kind.TEST, Test(), now)
-        self._release(now)
-
-    def _declare_dead(self, now: float) -> None:
-        silence = now - self._heard
-        self._events.append(
-            HeartbeatTimeout(
-                reason=f"nothing received for {silence:g}s (heartbeat interval "
-                f"{self.heartbeat_interval}s plus {self.heartbeat_grace:g}s grace)",
-                silence=silence,
-            )
-        )
-        self.close_request = CloseRequest(abort=True)
-
-    # -- subscriptions and books ---------------------------------------------------------
-
-    def _send_subscription(
-        self, command: Subscribe | Unsubscribe | UnsubscribeAll, now: float, timeout: float | None
-    ) -> RequestId:
-        subs, requests = self._subs, self._requests
-        if isinstance(command, Subscribe):
-            missing = subs.needs_credentials(command.channels)
-            if missing:
-                raise LocalProtocolError(
-                    f"channels {missing!r:.200} need authentication: pass credentials= to "
-                    "ClientProtocol"
-                )
-        requests.check_pending()
-        request_id, _ = requests.open_virtual(command, now, timeout=timeout)
-        try:
-            if isinstance(command, Subscribe):
-                subs.subscribe(request_id, tuple(command.channels))
-            else:
-                channels = command.channels if isinstance(command, Unsubscribe) else None
-                subs.unsubscribe(request_id, channels)
-        except LocalProtocolError:
-            requests.drop(request_id)
-            raise
-        if self._auth_error is not None:
-            subs.reject_private(f"authentication failed: {self._auth_error}")
-        self._after_subscriptions(now)
-        return request_id
-
-    def _after_subscriptions(self, now: float) -> None:
-        self._pump_subscriptions(now)
-        self._settle_waiters()
-        self._release(now)
-
-    def _pump_subscriptions(self, now: float) -> None:
-        """Send what the ledger plans: unsubscribes (and resync cycles), then subscribes."""
-        if not self.connected or self.close_request is not None or self._logout is not None:
-            return
-        ledger = self._subs.ledger
-        for subscribe, private, channels in self._subs.plan(authenticated=self._auth.authenticated):
-            if subscribe:
-                sub = PrivateSubscribe if private else PublicSubscribe
-                request_id = self._open_internal(Kind.SUBSCRIBE, sub(channels=channels), now)
-                ledger.mark_subscribing(channels, request_id)
-            else:
-                unsub = PrivateUnsubscribe if private else PublicUnsubscribe
-                request_id = self._open_internal(Kind.UNSUBSCRIBE, unsub(channels=channels), now)
-                ledger.mark_unsubscribing(channels, request_id)
-
-    def _unsubscribed(self, request_id: RequestId, now: float) -> None:
-        for channel in self._subs.unsubscribe_acked(request_id):
-            self._books.forget(channel)
-        self._after_subscriptions(now)
-
-    def _settle_waiters(self) -> None:
-        """Resolve the user's Subscribe / Unsubscribe requests the ledger has settled."""
-        done = self._subs.done
-        if done:
-            self._subs.done = []
-            for request_id, result in done:
-                if request_id in self._requests.reqs:
-                    self._requests.succeed(request_id, result)
-
-    def _resync(self, channel: str, now: float) -> None:
-        """Cycle ``channel`` alone (unsubscribe, subscribe) to get a fresh snapshot."""
-        if self._subs.ledger.resync(channel):
-            self._pump_subscriptions(now)
-            self._release(now)
-
-    def _on_grouped(self, message: GroupedBookUpdate, now: float) -> None:
-        self._books.on_grouped(message, self._events)
-
-    # -- the end of a session ------------------------------------------------------------
-
-    def _end_session(self) -> None:
-        self._ended = True
-        self._logout = None
-        self._events.append(LoggedOut())
-        error = ConnectionLost(_ENDED)
-        for request_id in list(self._requests.held):
-            self._requests.fail(request_id, error)
-        for request_id in self._subs.reset():
-            self._requests.fail(request_id, error)
-        self._books.connection_lost(set())
-
-
-def _ignore(message: object, now: float) -> None:
-    """Heartbeat frames need no answer; receiving one already counted as liveness."""
+        return self._events.drain()

@@ -20,6 +20,9 @@ channels.  :class:`Subscriptions` adds what is Deribit's:
 Unsubscribing goes through ``*/unsubscribe`` of the channels, which the venue answers
 with the channels removed; a venue error to it counts as removed (retrying would repeat
 the error), while a timeout or lost connection leaves the channel active and retried.
+So does a refused token (13009 ``unauthorized``, 10000): the venue removed nothing, and
+the client re-authenticates, then sends the unsubscribe again.  A subscribe refused for
+its token is likewise retried after re-authenticating, not rejected.
 """
 
 from __future__ import annotations
@@ -275,8 +278,9 @@ class Subscriptions:
         self._prune(ended)
         return ended
 
-    def unsubscribe_failed(self, request_id: RequestId) -> None:
-        self.ledger.unsubscribe_failed(request_id)  # still active: planned again
+    def unsubscribe_failed(self, request_id: RequestId) -> list[str]:
+        """No ack: the channels count as still active; returns them."""
+        return self.ledger.unsubscribe_failed(request_id)  # unwanted ones: planned again
 
     def connection_lost(self) -> None:
         """Every subscription died; unsubscribe requests have their answer."""

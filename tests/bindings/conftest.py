@@ -5,6 +5,7 @@ Everything listens on 127.0.0.1 with a random port; nothing leaves the machine.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import random
@@ -15,6 +16,7 @@ from typing import Any
 
 import msgspec
 import pytest
+import trio
 import trustme
 
 from tradewire.bindings import UpgradeOrHTTP
@@ -189,6 +191,14 @@ def fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+def live_tasks() -> int:
+    """Tasks alive in the running event loop (asyncio or trio)."""
+    try:
+        return len(asyncio.all_tasks())
+    except RuntimeError:  # no asyncio loop running: trio
+        return int(trio.lowlevel.current_statistics().tasks_living)
+
+
 def fast_backoff() -> Backoff:
     return Backoff(random.Random(1), initial=0.05, maximum=0.1, minimum=0.01)
 
@@ -202,6 +212,7 @@ def kit() -> SimpleNamespace:
         Ticker=Ticker,
         Controlled=Controlled,
         fds=fds,
+        live_tasks=live_tasks,
         fast_backoff=fast_backoff,
     )
 

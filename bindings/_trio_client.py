@@ -1,0 +1,157 @@
+"""The trio WebSocket client: :func:`connect` and :class:`Client`."""
+
+from __future__ import annotations
+
+import math
+import random
+import ssl as _ssl
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+
+from tradewire.protocol import (
+    ClientMachine,
+    Command,
+    Event,
+    RandomSource,
+    RequestId,
+    RequestTimeout,
+    WebSocketClientStack,
+)
+
+from ._client import ClientCore, outcome
+from ._common import DEFAULT_MAX_QUEUED_EVENTS, client_ssl_context, parse_ws_url, with_url_target
+from ._epoch import resolve_epoch_offset
+from ._session import Session
+from ._trio_driver import _Driver, _session_scope
+from ._trio_pipe import _EventWaiter
+
+__all__ = ["Client", "connect", "epoch_offset"]
+
+
+def epoch_offset() -> float:
+    """Seconds to add to ``trio.current_time()`` to read Unix epoch seconds.
+
+    Call it inside ``trio.run`` (the run's clock decides; a ``MockClock`` works too).
+    ``connect()`` applies it to client machines by itself (see
+    ``tradewire.bindings._epoch``); a server application passes it where a venue wants
+    epoch time, e.g. ``deribit.ServerConfig(epoch_offset=epoch_offset())``.
+    """
+    return time.time() - trio.current_time()
+
+
+_measure_epoch_offset = epoch_offset
+
+
+class Client:
+    """A WebSocket client session (see :func:`connect`)."""
+
+    def __init__(self, driver: _Driver, machine: ClientMachine) -> None:
+        self._driver = driver
+        self._session = driver.session
+        self._core = driver.core
+        self.machine = machine
+        stack = driver.session.stack
+        assert isinstance(stack, WebSocketClientStack)
+        self.stack: WebSocketClientStack = stack
+        self._ready = trio.Event()
+        self._core.wake = self._wake
+
+    @property
+    def queued(self) -> int:
+        """Events waiting for the consumer (never more than ``max_queued_events``)."""
+        return len(self._core.queue)
+
+    @property
+    def reading_paused(self) -> bool:
+        return self._core.paused_at is not None
+
+    def _wake(self) -> None:
+        self._ready.set()
+
+    async def send(self, command: Command) -> RequestId | None:
+        """Send ``command``; returns its request id (its answer arrives as an event)."""
+        now = trio.current_time()
+        request_id = self._session.send(command, now)
+        self._driver.step(now)
+        pipe = self._driver.pipe
+        if pipe is not None and not pipe.drained.is_set():
+            await pipe.drained.wait()
+        else:
+            await trio.lowlevel.checkpoint()
+        return request_id
+
+    async def request(self, command: Command, timeout: float | None = None) -> Any:
+        """Send ``command`` and return its result; raise its ``RequestFailure``.
+
+        The machine's own deadline always applies; ``timeout`` is an extra bound.
+        """
+        now = trio.current_time()
+        request_id = self._session.request_id_for(command, now)
+        waiter = _EventWaiter()
+        self._core.register(request_id, waiter)
+        self._driver.step(now)
+        try:
+            with trio.move_on_after(math.inf if timeout is None else timeout):
+                await waiter.done.wait()
+        finally:
+            if waiter.event is None:
+                self._core.abandon(request_id)
+        if waiter.event is None:
+            raise RequestTimeout(f"request {request_id!r} unanswered after {timeout}s")
+        return outcome(waiter.event)
+
+    def __aiter__(self) -> Client:
+        return self
+
+    async def __anext__(self) -> Event:
+        core = self._core
+        while True:
+            event = core.pop(trio.current_time())
+            if event is not None:
+                await trio.lowlevel.checkpoint_if_cancelled()
+                return event
+            if core.drained:
+                raise StopAsyncIteration
+            self._ready = trio.Event()
+            await self._ready.wait()
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close handshake, then TCP; no reconnect.  Bounded by the stack's close_timeout."""
+        self._driver.close(code, reason)
+        await self._driver.finished.wait()
+
+
+@asynccontextmanager
+async def connect(
+    url: str,
+    machine: ClientMachine,
+    *,
+    ssl: _ssl.SSLContext | None = None,
+    rng: RandomSource | None = None,
+    max_queued_events: int = DEFAULT_MAX_QUEUED_EVENTS,
+    low_water: int | None = None,
+    epoch_offset: float | None = None,
+    **stack_options: Any,
+) -> AsyncIterator[Client]:
+    """``async with connect(url, machine) as client``: as in the asyncio binding.
+
+    ``epoch_offset`` defaults to ``time.time() - trio.current_time()`` on entering.
+    """
+    endpoint = parse_ws_url(url)
+    context = client_ssl_context(endpoint, ssl)
+    fixed = resolve_epoch_offset(machine, epoch_offset)
+    offset = _measure_epoch_offset() if fixed is None else fixed
+    stack = WebSocketClientStack(
+        with_url_target(machine, endpoint),
+        host=endpoint.host_header,
+        rng=rng if rng is not None else random.SystemRandom(),
+        **stack_options,
+    )
+    core = ClientCore(max_queued_events=max_queued_events, low_water=low_water)
+    session = Session(stack, core, endpoint, context, epoch_offset=offset)
+    async with _session_scope(session, True) as driver:
+        yield Client(driver, machine)

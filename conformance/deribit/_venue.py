@@ -1,0 +1,305 @@
+"""The reference Deribit venue: the protocol machines driven by the simulated market.
+
+:class:`DeribitVenue` owns a :class:`~tradewire.conformance.market.Market` and a
+``deribit.ServerState`` (keys, tokens, nonces, credits, connection counts), builds the
+per-connection objects, answers what they report, and is the application timer that
+moves the market and fans its events out:
+
+* :meth:`DeribitVenue.websocket_connection` (``/ws/api/v2``) and
+  :meth:`DeribitVenue.http_connection` (``GET``/``POST /api/v2/...``) are connection
+  factories, ``factory(peer)``; both share one state, so an order placed over HTTP shows
+  on WebSocket subscriptions and the other way round;
+* :meth:`DeribitVenue.on_events` takes the events of any of its connections
+  (``on_events(connection, events, now)``, as bindings' ``serve()`` calls it);
+* :meth:`DeribitVenue.next_deadline` / :meth:`DeribitVenue.handle_timer` are the timer.
+
+Time: ``now`` is the caller's clock; the venue's birth ``now`` is ``market.start_ms`` on
+the epoch clock, and the protocol's ``usIn``/``get_time``/signature window use the same
+mapping.  The venue is pure and deterministic for a seed: replaying the same calls gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from tradewire.protocol import Event, LocalProtocolError
+from tradewire.protocol.deribit import (
+    AcceptSubscription,
+    CancelOnDisconnect,
+    Notify,
+    Reply,
+    ReplyError,
+    RequestReceived,
+    ServerState,
+    SessionClosed,
+    SubscribeReceived,
+    Unsubscribed,
+    parse_channel,
+)
+
+from .. import market as mk
+from .._faults import Fault, FaultPlan
+from ._config import EXTRA_METHODS, VenueConfig
+from ._feeds import Feeds
+from ._methods import Methods, Refusal
+from ._socket import VenueHTTP, VenueProtocol, VenueSocket
+
+__all__ = ["DeribitVenue"]
+
+MAX_COD_MEMORY = mk.MAX_ORDER_HISTORY
+"""Order ids remembered as cancelled by cancel-on-disconnect (their ``cancel_reason``)."""
+
+
+class DeribitVenue:
+    """A faithful local Deribit (see the module docstring and ``VenueConfig``).
+
+    ``faults`` (a :class:`FaultPlan` or its compact string) replaces ``config.faults``.
+    """
+
+    def __init__(
+        self,
+        config: VenueConfig | None = None,
+        *,
+        now: float = 0.0,
+        faults: FaultPlan | str | None = None,
+    ) -> None:
+        config = config if config is not None else VenueConfig()
+        if faults is not None:
+            plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
+            config = msgspec.structs.replace(config, faults=plan)
+        self.config = config
+        self.birth = now
+        self.market = mk.Market(config.market, now=now)
+        server = msgspec.structs.replace(
+            config.server,
+            epoch_offset=config.market.start_ms / 1000 - now,
+            extra_methods=config.server.extra_methods | EXTRA_METHODS,
+        )
+        self.state = ServerState(server, rng=random.Random(f"{config.market.seed}/tokens"))
+        for client in config.clients:
+            self.state.add_client(
+                client.client_id, client.client_secret, account_id=client.account_id
+            )
+        self._check_plan(config.faults)
+        self.cod_cancelled: dict[str, None] = {}
+        self.methods = Methods(self.market, self.state, self.cod_cancelled)
+        self.feeds = Feeds(self.market, birth=now, agg2=config.agg2_interval, notify=self._notify)
+        self.sockets: dict[int, VenueSocket] = {}
+        self._http: dict[int, VenueHTTP] = {}
+        self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
+        self.accepted = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"DeribitVenue(seed={self.config.market.seed}, websockets={len(self.sockets)}, "
+            f"faults={self.config.faults.spec()!r})"
+        )
+
+    @property
+    def epoch_offset(self) -> float:
+        """Epoch seconds minus the caller's clock: pass it as a client's ``epoch_offset`` so
+        its signatures carry the venue's time."""
+        return self.state.config.epoch_offset
+
+    def _check_plan(self, plan: FaultPlan) -> None:
+        for fault in plan.faults:
+            if fault.kind == "gap" and self._gap_instrument(fault) is None:
+                raise LocalProtocolError(
+                    f"invalid fault {fault.spec()!r}: the market lists no instrument "
+                    f"{fault.target!r}"
+                )
+
+    def _gap_instrument(self, fault: Fault) -> str | None:
+        target = fault.target or ""
+        try:
+            name = parse_channel(target).instrument or target
+        except LocalProtocolError:
+            name = target
+        try:
+            self.market.instrument(name)
+        except mk.MarketError:
+            return None
+        return name
+
+    # -- connection factories ---------------------------------------------------------------
+
+    def websocket_connection(self, peer: str | None = None) -> VenueSocket:
+        """A WebSocket connection (``/ws/api/v2``); ``serve()`` / ``route_upgrade`` factory."""
+        self.accepted += 1
+        machine = VenueProtocol(
+            self.state,
+            peer=peer,
+            number=self.accepted,
+            faults=self.config.faults.for_connection(self.accepted),
+            on_fault=self._market_fault,
+        )
+        socket = VenueSocket(
+            machine,
+            peer=peer,
+            max_pending_bytes=self.config.max_pending_bytes,
+            too_slow_code=self.config.too_slow_close_code,
+        )
+        self.sockets[machine.connection_id] = socket
+        return socket
+
+    def http_connection(self, peer: str | None = None) -> VenueHTTP:
+        """An HTTP connection (``/api/v2/...``); the ``http`` factory of ``route_upgrade``."""
+        connection = VenueHTTP(self.state, peer=peer, on_lost=self._http_lost)
+        self._http[connection.connection_id] = connection
+        return connection
+
+    def _http_lost(self, connection_id: int) -> None:
+        self._http.pop(connection_id, None)
+
+    @staticmethod
+    def socket_of(connection: object) -> VenueSocket | None:
+        """The venue socket behind ``connection`` (itself, or a router's ``stack``)."""
+        if isinstance(connection, VenueSocket):
+            return connection
+        inner = getattr(connection, "stack", None)
+        return inner if isinstance(inner, VenueSocket) else None
+
+    # -- the application timer --------------------------------------------------------------
+
+    def next_deadline(self) -> float:
+        """The next market tick or aggregation boundary."""
+        market = self.market.next_deadline()
+        window = self.feeds.next_deadline()
+        return market if window is None else min(market, window)
+
+    def handle_timer(self, now: float) -> None:
+        """Run the market's due ticks, fan their events out, send due windows."""
+        self.feeds.publish(self.market.advance(now), now)
+        self.feeds.flush(now)
+
+    # -- connection events ------------------------------------------------------------------
+
+    def on_events(self, connection: object, events: Sequence[Event], now: float) -> None:
+        """Answer what a connection reported (any connection of this venue; ``connection``
+        is only a hint, events carry their connection id)."""
+        self.handle_timer(now)
+        for event in events:
+            if isinstance(event, SubscribeReceived):
+                self._subscribe(event, now)
+            elif isinstance(event, RequestReceived):
+                self._request(event, now)
+            elif isinstance(event, Unsubscribed):
+                self.feeds.remove(event.connection_id, event.channels)
+            elif isinstance(event, CancelOnDisconnect):
+                self._cancel_on_disconnect(event, now)
+            elif isinstance(event, SessionClosed):
+                self.feeds.drop(event.connection_id)
+                self.sockets.pop(event.connection_id, None)
+                self._placed.pop(event.connection_id, None)
+
+    def on_backlog(self, connection: object, waiting: int, now: float) -> None:
+        """A binding reports ``waiting`` unsent bytes on ``connection``: past
+        ``max_pending_bytes`` it is closed with ``connection_too_slow``."""
+        socket = self.socket_of(connection)
+        if socket is not None:
+            socket.transport_backlog(waiting, now)
+
+    def _subscribe(self, event: SubscribeReceived, now: float) -> None:
+        socket = self.sockets.get(event.connection_id)
+        if socket is None:
+            return
+        accepted = []
+        for name in event.channels:
+            channel = parse_channel(name)
+            if self.feeds.accepts(channel):
+                accepted.append(channel)
+        machine = socket.machine
+        new = [c for c in accepted if not machine.is_subscribed(c.name)]
+        socket.send(
+            AcceptSubscription(request_id=event.request_id, channels=[c.name for c in accepted]),
+            now,
+        )
+        account = str(event.account_id) if event.account_id is not None else None
+        for channel in new:
+            if machine.is_subscribed(channel.name):
+                self.feeds.add(event.connection_id, channel, account, now)
+
+    def _request(self, event: RequestReceived, now: float) -> None:
+        connection: VenueSocket | VenueHTTP | None = self.sockets.get(event.connection_id)
+        if connection is None:
+            connection = self._http.get(event.connection_id)
+        if connection is None:
+            return
+        try:
+            answer = self.methods.answer(event, now)
+        except Refusal as refusal:
+            command = ReplyError(
+                request_id=event.request_id,
+                code=refusal.code,
+                message=refusal.message,
+                data=refusal.data,
+            )
+            connection.send(command, now)
+            return
+        connection.send(Reply(request_id=event.request_id, result=answer.result), now)
+        if answer.placed is not None and isinstance(connection, VenueSocket):
+            self._track(event.connection_id, answer.placed, self.methods.account(event))
+        self.feeds.publish(answer.events, now)
+
+    def _notify(self, connection_id: int, channel: str, data: Any, now: float) -> None:
+        socket = self.sockets.get(connection_id)
+        if socket is not None and socket.machine.is_open:
+            socket.send(Notify(channel=channel, data=data), now)
+
+    # -- cancel on disconnect ---------------------------------------------------------------
+
+    def _track(self, connection_id: int, order_id: str, account: str) -> None:
+        placed = self._placed.setdefault(connection_id, {})
+        placed[order_id] = account
+        if len(placed) > 2 * mk.MAX_OPEN_ORDERS:
+            still_open = {
+                o.order_id for a in set(placed.values()) for o in self.market.open_orders(a)
+            }
+            self._placed[connection_id] = {k: v for k, v in placed.items() if k in still_open}
+
+    def _cancel_on_disconnect(self, event: CancelOnDisconnect, now: float) -> None:
+        """Cancel the open orders placed on the connection (spec 5.5)."""
+        events: list[mk.MarketEvent] = []
+        for order_id, account in self._placed.pop(event.connection_id, {}).items():
+            try:
+                cancelled = self.market.cancel(account, order_id, now)
+            except mk.MarketError:
+                continue  # filled or cancelled already
+            self.cod_cancelled[order_id] = None
+            while len(self.cod_cancelled) > MAX_COD_MEMORY:
+                del self.cod_cancelled[next(iter(self.cod_cancelled))]
+            for record in cancelled.events:
+                if isinstance(record, mk.Order) and record.order_id == order_id:
+                    events.append(
+                        msgspec.structs.replace(record, cancel_reason="cancel_on_disconnect")
+                    )
+                else:
+                    events.append(record)
+        self.feeds.publish(events, now)
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def _market_fault(self, fault: Fault, now: float) -> None:
+        if fault.kind == "gap":
+            instrument = self._gap_instrument(fault)
+            if instrument is not None:
+                self.market.inject_fault(instrument, "gap")
+
+    def inject(self, connection_id: int, fault: Fault | str, now: float) -> None:
+        """Apply ``fault`` (its trigger is ignored) to a live WebSocket connection now."""
+        if isinstance(fault, str):
+            faults = FaultPlan.parse(fault).faults
+            if len(faults) != 1:
+                raise LocalProtocolError(f"invalid fault {fault!r}: expected exactly one fault")
+            fault = faults[0]
+        socket = self.sockets.get(connection_id)
+        if socket is None or not socket.machine.is_open:
+            raise LocalProtocolError(f"invalid connection_id: {connection_id!r} is not open")
+        socket.machine.fired.append(fault)
+        socket.machine.apply(fault, now)
+        socket.handle_timer(now)  # writes what the fault queued
