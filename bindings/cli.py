@@ -11,14 +11,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import _cli_demo, _cli_stream
+from . import _cli_demo, _cli_replay, _cli_stream
 
 __all__ = ["main"]
 
 Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 #: The subcommand modules, in the order ``--help`` lists them.
-SUBCOMMANDS: list[Registrar] = [_cli_demo.register, _cli_stream.register]
+SUBCOMMANDS: list[Registrar] = [
+    _cli_demo.register,
+    _cli_stream.register,
+    _cli_replay.register,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -68,3 +68,43 @@ __all__ = [
     "VenueSocket",
     # -- end venue --
 ]
+
+# -- transcripts (record, replay, canonical flows; hypothesis strategies live in the
+# -- separate module ``tradewire.conformance.deribit.strategies``, which needs hypothesis)
+# isort: split
+from .._transcripts import (
+    Mismatch,
+    Recorder,
+    ReplayMismatch,
+    ReplayReport,
+    Transcript,
+    TranscriptError,
+    replay,
+)
+from ._transcripts import (
+    CANONICAL_FLOWS,
+    STRICT_EVENTS,
+    TRANSCRIPTS,
+    DeribitRecorder,
+    DeribitTranscripts,
+    replay_transcript,
+    transcript_file,
+)
+
+__all__ += [
+    "CANONICAL_FLOWS",
+    "STRICT_EVENTS",
+    "TRANSCRIPTS",
+    "DeribitRecorder",
+    "DeribitTranscripts",
+    "Mismatch",
+    "Recorder",
+    "ReplayMismatch",
+    "ReplayReport",
+    "Transcript",
+    "TranscriptError",
+    "replay",
+    "replay_transcript",
+    "transcript_file",
+]
+# -- end transcripts --
