@@ -15,12 +15,13 @@ SIGTERM) closes the WebSocket with a close handshake.  Exit codes:
 * ``1``: the stream failed: connection refused, TLS failed, upgrade refused, no channel
   accepted, or the connection closed for good;
 * ``2``: bad arguments: unknown venue, invalid channel, bad ``--url``, missing
-  credentials for a private channel, or no ``--url`` while no embedded venue exists.
+  credentials for a private channel, or no ``--url`` for a venue without a reference
+  venue.
 
 Every failure is one line on stderr, ``tradewire stream: error: ...``, never a
-traceback.  Without ``--url`` the stream will use the conformance kit's reference venue,
-served in this process by :func:`embedded_venue`; until the kit provides one, ``--url``
-is required.
+traceback.  Without ``--url`` the stream uses the conformance kit's reference venue,
+served in this process on 127.0.0.1 by :func:`embedded_venue` for as long as the stream
+runs.
 """
 
 from __future__ import annotations
@@ -108,19 +109,19 @@ VENUES: dict[str, Venue] = {
 @contextlib.asynccontextmanager
 async def embedded_venue(venue: str) -> AsyncIterator[str | None]:
     """The ``ws://`` URL of ``venue``'s reference venue, served in this process by the
-    asyncio binding for the ``async with`` block; ``None`` while the conformance kit
-    provides none.
+    asyncio binding (127.0.0.1, a free port) for the ``async with`` block; ``None`` for a
+    venue the conformance kit has no reference venue for.
 
-    Wiring the kit's venue here is the whole change, along the lines of::
-
-        venue = <the kit's venue for ``venue``, on the loop's clock>
-        factory = route_upgrade(venue.websocket_connection, venue.http_connection)
-        async with aio.serve(factory, on_events=venue.on_events, app=venue) as server:
-            yield server.url + "/ws/api/v2"
-
-    (``aio.epoch_offset()`` converts the loop's clock where the venue wants epoch time.)
+    Its demo key is registered, so ``--client-id tradewire-demo --client-secret
+    tradewire-demo-secret`` streams private and ``raw`` channels too.
     """
-    yield None
+    if venue != "deribit":
+        yield None
+        return
+    from ._cli_serve import served_deribit, venue_urls  # the venue only when asked for
+
+    async with served_deribit() as (_, server):
+        yield venue_urls(server.host, server.port)[0]
 
 
 # -- arguments ------------------------------------------------------------------------------
@@ -153,7 +154,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     parser.add_argument("venue", metavar="VENUE", help="accepted: " + ", ".join(VENUES))
     parser.add_argument("channels", metavar="CHANNEL", nargs="+", help="a channel name")
-    parser.add_argument("--url", help="ws:// or wss:// URL of the venue")
+    parser.add_argument(
+        "--url",
+        help="ws:// or wss:// URL of the venue (default: its reference venue, in-process)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.add_argument("--count", type=_positive_int, metavar="N", help="stop after N events")
     parser.add_argument("--seconds", type=_positive_seconds, metavar="S", help="stop after S s")
@@ -295,7 +299,7 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
             url = await resources.enter_async_context(embedded_venue(checked.venue_name))
             if url is None:
                 raise UsageError(
-                    "--url is required until the embedded reference venue is available"
+                    f"--url is required: there is no reference venue for {checked.venue_name!r}"
                 )
         session = asyncio.create_task(_session(checked, url, out, err))
         stopper = asyncio.create_task(stop.wait())

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from . import _cli_demo, _cli_replay, _cli_stream
+from . import _cli_demo, _cli_replay, _cli_serve, _cli_stream
 
 __all__ = ["main"]
 
@@ -20,6 +20,7 @@ Registrar = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], No
 #: The subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS: list[Registrar] = [
     _cli_demo.register,
+    _cli_serve.register,
     _cli_stream.register,
     _cli_replay.register,
 ]

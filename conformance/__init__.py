@@ -5,13 +5,18 @@ transcripts and hypothesis strategies, all driven by injected time and seeded RN
 """
 
 from ._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
+from ._faults import FAULT_KINDS, Fault, FaultPlan, FaultSpecError
 from ._link import FakeClock, MemoryLink
 
 __all__ = [
+    "FAULT_KINDS",
     "CloseMe",
     "EchoClient",
     "EchoServer",
     "FakeClock",
+    "Fault",
+    "FaultPlan",
+    "FaultSpecError",
     "Heard",
     "MemoryLink",
     "Note",

@@ -197,7 +197,6 @@ def _closed_port() -> int:
         (["deribit", BOOK, "--url", "http://127.0.0.1:9"], 2, "ws://, wss://"),
         (["deribit", BOOK, "--url", "ws:///ws/api/v2"], 2, "no host"),
         (["deribit", BOOK, "--url", "ws://me:hunter2@127.0.0.1:9"], 2, "credentials"),
-        (["deribit", BOOK], 2, "--url is required"),
         (["deribit", BOOK, "--url", "ws://127.0.0.1:{closed}"], 1, "could not connect"),
     ],
     ids=[
@@ -208,7 +207,6 @@ def _closed_port() -> int:
         "scheme",
         "host",
         "url-credentials",
-        "no-url",
         "refused",
     ],
 )
@@ -221,6 +219,30 @@ def test_bad_arguments_and_failures_are_one_line(args: list[str], code: int, say
     assert line.startswith("tradewire stream: error: ")
     assert says in line
     assert "hunter2" not in line
+
+
+def test_without_url_it_streams_from_the_embedded_reference_venue() -> None:
+    done = run_cli("deribit", BOOK, "--json", "--count", "3", env=NO_CREDENTIALS)
+    assert done.returncode == 0, done.stderr
+    events = [msgspec.json.decode(line) for line in done.stdout.splitlines()]
+    assert [event["channel"] for event in events] == [BOOK] * 3
+    books = [msgspec.convert(event["data"], BookData) for event in events]
+    assert books[0].is_snapshot
+    assert books[0].instrument_name == "BTC-PERPETUAL"
+    assert [b.prev_change_id for b in books[1:]] == [b.change_id for b in books[:-1]]
+    assert "streaming 1 channel(s)" in done.stderr
+    # the reference venue knows the demo key: private channels stream as well
+    env = dict(
+        NO_CREDENTIALS,
+        TRADEWIRE_CLIENT_ID="tradewire-demo",
+        TRADEWIRE_CLIENT_SECRET="tradewire-demo-secret",
+    )
+    done = run_cli("deribit", RAW_BOOK, "--json", "--count", "2", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Authenticated" in done.stderr
+    assert [msgspec.json.decode(line)["channel"] for line in done.stdout.splitlines()] == [
+        RAW_BOOK
+    ] * 2
 
 
 def test_an_untrusted_certificate_is_one_line(server_ssl: ssl.SSLContext) -> None:
