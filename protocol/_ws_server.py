@@ -27,6 +27,8 @@ from ._ws_common import StackBase
 
 __all__ = ["WebSocketServerStack"]
 
+_MAX_REQUEST_HEAD = 64 * 1024
+
 
 class WebSocketServerStack(StackBase):
     """A server venue machine wrapped into bytes in / bytes out for one connection."""
@@ -58,6 +60,7 @@ class WebSocketServerStack(StackBase):
         self.peer = peer
         self.request: UpgradeRequest | None = None
         self._made = False
+        self._head = bytearray()
 
     def connection_made(self, now: float, initial_data: bytes = b"") -> None:
         """A client connected; ``initial_data`` is anything already read from it."""
@@ -68,6 +71,29 @@ class WebSocketServerStack(StackBase):
         self._open_deadline = now + self.open_timeout
         if initial_data:
             self.receive_data(initial_data, now)
+
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Bytes from the client; ``b""`` means end of file.
+
+        Until the upgrade is decided, only the request head goes to wsproto: wsproto's
+        server drops any frame bytes that arrive in the same read as the head, so the
+        stack holds them back and feeds them once the connection is open.
+        """
+        if self.state is not StackState.CONNECTING or not data or self._ws is None:
+            super().receive_data(data, now)
+            return
+        self._head += data
+        end = self._head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self._head) > _MAX_REQUEST_HEAD:
+                head, self._head = bytes(self._head), bytearray()
+                super().receive_data(head, now)  # let wsproto/h11 refuse it
+            return
+        head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
+        self._head = bytearray()
+        super().receive_data(head, now)
+        if rest and self.state is StackState.OPEN:
+            super().receive_data(rest, now)
 
     def handle_timer(self, now: float) -> None:
         self._events.ensure_room()
