@@ -92,8 +92,12 @@ class WebSocketServerStack(StackBase):
         head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
         self._head = bytearray()
         super().receive_data(head, now)
-        if rest and self.state is StackState.OPEN:
+        if rest and self._accepted():
             super().receive_data(rest, now)
+
+    def _accepted(self) -> bool:
+        # A method, not an inline test: receive_data above changes the state.
+        return self.state is StackState.OPEN
 
     def handle_timer(self, now: float) -> None:
         self._events.ensure_room()
