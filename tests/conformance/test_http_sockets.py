@@ -19,7 +19,7 @@ import pytest
 from tradewire.bindings import sync
 from tradewire.bindings.pytest_plugin import ServedDeribit
 from tradewire.conformance.market import MarketConfig
-from tradewire.protocol import Command, HTTPResponse, LocalProtocolError, RequestFailed
+from tradewire.protocol import Command, HTTPResponse, LocalProtocolError, RequestFailed, Secret
 from tradewire.protocol.deribit import (
     AuthClientCredentials,
     Buy,
@@ -68,7 +68,7 @@ def session(venue: ServedDeribit, call: Any) -> None:
     bearer = HTTPClientProtocol()
     auth = call(
         bearer,
-        AuthClientCredentials(client_id=venue.client_id, client_secret=venue.client_secret),
+        AuthClientCredentials(client_id=venue.client_id, client_secret=Secret(venue.client_secret)),
         False,
     )
     bearer.use_token(auth)
