@@ -75,6 +75,7 @@ does between driving calls live in :class:`~._client_core.ClientCore`, its base 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from .._book import OrderBook
 from .._contract import CloseRequest, Handshake
@@ -89,11 +90,27 @@ from ._client_limits import RateLimits
 from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
 from ._client_requests import Kind
 from ._commands import DeribitCommand, GenericRequest, SetHeartbeat
-from ._inbound import decode_inbound
+from ._inbound import (
+    _DECODE_ERRORS,
+    WIDER,
+    Inbound,
+    _decode_bytes,
+    _hints,
+    _types,
+    _wide_hints,
+    decode_inbound,
+)
 from ._methods import method_info
 from ._notifications import BookUpdate
 
 __all__ = ["ClientProtocol"]
+
+# The codec's hint tables, read on the hot path through their bound ``get``: a method
+# call on an imported name compiles to an attribute load that builds a bound method
+# each time (CPython 3.11 treats imported names as modules), about 30 ns per call.
+_hint_for = _hints.get
+_wide_hint_for = _wide_hints.get
+_type_of = _types.get
 
 _MANAGED = {
     "public/auth": "pass credentials= (and scope=) to ClientProtocol",
@@ -230,7 +247,41 @@ class ClientProtocol(ClientCore):
             self._check_room()
             raise LocalProtocolError("receive_message() before connection_made()")
         self._heard = now
-        message = decode_inbound(data)
+        # decode_inbound, with its first step (the first-byte hint) inlined; for a book
+        # change, the state lookup doubles as the check of the decoded channel: only a
+        # channel verified to route to BookUpdate has a state in _book_states (BookKeeper).
+        message: Inbound
+        if type(data) is not bytes:
+            message = decode_inbound(data)
+        else:
+            hint = _hint_for(data[62:63])
+            if hint is WIDER:
+                hint = _wide_hint_for(data[62:70])
+            if hint is None:
+                message = _decode_bytes(data)
+            else:
+                decode, event_type = hint
+                try:
+                    hinted: Any = decode(data).params
+                except _DECODE_ERRORS:
+                    hinted = None
+                if hinted is None:
+                    message = _decode_bytes(data)
+                elif (
+                    event_type is BookUpdate
+                    and (state := self._book_states.get(hinted.channel)) is not None
+                ):
+                    book_data = hinted.data
+                    if book_data.prev_change_id == state.last and state.book is None:
+                        # A change that continues its chain, no book kept: the hot path.
+                        state.last = book_data.change_id
+                        events.append(hinted)
+                        return
+                    message = hinted
+                elif _type_of(hinted.channel) is event_type:
+                    message = hinted
+                else:
+                    message = _decode_bytes(data)
         if type(message) is BookUpdate:
             book_data = message.data
             state = self._book_states.get(message.channel)
@@ -354,4 +405,11 @@ class ClientProtocol(ClientCore):
         return messages
 
     def events(self) -> list[Event]:
-        return self._events.drain()
+        # The owner's drain of BoundedQueue (its docstring): the list itself, and an empty
+        # one in its place, with no copy and no method call.  receive_message appends to
+        # _event_items, everything else through the queue: both now see the new list.
+        drained = self._event_items
+        if not drained:
+            return []
+        self._event_items = self._events.items = []
+        return drained

@@ -57,26 +57,35 @@ class BookState:
 
 
 class BookKeeper:
-    """The :class:`BookState` of every book channel seen, bounded by ``max_channels``."""
+    """The :class:`BookState` of every book channel seen, bounded by ``max_channels``.
 
-    __slots__ = ("maintain", "max_channels", "max_levels", "states")
+    ``states`` holds the chained channels (``BookUpdate``) and nothing else, ``windows``
+    the grouped ones (kept only when books are maintained).  The client's hot path
+    relies on that split: a state in ``states`` was made for a ``BookUpdate`` that was
+    decoded and routed exactly, so finding one proves the channel's family (see
+    ``ClientProtocol.receive_message``).
+    """
+
+    __slots__ = ("maintain", "max_channels", "max_levels", "states", "windows")
 
     def __init__(self, *, maintain: bool, max_levels: int, max_channels: int) -> None:
         self.maintain = maintain
         self.max_levels = max_levels
         self.max_channels = max_channels
         self.states: dict[str, BookState] = {}
+        self.windows: dict[str, BookState] = {}
 
-    def _state(self, channel: str) -> BookState:
-        state = self.states.get(channel)
+    def _state(self, channel: str, *, grouped: bool = False) -> BookState:
+        states = self.windows if grouped else self.states
+        state = states.get(channel)
         if state is None:
-            if len(self.states) >= self.max_channels:
+            if len(self.states) + len(self.windows) >= self.max_channels:
                 raise RemoteProtocolError(
                     f"book notification on a new channel {channel!r:.80} beyond "
                     f"{self.max_channels} book channels (limit max_subscriptions); dropped"
                 )
             book = OrderBook(max_levels=self.max_levels) if self.maintain else None
-            state = self.states[channel] = BookState(book)
+            state = states[channel] = BookState(book)
         return state
 
     def book(self, channel: str) -> OrderBook | None:
@@ -84,7 +93,7 @@ class BookKeeper:
             raise LocalProtocolError(
                 "books are not maintained: construct the client with maintain_books=True"
             )
-        state = self.states.get(channel)
+        state = self.states.get(channel) or self.windows.get(channel)
         return None if state is None else state.book
 
     # -- notifications --------------------------------------------------------------------
@@ -135,7 +144,7 @@ class BookKeeper:
         """A grouped window: replace the maintained book (no chain, spec 3.3)."""
         if self.maintain:
             channel = event.channel
-            state = self._state(channel)
+            state = self._state(channel, grouped=True)
             book = state.book
             assert book is not None
             try:
@@ -205,9 +214,12 @@ class BookKeeper:
 
     def forget(self, channel: str) -> None:
         self.states.pop(channel, None)
+        self.windows.pop(channel, None)
 
     def connection_lost(self, keep: set[str]) -> None:
         """Every chain ends with the connection; books of channels in ``keep`` go stale."""
+        for channel in [c for c in self.windows if c not in keep]:
+            del self.windows[channel]  # a window has no chain: nothing goes stale
         for channel in list(self.states):
             if channel not in keep:
                 del self.states[channel]

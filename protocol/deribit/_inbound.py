@@ -12,20 +12,32 @@ has a decoder for a whole-message envelope ``{method: Literal["subscription"], p
 <EventType>}``, so ``params`` *is* the finished event.  Which decoder to use comes from
 the channel name, peeked at without parsing:
 
-1. hot lookup: Deribit writes ``{"jsonrpc":"2.0","method":"subscription","params":
-   {"channel":"`` (62 bytes) before the channel, so ``data[62:next quote]`` is looked up
-   in a bounded dict of channels already verified in that layout;
+0. hint: Deribit writes ``{"jsonrpc":"2.0","method":"subscription","params":
+   {"channel":"`` (62 bytes) before the channel, so ``data[62:63]`` is the channel's
+   first byte.  While every documented-layout notification decoded so far that began
+   with that byte belonged to one family, that family's decoder is tried at once; once
+   two families shared it (``ticker`` and ``trades``), the channel's first 8 bytes
+   decide the same way (``ticker.B``, ``trades.B``), and where even those are shared
+   (a plain and a grouped book of one instrument) step 1 does.  A hinted result counts
+   only if its *decoded* channel is one already verified to route to the decoder's
+   type (a bounded dict of channel -> type); anything else goes on to step 1;
+1. exact lookup: ``data[62:next quote]`` is looked up in a bounded dict of channels
+   already verified in that layout;
 2. otherwise the channel is found by ``startswith`` on the two compact layouts seen on
    the wire or by ``find('"channel":"')``, routed by :func:`channel_family` and cached;
 3. the decoded ``params.channel`` must equal the peeked name, or the result is dropped.
 
-Step 3 makes the peek a hint and never a risk: any key order, a ``"channel"`` key inside
-``data``, escapes in the channel, whitespace or a wrong guess fall through to the general
-path, which decodes the envelope with ``params`` as :class:`msgspec.Raw`, routes on
-``method`` and the channel, and decodes ``params`` with the same event type.  Precedence
-there: a message with ``method`` is a notification, else one with ``error`` is an
-:class:`ErrorResponse`, else one with ``result`` a :class:`Response`.  Heartbeat frames
-are matched as whole byte strings first (Deribit writes them identically every time).
+Step 0 costs a one-byte slice (a cached object) and a dict lookup where step 1 costs a
+``find``, a slice and hashing it, which was most of what the wire layer added to a bare
+typed decode (measured in ``benchmarks/``).  Its check of the decoded channel, and
+step 3, make the peeks hints and never a risk: any key order, a ``"channel"`` key
+inside ``data``, escapes in the channel, whitespace or a wrong guess fall through to
+the general path, which decodes the envelope with ``params`` as :class:`msgspec.Raw`,
+routes on ``method`` and the channel, and decodes ``params`` with the same event type.
+Precedence there: a message with ``method`` is a notification, else one with ``error``
+is an :class:`ErrorResponse`, else one with ``result`` a :class:`Response`.  Heartbeat
+frames are matched as whole byte strings before step 1 (Deribit writes them identically
+every time).
 
 A typed family whose data does not fit its type (a book level that is not
 ``[action, price, amount]``) raises :class:`RemoteProtocolError`: such a message is broken,
@@ -178,6 +190,56 @@ _Route: TypeAlias = tuple[Callable[[bytes | str], Any], str] | None
 _routes: dict[bytes | str, _Route] = {}
 _hot: dict[bytes, _Route] = {}
 """Channels verified at offset 62 of the documented layout (see :data:`_PREFIX`)."""
+_Hint: TypeAlias = tuple[Callable[[bytes], Any], type[ChannelEvent]]
+
+
+def _wider(data: bytes) -> Any:
+    raise AssertionError("WIDER is a marker, never a decoder")  # pragma: no cover
+
+
+WIDER: _Hint = (_wider, ChannelEvent)
+"""The value of a byte in :data:`_hints` that two families share: see :data:`_wide_hints`."""
+_hints: dict[bytes, _Hint] = {}
+"""Step 0: the channel's first byte (offset 62) -> the decoder of the one family seen
+with it, or :data:`WIDER` once two were; at most 256 keys."""
+_wide_hints: dict[bytes, _Hint | None] = {}
+"""For a :data:`WIDER` byte, the channel's first 8 bytes (``ticker.B`` / ``trades.B``,
+``user.ord`` / ``user.tra``) -> the decoder of the one family seen with them, or
+``None`` once two were (a plain and a grouped book of one instrument): then step 1."""
+_types: dict[str, type[ChannelEvent]] = {}
+"""Decoded channel names -> their event type: every channel in :data:`_hot`, and only
+those (filled and cleared together), so a hinted decode is kept only on a verified name."""
+_WIDE = 8
+
+
+def _learn(data: bytes, channel: str, event_type: type[ChannelEvent]) -> None:
+    """A documented-layout notification on ``channel`` decoded exactly as ``event_type``:
+    remember the channel's type and what its first bytes say (see :data:`_hints`)."""
+    _types[channel] = event_type
+    key = data[62:63]
+    hint = _hints.get(key)
+    if hint is None:
+        _hints[key] = (_FAST[event_type].decode, event_type)
+    elif hint is WIDER:
+        _learn_wide(data[62 : 62 + _WIDE], event_type)
+    elif hint[1] is not event_type:
+        # A second family on this byte: from now on the first 8 bytes decide, learned
+        # at once for the channels already seen (they will not come through here again).
+        _hints[key] = WIDER
+        for seen, seen_type in list(_types.items()):
+            raw = seen.encode("utf-8")
+            if raw[:1] == key and len(raw) >= _WIDE:
+                _learn_wide(raw[:_WIDE], seen_type)
+        _learn_wide(data[62 : 62 + _WIDE], event_type)
+
+
+def _learn_wide(key: bytes, event_type: type[ChannelEvent]) -> None:
+    if key not in _wide_hints:
+        _wide_hints[key] = (_FAST[event_type].decode, event_type)
+        return
+    hint = _wide_hints[key]
+    if hint is not None and hint[1] is not event_type:
+        _wide_hints[key] = None  # two families even here: the exact lookup decides
 
 
 def _route(key: bytes | str) -> _Route:
@@ -343,7 +405,21 @@ def _general(data: bytes | str) -> Inbound:
 
 
 def _decode_bytes(data: bytes) -> Inbound:
-    """Everything :func:`decode_inbound` does not settle on its first lookup."""
+    """Everything :func:`decode_inbound` does not settle with its first-byte hint."""
+    if len(data) <= _MAX_FIXED_FRAME:  # heartbeat frames first: none of them has a channel
+        fixed = _FIXED_FRAMES.get(data)
+        if fixed is not None:
+            return fixed
+    # Step 1: a channel already seen in the documented layout (see the module docstring).
+    route = _hot.get(data[62 : data.find(b'"', 62, 400)])
+    if route is not None:
+        try:
+            event: ChannelEvent = route[0](data).params
+        except _DECODE_ERRORS:
+            pass
+        else:
+            if event.channel == route[1]:
+                return event  # nothing to learn: _learn ran when the channel entered _hot
     if data.startswith(_PREFIX):
         start = 62
     elif data.startswith(_PREFIX_REVERSED):
@@ -358,7 +434,7 @@ def _decode_bytes(data: bytes) -> Inbound:
             route = _routes.get(key) or _route(key)
             if route is not None:
                 try:
-                    event: ChannelEvent = route[0](data).params
+                    event = route[0](data).params
                 except _DECODE_ERRORS:
                     pass
                 else:
@@ -366,28 +442,29 @@ def _decode_bytes(data: bytes) -> Inbound:
                         if start == 62:  # the documented layout: serve it from _hot next time
                             if len(_hot) >= _ROUTE_CACHE_SIZE:
                                 _hot.clear()
+                                _types.clear()
+                                _wide_hints.clear()
                             _hot[key] = route
+                            _learn(data, route[1], type(event))
                         return event
-    if len(data) <= _MAX_FIXED_FRAME:
-        fixed = _FIXED_FRAMES.get(data)
-        if fixed is not None:
-            return fixed
     return _general(data)
 
 
 def decode_inbound(data: bytes | bytearray | memoryview | str) -> Inbound:
     """Decode one message from the venue; raises only :class:`RemoteProtocolError`."""
     if type(data) is bytes:
-        # The hot path: a notification on a channel already seen in the documented layout
-        # (see the module docstring); everything else goes through _decode_bytes.
-        route = _hot.get(data[62 : data.find(b'"', 62, 400)])
-        if route is not None:
+        # The hot path: step 0 of the module docstring (ClientProtocol.receive_message has
+        # its own copy of these lines); everything else goes through _decode_bytes.
+        hint = _hints.get(data[62:63])
+        if hint is WIDER:
+            hint = _wide_hints.get(data[62 : 62 + _WIDE])
+        if hint is not None:
             try:
-                event: ChannelEvent = route[0](data).params
+                event: ChannelEvent = hint[0](data).params
             except _DECODE_ERRORS:
                 pass
             else:
-                if event.channel == route[1]:
+                if _types.get(event.channel) is hint[1]:
                     return event
         return _decode_bytes(data)
     if isinstance(data, str):

@@ -26,6 +26,7 @@ from support_client import (
     Harness,
     book,
     credentials,
+    encode_notification,
     grouped,
     make_link,
 )
@@ -270,3 +271,82 @@ def test_through_the_stacks_a_gap_is_resynced_and_the_snapshot_recovers() -> Non
     maintained = client.book(A)
     assert maintained is not None
     assert not maintained.stale
+
+
+# -- the client's hot path agrees with the general decode ---------------------------------
+
+SAME_INSTRUMENT_GROUPED = "book.BTC-PERPETUAL.none.10.100ms"
+TICKER = "ticker.BTC-PERPETUAL.100ms"
+
+
+def _hint_caches() -> list[dict[Any, Any]]:
+    from tradewire.protocol.deribit import _inbound
+
+    return [_inbound._hot, _inbound._types, _inbound._hints, _inbound._wide_hints]
+
+
+def _swap_caches(contents: list[dict[Any, Any]]) -> list[dict[Any, Any]]:
+    """Put ``contents`` into the decoder's (global) hint caches; return what they held."""
+    held = []
+    for cache, new in zip(_hint_caches(), contents, strict=True):
+        held.append(dict(cache))
+        cache.clear()
+        cache.update(new)
+    return held
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    maintain=st.booleans(),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["next", "gap", "snapshot", "grouped", "ticker", "other"]),
+            st.sampled_from([A, RAW, B, SAME_INSTRUMENT_GROUPED]),
+            st.integers(1, 3),
+        ),
+        max_size=40,
+    ),
+)
+def test_the_hot_path_reports_what_the_general_decode_does(
+    maintain: bool, steps: list[tuple[str, str, int]]
+) -> None:
+    # One client with warm first-byte hints (ClientProtocol.receive_message's inlined
+    # hot path), one that decodes every message with the hint caches emptied first: the
+    # same events, the same errors and the same requests (resyncs) from both.
+    channels = [A, RAW, B, SAME_INSTRUMENT_GROUPED, TICKER]
+    warm = subscribed(*channels, maintain_books=maintain)
+    cold = subscribed(*channels, maintain_books=maintain)
+    ids = dict.fromkeys(channels, 100)
+    learned: list[dict[Any, Any]] = [dict(cache) for cache in _hint_caches()]
+    ticker = {"instrument_name": "BTC-PERPETUAL", "timestamp": 1, "best_bid_price": 1.0}
+    for kind, channel, jump in steps:
+        prev = ids[channel]
+        ids[channel] = prev + jump + (jump if kind == "gap" else 0)
+        if kind == "grouped" or channel == SAME_INSTRUMENT_GROUPED:
+            level = [[100.0 + jump, 1.0]]
+            data = grouped(SAME_INSTRUMENT_GROUPED, ids[channel], level, level)
+        elif kind == "ticker":
+            data = encode_notification(TICKER, {**ticker, "timestamp": ids[channel]})
+        elif kind == "other":  # a book message on a channel nobody subscribed to
+            data = book("book.BTC-PERPETUAL.agg2", ids[channel], prev)
+        else:
+            level = [("new" if kind == "snapshot" else "change", 100.0, float(ids[channel]))]
+            snapshot = kind == "snapshot"
+            data = book(channel, ids[channel], None if snapshot else prev + jump, level)
+        outcomes = []
+        for h in (warm, cold):
+            # the warm client keeps what the caches learned from every message so far
+            if h is warm:
+                _swap_caches(learned)
+            else:
+                learned = _swap_caches([{}, {}, {}, {}])
+            try:
+                h.feed(data)
+            except RemoteProtocolError as exc:
+                h.flush()
+                outcomes.append(str(exc))
+            else:
+                outcomes.append(None)
+        assert outcomes[0] == outcomes[1]
+    assert warm.events == cold.events
+    assert [(s.method, s.params) for s in warm.log] == [(s.method, s.params) for s in cold.log]

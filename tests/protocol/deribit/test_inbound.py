@@ -1080,3 +1080,99 @@ def test_fuzz_notifications_with_any_data(channel: str, data: Any, compact: bool
 @given(st.sampled_from([SNAPSHOT, CHANGE]), st.integers(0, len(CHANGE) - 1), st.binary(max_size=3))
 def test_fuzz_corrupted_book_messages(base: bytes, at: int, junk: bytes) -> None:
     _check(base[:at] + junk + base[at + len(junk) :])
+
+
+# -- the first-byte hints agree with the general path ------------------------------------
+
+_BOOK_DATA = json.loads(CHANGE)["params"]["data"]
+_SNAPSHOT_DATA = json.loads(SNAPSHOT)["params"]["data"]
+_GROUPED_DATA = {
+    "instrument_name": "BTC-PERPETUAL",
+    "timestamp": 1554375447971,
+    "change_id": 109615,
+    "asks": [[161, 20]],
+    "bids": [[160, 40]],
+}
+_PAYLOADS = [_BOOK_DATA, _SNAPSHOT_DATA, _GROUPED_DATA, TICKER_DATA, [TRADE], [ORDER], ORDER]
+_PAYLOADS += [[USER_TRADE], {"x": 1}, None]
+# Families that share a first byte (ticker / trades, user.orders / user.trades) or even
+# the first 8 bytes (a plain and a grouped book of one instrument), and names that route
+# to no family, so every hint is learned, widened and tried on a wrong message.
+_HINT_CHANNELS = [
+    "book.BTC-PERPETUAL.100ms",
+    "book.BTC-PERPETUAL.raw",
+    "book.BTC-PERPETUAL.none.10.100ms",
+    "book.BTC-PERPETUAL",
+    "ticker.BTC-PERPETUAL.100ms",
+    "trades.BTC-PERPETUAL.100ms",
+    "tradesX",
+    "user.orders.BTC-PERPETUAL.raw",
+    "user.trades.BTC-PERPETUAL.raw",
+    "user.orders.BTC-PERPETUAL.100ms",
+    "quote.BTC-PERPETUAL",
+    "b",
+]
+
+
+def _layout(channel: str, data: Any, style: int) -> bytes:
+    if style == 0:  # the documented layout: the hints are learned from it
+        return notification(channel, data)
+    if style == 1:  # keys reordered: the hint decodes it, the exact lookup cannot
+        params = {"data": data, "channel": channel}
+        return json.dumps({"params": params, "method": "subscription", "jsonrpc": "2.0"}).encode()
+    # a result that carries a channel: never a notification
+    return json.dumps({"jsonrpc": "2.0", "id": 3, "result": {"channel": channel}}).encode()
+
+
+def _outcome(decode: Any, data: bytes) -> Any:
+    try:
+        return decode(data)
+    except RemoteProtocolError:
+        return RemoteProtocolError
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_HINT_CHANNELS),
+            st.sampled_from(range(len(_PAYLOADS))),
+            st.sampled_from([0, 0, 0, 1, 2]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_hinted_decodes_equal_the_general_path(
+    messages: list[tuple[str, int, int]], cold: bool
+) -> None:
+    # Whatever the caches have learned (from this sequence and from every test before),
+    # each message decodes to exactly what the general path makes of it.
+    if cold:
+        for cache in (_inbound._hot, _inbound._types, _inbound._hints, _inbound._wide_hints):
+            cache.clear()
+    for channel, payload, style in messages:
+        data = _layout(channel, _PAYLOADS[payload], style)
+        assert _outcome(decode_inbound, data) == _outcome(_inbound._general, data)
+
+
+def test_shared_first_bytes_widen_the_hint() -> None:
+    for cache in (_inbound._hot, _inbound._types, _inbound._hints, _inbound._wide_hints):
+        cache.clear()
+    ticker = notification("ticker.BTC-PERPETUAL.100ms", TICKER_DATA)
+    trades = notification("trades.BTC-PERPETUAL.100ms", [TRADE])
+    assert isinstance(decode_inbound(ticker), TickerUpdate)
+    assert _inbound._hints[b"t"][1] is TickerUpdate
+    assert isinstance(decode_inbound(trades), TradesUpdate)
+    assert _inbound._hints[b"t"] is _inbound.WIDER
+    assert _inbound._wide_hints[b"ticker.B"][1] is TickerUpdate  # learned for the seen one
+    assert _inbound._wide_hints[b"trades.B"][1] is TradesUpdate
+    plain = notification("book.BTC-PERPETUAL.100ms", _BOOK_DATA)
+    grouped = notification("book.BTC-PERPETUAL.none.10.100ms", _GROUPED_DATA)
+    decode_inbound(plain)
+    assert isinstance(decode_inbound(grouped), GroupedBookUpdate)
+    # one letter, and even the first 8 bytes, shared by two families: the exact lookup
+    assert _inbound._hints[b"b"] is _inbound.WIDER
+    assert _inbound._wide_hints[b"book.BTC"] is None
+    assert isinstance(decode_inbound(plain), BookUpdate)
+    assert isinstance(decode_inbound(grouped), GroupedBookUpdate)
