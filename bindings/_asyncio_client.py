@@ -120,6 +120,11 @@ class Client:
 
     async def __anext__(self) -> Event:
         core = self._core
+        # The hot path: an event is waiting and reading is not paused, so ClientCore.pop
+        # would only take it off the queue; skip the call and the clock read.
+        queue = core.queue
+        if queue and core.paused_at is None:
+            return queue.popleft()
         while True:
             event = core.pop(self._loop.time())
             if event is not None:

@@ -1,12 +1,12 @@
 """The asyncio client driver: moves one client session's bytes and timers.
 
 Shared by :class:`~tradewire.bindings.asyncio.Client` and
-:class:`~tradewire.bindings.asyncio.HTTPClient`: ``data_received`` feeds the whole read
-to the session and routes its events synchronously (no task, future or await per
-message); one ``loop.call_at`` handle per client at the session's next deadline,
-re-armed only when the deadline moves earlier; one small task dials when the session
-asks, bounded by ``open_timeout``; ``pause_reading`` / ``resume_reading`` for the event
-queue's backpressure.
+:class:`~tradewire.bindings.asyncio.HTTPClient`: each read (at most 64 KiB, see
+``_asyncio_link``) goes to the session whole, and its events are routed synchronously
+(no task, future or await per message); one ``loop.call_at`` handle per client at the
+session's next deadline, re-armed only when the deadline moves earlier; one small task
+dials when the session asks, bounded by ``open_timeout``; ``pause_reading`` /
+``resume_reading`` for the event queue's backpressure.
 """
 
 from __future__ import annotations

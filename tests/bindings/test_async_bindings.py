@@ -114,6 +114,40 @@ async def test_tls_with_a_trusted_ca_and_sni(
     assert seen[:1] == ["localhost"]
 
 
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+async def test_messages_larger_than_a_read_arrive_whole_on_shared_loops(
+    binding: ModuleType,
+    kit: SimpleNamespace,
+    server_ssl: ssl.SSLContext,
+    client_ssl: ssl.SSLContext,
+    tls: bool,
+) -> None:
+    # Each message spans many reads (the asyncio binding reads 64 KiB at a time into one
+    # buffer per thread, shared by every connection of the loop): two clients on one
+    # loop, requests in flight at once, every text back intact.
+    venue = kit.VenueServer()
+    texts = ["".join(chr(0x41 + (i + j) % 26) for j in range(300_000)) for i in range(4)]
+    texts.append("\u00e9\u20ac" * 50_000)  # multi-byte characters across read boundaries
+    options: dict[str, Any] = {"ssl": server_ssl} if tls else {}
+    with anyio.fail_after(20):
+        async with binding.serve(venue.factory, **options) as server:
+            url = f"{'wss' if tls else 'ws'}://localhost:{server.port}/ws"
+            extra: dict[str, Any] = {"ssl": client_ssl} if tls else {}
+            async with (
+                binding.connect(url, EchoClient(), **extra) as first,
+                binding.connect(url, EchoClient(), **extra) as second,
+            ):
+                answers: dict[int, str] = {}
+
+                async def ask(client: Any, i: int) -> None:
+                    answers[i] = await client.request(Say(text=texts[i]))
+
+                async with anyio.create_task_group() as tasks:
+                    for i in range(len(texts)):
+                        tasks.start_soon(ask, first if i % 2 else second, i)
+    assert [answers[i] == texts[i] for i in range(len(texts))] == [True] * len(texts)
+
+
 async def test_untrusted_certificate_is_refused_with_a_clear_error(
     binding: ModuleType, kit: SimpleNamespace, server_ssl: ssl.SSLContext
 ) -> None:
