@@ -198,6 +198,8 @@ def _number(value: float, unit: str) -> str:
         return f"{value / 1e3:.1f}k"
     if unit == "MB":
         return f"{value / 1e6:.1f}"
+    if unit == "n":
+        return f"{value:,.0f}"
     return f"{value:.3g}"
 
 

@@ -10,10 +10,12 @@ subscription round trip are in, a few ms against seconds of stream).  Rows:
 * **tradewire asyncio / trio / sync**: ``tradewire.bindings.*.connect(url, machine)``
   with the machine of :mod:`benchmarks._machine` (the Deribit ClientProtocol, or the
   wire-layer machine until it exists, as the label says), keepalive pings off,
-  iterating the client's events and counting the book events.  A diagnostic row
-  repeats the asyncio one with asyncio's socket transport reading 64 KiB per
-  ``data_received`` instead of its 256 KiB (a class attribute, set for that run only
-  and restored): see ``bench_stack`` for why the read size matters;
+  iterating the client's events and counting the book events.  The asyncio binding
+  reads 64 KiB at a time (an ``asyncio.BufferedProtocol``, see
+  ``tradewire.bindings._asyncio_link``); a diagnostic row repeats it with a 256 KiB
+  read buffer, what asyncio's socket transport handed a plain ``asyncio.Protocol``
+  per ``data_received`` (the binding's design before; the buffer is swapped for that
+  run only and restored): see ``bench_stack`` for why the read size matters;
 * **websockets + json.loads**: ``websockets.asyncio.client.connect``, ``async for``
   over the messages (``str``), ``json.loads`` and the dict handling of the decode
   benchmark (routing and field access);
@@ -25,6 +27,13 @@ subscription round trip are in, a few ms against seconds of stream).  Rows:
   as the other asyncio rows;
 * **raw socket**: the upgrade by hand, then ``recv_into`` until the server closes, with
   no framing and no decode: the ceiling this loopback and server allow.
+
+Fairness: every row reads the same byte stream from the same server process, one
+connection at a time, and counts a message only once it has been decoded into a typed
+event (or, for ``json.loads``, into a dict whose fields were read); the tradewire rows
+also run the whole client machine per message (bounds, liveness time, the book's
+``change_id`` chain, the event queue with its backpressure) and hand every event to
+an ``async for`` / ``for`` consumer, while picows calls its listener per frame.
 
 All asyncio rows use the default event loop.  Keepalive pings are off everywhere; the
 server sends none.  Each run is bounded (``asyncio.timeout``, ``trio.fail_after``, a
@@ -93,17 +102,17 @@ def tradewire_asyncio(url: str, count: int) -> float:
     return asyncio.run(main())
 
 
-def tradewire_asyncio_64k(url: str, count: int) -> float:
-    """Diagnostic: the asyncio row with the transport reading 64 KiB at a time, not 256."""
-    from asyncio import selector_events
+def tradewire_asyncio_256k(url: str, count: int) -> float:
+    """Diagnostic: the asyncio row reading 256 KiB at a time, as asyncio.Protocol did."""
+    from tradewire.bindings import _asyncio_link
 
-    transport: Any = selector_events._SelectorSocketTransport
-    saved = transport.max_size
-    transport.max_size = 64 * 1024
+    buffer: Any = _asyncio_link._read_buffer  # this thread's; the loop runs here
+    saved = buffer.view
+    buffer.view = memoryview(bytearray(256 * 1024))
     try:
         return tradewire_asyncio(url, count)
     finally:
-        transport.max_size = saved
+        buffer.view = saved
 
 
 def tradewire_trio(url: str, count: int) -> float:
@@ -238,7 +247,7 @@ def raw_socket(url: str, count: int) -> float:
 
 CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
     ("tradewire asyncio binding", tradewire_asyncio),
-    ("  ... diagnostic: asyncio transport reads 64 KiB, not 256", tradewire_asyncio_64k),
+    ("  ... diagnostic: 256 KiB reads (asyncio.Protocol's, before)", tradewire_asyncio_256k),
     ("tradewire trio binding", tradewire_trio),
     ("tradewire sync binding", tradewire_sync),
     ("websockets (asyncio) + json.loads + dict handling", websockets_json),
@@ -251,7 +260,7 @@ CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
 ]
 
 
-_TRADEWIRE = {tradewire_asyncio, tradewire_asyncio_64k, tradewire_trio, tradewire_sync}
+_TRADEWIRE = {tradewire_asyncio, tradewire_asyncio_256k, tradewire_trio, tradewire_sync}
 
 
 def run(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:

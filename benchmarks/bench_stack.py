@@ -2,7 +2,8 @@
 
 The loopback server's exact byte stream (:class:`~benchmarks._server.Stream`: a
 snapshot, then 19-40-level book changes) is cut into 256 KiB reads, the size asyncio's
-selector transport reads at a time, and fed with no socket and no event loop:
+selector transport hands a plain ``asyncio.Protocol`` (and the sync binding reads), and
+fed with no socket and no event loop:
 
 * **decode only**: :func:`decode_inbound` over the frames' payloads (the reference);
 * **framing only**: ``FrameReader.feed`` over the reads, the client fast path that
@@ -12,12 +13,13 @@ selector transport reads at a time, and fed with no socket and no event loop:
 * **stack**: ``WebSocketClientStack.receive_data`` + ``events()`` per read, with the
   machine of :mod:`benchmarks._machine` after an upgrade and an acked subscription:
   framing, the machine (decode included), the stack's bounded event queue; then the
-  same in 64 KiB reads.  Per message the work is identical; what differs is how many
+  same in 64 KiB reads (what the asyncio and trio bindings read).  Per message the
+  work is identical; what differs is how many
   decoded events (a few kB each) are alive at once before they are drained, so the
   difference is the cost of leaving the CPU caches.
 
-The end-to-end asyncio row minus the stack row is what the binding and its consumer
-(``async for`` over the client) add per message.
+The end-to-end asyncio row minus the 64 KiB stack row is what the binding, the event
+loop and the consumer (``async for`` over the client) add per message.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ __all__ = ["run"]
 
 GROUP = "client stack in memory: 256 KiB reads of the end-to-end stream"
 READ = 256 * 1024  # what asyncio's selector transport reads per data_received (3.11-3.13)
-SMALL_READ = 64 * 1024  # what the trio binding asks receive_some for
+SMALL_READ = 64 * 1024  # what the asyncio and trio bindings read at a time
 
 
 def _stack_row(chunks: list[bytes], count: int) -> Callable[[], float]:
@@ -132,7 +134,7 @@ def run(repeats: int, count: int) -> tuple[list[Result], Result]:
             _stack_row(chunks, count),
         ),
         (
-            Result(GROUP, "  ... the same in 64 KiB reads (trio's read size)", "us"),
+            Result(GROUP, "  ... the same in 64 KiB reads (asyncio and trio bindings')", "us"),
             _stack_row(small, count),
         ),
     ]
