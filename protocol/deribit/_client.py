@@ -49,7 +49,12 @@ which asks the stack to drop the transport (``close_request``, abort) and reconn
 
 Subscriptions (``_client_subs``) and books (``_client_books``).  :class:`Subscribe` /
 :class:`Unsubscribe` / :class:`UnsubscribeAll` go through the ledger; after a reconnect
-the machine logs in, then resubscribes exactly the desired set.  Every book change is
+the machine logs in, then resubscribes exactly the desired set.  A subscribe or
+unsubscribe refused for the channels (11052, 13778, invalid params) settles them; one
+refused for a transient reason (:class:`ServiceUnavailable`: 10040 ``retry``, 13028
+``temporarily_unavailable``, ...; :class:`RateLimited`) goes out again like an
+unanswered one, paced by the subscribe pool: a channel the venue still sends is never
+counted as ended.  The same holds for ``set_heartbeat``.  Every book change is
 checked against its channel's ``change_id`` chain; a gap is :class:`BookGap`, the book
 goes stale and that channel alone is resynced.  ``maintain_books=True`` keeps an
 ``OrderBook`` per book channel (:meth:`ClientProtocol.book`).

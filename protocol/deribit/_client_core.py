@@ -45,7 +45,14 @@ from ._commands import (
     PublicUnsubscribe,
     Test,
 )
-from ._errors import AuthorizationRequired, DeribitError, ErrorCode, Unauthorized
+from ._errors import (
+    AuthorizationRequired,
+    DeribitError,
+    ErrorCode,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from ._inbound import ErrorResponse, Response, decode_result
 from ._models_session import AuthResult
 from ._notifications import GroupedBookUpdate, Heartbeat, TestRequest
@@ -251,7 +258,11 @@ class ClientCore:
                 self._logout = None  # the venue refused it: the session goes on
             return
         self._requests.drop(request_id)
-        refused = isinstance(error, DeribitError | MalformedResult)
+        # A transient refusal (retry, maintenance, temporarily unavailable, rate limited)
+        # says nothing about the channels or the method: like no answer, it is tried again.
+        refused = isinstance(error, DeribitError | MalformedResult) and not isinstance(
+            error, ServiceUnavailable | RateLimited
+        )
         if kind is Kind.REFRESH:
             self._auth_request = None
             self._login(now)  # the refresh token failed: log in with the credentials

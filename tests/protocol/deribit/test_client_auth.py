@@ -312,6 +312,15 @@ def test_an_unanswered_set_heartbeat_leaves_the_silence_check_on() -> None:
     assert len(h.of(HeartbeatTimeout)) == 1
 
 
+def test_a_transiently_refused_set_heartbeat_leaves_the_silence_check_on() -> None:
+    h = Harness(heartbeat_interval=10)
+    h.connect()
+    h.fail(h.find("public/set_heartbeat"), 13028, "temporarily_unavailable")
+    assert not h.of(HeartbeatUnavailable)  # not a refusal of heartbeats as such
+    h.advance(15.0)
+    assert len(h.of(HeartbeatTimeout)) == 1
+
+
 def test_default_grace_is_half_the_interval_at_least_five_seconds() -> None:
     assert Harness(heartbeat_interval=60).client.heartbeat_grace == 30.0
     assert Harness(heartbeat_interval=10).client.heartbeat_grace == 5.0

@@ -125,6 +125,42 @@ def test_other_subscribe_errors_reject_with_the_error() -> None:
     assert "11052" in h.of(SubscriptionRejected)[0].reason
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [(10040, "retry"), (13028, "temporarily_unavailable"), (10047, "matching_engine_queue_full")],
+)
+def test_a_transient_subscribe_error_tries_the_channels_again(code: int, message: str) -> None:
+    h = Harness(heartbeat_interval=None)
+    h.connect()
+    h.send(Subscribe(channels=[TICKER]))
+    h.fail(h.find("public/subscribe"), code, message)
+    assert h.of(SubscriptionRejected) == []
+    assert subscribe_params(h)[-1] == ("public/subscribe", [TICKER])  # sent again
+    h.ack_subscriptions()
+    assert h.client.ledger.active() == [TICKER]
+
+
+@pytest.mark.parametrize(
+    ("code", "message"), [(10040, "retry"), (13028, "temporarily_unavailable")]
+)
+def test_a_transient_unsubscribe_error_is_not_taken_for_an_unsubscribe(
+    code: int, message: str
+) -> None:
+    # The venue still sends the channel: counting it as ended would leave notifications
+    # coming for a channel the client believes gone.
+    h = Harness(heartbeat_interval=None)
+    h.connect()
+    h.send(Subscribe(channels=[TICKER, TRADES]))
+    h.ack_subscriptions()
+    rid = h.send(Unsubscribe(channels=[TICKER]))
+    h.fail(h.find("public/unsubscribe"), code, message)
+    assert h.of(SubscriptionEnded) == []
+    assert subscribe_params(h)[-1] == ("public/unsubscribe", [TICKER])  # sent again
+    h.ack_subscriptions()
+    assert result_of(h, rid) == UnsubscribeResult(ended=(TICKER,))
+    assert h.client.ledger.active() == [TRADES]
+
+
 def test_chunks_respect_the_channel_count_and_never_mix_public_and_private() -> None:
     h = Harness(credentials=credentials(), heartbeat_interval=None, max_channels_per_request=3)
     h.login()
