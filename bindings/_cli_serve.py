@@ -68,6 +68,7 @@ __all__ = [
     "register",
     "run",
     "served_deribit",
+    "stop_on_signals",
     "venue_factory",
     "venue_urls",
 ]
@@ -239,7 +240,7 @@ async def serve_until_stopped(checked: Plan, out: TextIO, err: TextIO) -> int:
     """Serve until SIGINT / SIGTERM; the first line of ``out`` is the address."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    _handle_signals(loop, stop)
+    stop_on_signals(loop, stop)
     try:
         venue = deribit_venue(
             now=loop.time(),
@@ -270,8 +271,9 @@ async def serve_until_stopped(checked: Plan, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM stop the venue cleanly; a second Ctrl-C interrupts."""
+def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Ctrl-C and SIGTERM set ``stop`` (a clean stop of ``tradewire serve`` or
+    ``tradewire stream``); a second Ctrl-C interrupts."""
 
     def first(signum: int) -> None:
         stop.set()

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -48,6 +47,7 @@ from tradewire.protocol import (
 )
 
 from . import asyncio as aio
+from ._cli_serve import stop_on_signals
 from ._cli_stream_format import (
     PROG,
     is_channel_event,
@@ -290,7 +290,7 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
     :class:`StreamFailed`, returns :data:`EXIT_OK` after a clean stop."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    _handle_signals(loop, stop)
+    stop_on_signals(loop, stop)
     if checked.seconds is not None:
         loop.call_later(checked.seconds, stop.set)
     async with contextlib.AsyncExitStack() as resources:
@@ -312,19 +312,6 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
         if not session.cancelled():
             session.result()  # raises what the session raised
     return EXIT_OK
-
-
-def _handle_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """Ctrl-C and SIGTERM stop the stream cleanly; a second Ctrl-C interrupts."""
-
-    def first(signum: int) -> None:
-        stop.set()
-        if signum == signal.SIGINT:
-            loop.remove_signal_handler(signal.SIGINT)  # the next one: KeyboardInterrupt
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, first, signum)
 
 
 async def _session(checked: Plan, url: str, out: TextIO, err: TextIO) -> None:

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import Generic, Literal, TypeVar
 
 import h11
 
 from tradewire.protocol import Event, LocalProtocolError, RemoteProtocolError
+
+from ._common import ServerConnection
 
 __all__ = ["MAX_HEAD", "MAX_PIPELINED", "UpgradeOrHTTP", "classify_request_head", "route_upgrade"]
 
@@ -100,29 +102,8 @@ def _final_response_started(out: bytes) -> bool:
     return False
 
 
-class _Stack(Protocol):
-    """The server-connection shape (see ``ServerConnection``)."""
-
-    @property
-    def should_close_transport(self) -> bool: ...
-
-    def connection_made(self, now: float) -> None: ...
-
-    def receive_data(self, data: bytes, now: float) -> None: ...
-
-    def data_to_send(self) -> bytes: ...
-
-    def events(self) -> list[Event]: ...
-
-    def handle_timer(self, now: float) -> None: ...
-
-    def next_deadline(self) -> float | None: ...
-
-    def connection_lost(self, now: float) -> None: ...
-
-
-W = TypeVar("W", bound=_Stack)
-H = TypeVar("H", bound=_Stack)
+W = TypeVar("W", bound=ServerConnection)
+H = TypeVar("H", bound=ServerConnection)
 
 
 class UpgradeOrHTTP(Generic[W, H]):
