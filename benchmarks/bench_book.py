@@ -7,7 +7,7 @@ changes are the chained stream the decode benchmark uses: about 20 actions, ``ne
 
 * ``OrderBook.apply_actions`` for the bids, then the asks: validation of every level
   (finite price, non-negative finite size, known action), the room check, the sorted
-  keys and tombstones (see :mod:`tradewire.protocol._book`);
+  keys and tombstones (see :mod:`tradewire.protocol.session._book`);
 * the same, then ``best_bid()`` and ``best_ask()``: what a consumer asks after each change;
 * the floor: a plain ``dict`` per side, ``d[price] = amount`` or ``d.pop(price)`` per
   level, with no checks and no order kept, so no best price without a sort.  It shows

@@ -7,7 +7,7 @@ fed with no socket and no event loop:
 
 * **decode only**: :func:`decode_inbound` over the frames' payloads (the reference);
 * **framing only**: ``FrameReader.feed`` over the reads, the client fast path that
-  splits simple text frames before wsproto (``tradewire.protocol._frames``), and, for
+  splits simple text frames before wsproto (``tradewire.protocol.transport._frames``), and, for
   comparison, wsproto's own parser on the same reads (``receive_data`` + ``events()``:
   what the fast path avoids);
 * **stack**: ``WebSocketClientStack.receive_data`` + ``events()`` per read, with the
@@ -31,8 +31,8 @@ import wsproto
 import wsproto.events as wse
 
 from tradewire.protocol import WebSocketClientStack
-from tradewire.protocol._frames import FrameReader
 from tradewire.protocol.deribit import decode_inbound
+from tradewire.protocol.transport._frames import FrameReader
 
 from ._machine import NOW, answer_all, make_machine, subscribe_command
 from ._messages import BOOK

@@ -25,9 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tradewire.protocol import Event, RemoteProtocolError
-from tradewire.protocol._websocket import StackState
-from tradewire.protocol._ws_client import WebSocketClientStack
-from tradewire.protocol._ws_server import WebSocketServerStack
+from tradewire.protocol.transport._websocket import StackState
+from tradewire.protocol.transport._ws_client import WebSocketClientStack
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 __all__ = ["FakeClock", "MemoryLink"]
 

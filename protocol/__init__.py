@@ -5,8 +5,6 @@ Nothing here touches a socket, a thread, an event loop, the clock or global rand
 time comes in as ``now`` arguments; ids, nonces and jitter come from injected sources.
 """
 
-from ._backoff import Backoff
-from ._book import OrderBook, Side
 from ._bounded import BoundedQueue
 from ._contract import (
     AcceptUpgrade,
@@ -40,15 +38,23 @@ from ._events import (
     require,
     require_choice,
 )
-from ._http import HTTP_METHODS, HTTPRequest, HTTPRequestReceived, HTTPResponse, InvalidResponse
-from ._http_client import HTTPClientStack
-from ._http_server import HTTPServerStack
-from ._ledger import AckOutcome, SubscriptionLedger, TopicState
-from ._ratelimit import CreditBucket, Pacer, TokenBucket
 from ._requests import PendingRequest, RequestTable
 from ._secrets import MASK, RedactingFilter, Secret, reveal
 from ._sources import CounterIds, HexNonces, IdSource, RandomSource, RequestId, UuidIds
-from ._websocket import (
+from .session._book import OrderBook, Side
+from .session._ledger import AckOutcome, SubscriptionLedger, TopicState
+from .session._ratelimit import CreditBucket, Pacer, TokenBucket
+from .transport._backoff import Backoff
+from .transport._http import (
+    HTTP_METHODS,
+    HTTPRequest,
+    HTTPRequestReceived,
+    HTTPResponse,
+    InvalidResponse,
+)
+from .transport._http_client import HTTPClientStack
+from .transport._http_server import HTTPServerStack
+from .transport._websocket import (
     Connected,
     ReconnectDue,
     ReconnectScheduled,
@@ -58,8 +64,8 @@ from ._websocket import (
     UpgradeRejected,
     WebSocketClosed,
 )
-from ._ws_client import WebSocketClientStack
-from ._ws_server import WebSocketServerStack
+from .transport._ws_client import WebSocketClientStack
+from .transport._ws_server import WebSocketServerStack
 
 __all__ = [
     "Side",

@@ -1,6 +1,6 @@
 """Named bounds for a machine's queues.
 
-A machine never grows a queue without limit (DESIGN.md, "Everything is bounded").  The
+A machine never grows a queue without limit (docs/architecture.md, "Everything is bounded").  The
 check happens at the *entry* of each driving call, before anything is consumed: a caller
 that stops draining gets a :class:`LocalProtocolError` naming the bound, and the message
 or command it was passing is not lost (it was never taken).  One call adds a bounded

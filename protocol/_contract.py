@@ -1,4 +1,4 @@
-"""The driving contract every venue machine follows (DESIGN.md, "The driving contract").
+"""The driving contract every venue machine follows (docs/architecture.md, "The driving contract").
 
 A machine is pure: it is told the time (``now``, seconds as a float, from whatever clock
 the caller uses) and fed complete WebSocket text messages; it queues outbound messages
@@ -10,7 +10,7 @@ The WebSocket stack wraps a machine into the same shape one level down, bytes in
 bytes out, so a custom transport only moves bytes and calls ``handle_timer`` at
 ``next_deadline``.
 
-Two additions to the shape in DESIGN.md, both polled rather than pushed so a caller
+Two additions to the shape in docs/architecture.md, both polled rather than pushed so a caller
 cannot miss them:
 
 * ``close_request``: set when the machine wants the connection closed (Deribit's server

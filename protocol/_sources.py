@@ -1,6 +1,6 @@
 """Injected sources of ids, nonces and randomness.
 
-The core never reads the clock or global randomness (DESIGN.md, "Layers").  Everything
+The core never reads the clock or global randomness (docs/architecture.md, "Layers").  Everything
 that must vary (request ids, nonces, UUIDs, jitter) comes from an object passed in, so
 a run is replayable byte for byte: pass ``random.Random(seed)`` for a reproducible
 session, ``random.SystemRandom()`` in production.

@@ -1,4 +1,4 @@
-"""The rules the layers keep (DESIGN.md): checked on the source, not assumed.
+"""The rules the layers keep (docs/architecture.md): checked on the source, not assumed.
 
 * imports point up only: protocol <- conformance <- bindings;
 * protocol and conformance never touch a socket, a thread, an event loop, the clock or

@@ -1,6 +1,6 @@
 """The reference Deribit venue: ``deribit.ServerProtocol`` driven by the simulated market.
 
-A faithful local Deribit (``specs/deribit.md``, section 10) for your own client, ccxt or a
+A faithful local Deribit (``docs/venues/deribit.md``, section 10) for your own client, ccxt or a
 fuzzer: WebSocket at ``/ws/api/v2`` (and ``/ws/api/v2/``), HTTP ``GET``/``POST
 /api/v2/{public|private}/{method}`` on the same state, every public market method and the
 trading and account methods on a deterministic market, every channel family the market

@@ -47,8 +47,6 @@ from typing import Any
 import msgspec
 
 from tradewire.protocol import AcceptUpgrade, Command, RejectUpgrade, RequestId, UpgradeRequest
-from tradewire.protocol._frames import OP_BINARY, encode_frame
-from tradewire.protocol._ws_server import WebSocketServerStack
 from tradewire.protocol.deribit import (
     Disconnect,
     HTTPServerConnection,
@@ -59,6 +57,8 @@ from tradewire.protocol.deribit import (
     command_type_for,
     decode_request,
 )
+from tradewire.protocol.transport._frames import OP_BINARY, encode_frame
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 from .._faults import Fault, FaultSchedule, MessageFaults
 from ._config import TOO_SLOW_REASON

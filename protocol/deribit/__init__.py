@@ -1,4 +1,5 @@
-"""Deribit API v2: JSON-RPC 2.0 over WebSocket and HTTP (``specs/deribit.md``).
+"""Deribit API v2: JSON-RPC 2.0 over WebSocket and HTTP (``docs/venues/deribit.md``; every
+"spec N.N" in this package is a section of that file).
 
 The wire layer the client and server machines build on:
 

@@ -1,4 +1,4 @@
-"""``deribit.ClientProtocol``: the Deribit client machine (DESIGN.md, "The driving contract").
+"""``deribit.ClientProtocol``: the Deribit client machine (docs/architecture.md).
 
 One machine lives as long as the caller's session, across connections: the
 WebSocket stack calls ``connection_made`` / ``connection_lost`` per connection, and the
@@ -82,12 +82,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._book import OrderBook
 from .._contract import CloseRequest, Handshake
 from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Command, Event
-from .._ledger import SubscriptionLedger
 from .._sources import IdSource, RequestId
+from ..session._book import OrderBook
+from ..session._ledger import SubscriptionLedger
 from ._client_auth import AuthState, Credentials
 from ._client_core import ENDED, ClientCore
 from ._client_events import Subscribe, Unsubscribe, UnsubscribeAll
@@ -131,7 +131,7 @@ _MANAGED = {
 
 
 class ClientProtocol(ClientCore):
-    """The Deribit client machine; see the module docstring and ``specs/deribit.md``."""
+    """The Deribit client machine; see the module docstring and ``docs/venues/deribit.md``."""
 
     handshake = Handshake(path="/ws/api/v2")
 

@@ -25,10 +25,10 @@ window (spec 3.3) and, when books are maintained, replaces it.
 
 from __future__ import annotations
 
-from .._book import OrderBook
 from .._bounded import BoundedQueue
 from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Event
+from ..session._book import OrderBook
 from ._client_events import BookCrossed, BookGap, BookResynced
 from ._notifications import BookUpdate, GroupedBookUpdate
 

@@ -28,7 +28,7 @@ import math
 import msgspec
 
 from .._errors import LocalProtocolError
-from .._ratelimit import CreditBucket, TokenBucket
+from ..session._ratelimit import CreditBucket, TokenBucket
 from ._limits import (
     CREDIT_COST,
     CREDIT_POOL,

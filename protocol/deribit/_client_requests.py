@@ -30,9 +30,9 @@ from collections.abc import Callable
 from .._bounded import BoundedQueue
 from .._errors import ConnectionLost, LocalProtocolError, RequestFailure
 from .._events import Command, Event, RequestFailed
-from .._ratelimit import Pacer
 from .._requests import RequestTable
 from .._sources import IdSource, RequestId
+from ..session._ratelimit import Pacer
 from ._client_limits import Costs
 from ._commands import DeribitCommand, GenericRequest
 from ._limits import RateClass

@@ -31,8 +31,8 @@ from collections.abc import Iterable
 
 from .._bounded import BoundedQueue
 from .._events import Event, SubscriptionActive, SubscriptionEnded, SubscriptionRejected
-from .._ledger import SubscriptionLedger, TopicState
 from .._sources import RequestId
+from ..session._ledger import SubscriptionLedger, TopicState
 from ._channels import parse_channel
 from ._client_events import SubscribeResult, UnsubscribeResult
 from ._limits import MAX_MESSAGE_SIZE

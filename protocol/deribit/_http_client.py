@@ -63,9 +63,9 @@ import msgspec
 
 from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Command, RequestFailed, RequestSucceeded
-from .._http import HTTPRequest, HTTPResponse
 from .._secrets import Secret
 from .._sources import CounterIds, IdSource, RequestId
+from ..transport._http import HTTPRequest, HTTPResponse
 from ._client_auth import Credentials
 from ._client_events import MalformedResult
 from ._commands import DeribitCommand, GenericRequest

@@ -4,7 +4,7 @@ Shared conventions of every Deribit wire model (this module, ``_models_market`` 
 ``_models_account``):
 
 * frozen, keyword-only msgspec Structs built by the decoder with no validation beyond
-  types, and unknown fields ignored (DESIGN.md: unknown fields are ignored);
+  types, and unknown fields ignored (docs/architecture.md: unknown fields are ignored);
 * fields Deribit always sends are required; optional ones default to ``None`` and are
   left out when encoded (``omit_defaults``), as Deribit leaves out absent fields, so the
   server side can encode the same structs faithfully (``prev_change_id`` absent on a

@@ -36,8 +36,8 @@ from typing import Any
 import msgspec
 
 from .._errors import RemoteProtocolError
-from .._http import HTTPRequestReceived
 from .._secrets import Secret
+from ..transport._http import HTTPRequestReceived
 from ._commands import (
     Auth,
     AuthClientCredentials,

@@ -41,9 +41,9 @@ import msgspec
 
 from .._errors import LocalProtocolError
 from .._events import Command, Event
-from .._http import HTTPRequestReceived
-from .._http_server import HTTPServerStack
 from .._sources import RequestId
+from ..transport._http import HTTPRequestReceived
+from ..transport._http_server import HTTPServerStack
 from ._errors import DeribitError, ErrorCode
 from ._limits import RateClass
 from ._server_auth import error, http_principal

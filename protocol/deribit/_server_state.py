@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from .._errors import LocalProtocolError
-from .._ratelimit import CreditBucket
 from .._secrets import Secret
 from .._sources import RandomSource
+from ..session._ratelimit import CreditBucket
 from ._limits import RateClass
 from ._server_config import DEFAULT_KEY_SCOPE, ApiKey, IssuedToken, Lineage, ServerConfig
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tradewire.protocol._book import OrderBook
 from tradewire.protocol._errors import LocalProtocolError, RemoteProtocolError
+from tradewire.protocol.session._book import OrderBook
 
 NAN = math.nan
 INF = math.inf

@@ -25,7 +25,7 @@ from tradewire.protocol import (
     WebSocketClientStack,
     WebSocketServerStack,
 )
-from tradewire.protocol._frames import FrameReader, mask
+from tradewire.protocol.transport._frames import FrameReader, mask
 
 LIMIT = 300
 

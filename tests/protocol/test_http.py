@@ -24,14 +24,14 @@ from tradewire.protocol import (
     RequestId,
     RequestTimeout,
 )
-from tradewire.protocol._http import (
+from tradewire.protocol.transport._http import (
     HTTPRequest,
     HTTPRequestReceived,
     HTTPResponse,
     InvalidResponse,
 )
-from tradewire.protocol._http_client import HTTPClientStack
-from tradewire.protocol._http_server import HTTPServerStack
+from tradewire.protocol.transport._http_client import HTTPClientStack
+from tradewire.protocol.transport._http_server import HTTPServerStack
 
 HOST = "venue.test"
 Handler = Callable[[HTTPServerStack, HTTPRequestReceived, float], None]
@@ -346,7 +346,7 @@ def test_head_response_has_headers_but_no_body() -> None:
 
 
 def test_deribit_signature_covers_the_target_on_the_wire() -> None:
-    # specs/deribit.md 2.3, test vector B.
+    # docs/venues/deribit.md 2.3, test vector B.
     request = HTTPRequest.get("/api/v2/private/get_account_summary", {"currency": "BTC"})
     data = f"GET\n{request.target}\n{request.body.decode()}\n"
     to_sign = f"1576074319000\n1iqt2wls\n{data}"

@@ -22,8 +22,8 @@ from tradewire.protocol import (
     RequestFailed,
     RequestSucceeded,
 )
-from tradewire.protocol._frames import OP_TEXT, encode_frame
-from tradewire.protocol._websocket import (
+from tradewire.protocol.transport._frames import OP_TEXT, encode_frame
+from tradewire.protocol.transport._websocket import (
     Connected,
     ReconnectDue,
     ReconnectScheduled,
@@ -33,8 +33,8 @@ from tradewire.protocol._websocket import (
     UpgradeRejected,
     WebSocketClosed,
 )
-from tradewire.protocol._ws_client import WebSocketClientStack
-from tradewire.protocol._ws_server import WebSocketServerStack
+from tradewire.protocol.transport._ws_client import WebSocketClientStack
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 
 def make_link(

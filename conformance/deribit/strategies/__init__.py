@@ -3,7 +3,7 @@
 Needs ``hypothesis`` (``pip install 'tradewire[test]'``); nothing else in the package
 imports this module.  Every strategy is pure and composable: pass strategies in, get
 strategies out, filter and map them like any other.  What they generate follows
-``specs/deribit.md``: names from the grammars of 3.2 and 6.5, requests for every typed
+``docs/venues/deribit.md``: names from the grammars of 3.2 and 6.5, requests for every typed
 command, results of each command's type, notifications for every channel family with
 payloads that look like the venue's (consistent instrument names, tick-aligned prices,
 bids below asks, ``change_id`` chains), and messages that are wrong in the ways a

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from tradewire.protocol import MessageRejected, RequestFailed, RequestSucceeded
-from tradewire.protocol._websocket import Connected, WebSocketClosed
 from tradewire.protocol.deribit import (
     Authenticated,
     BookGap,
@@ -31,6 +30,7 @@ from tradewire.protocol.deribit import (
     Unauthorized,
     UserOrdersUpdate,
 )
+from tradewire.protocol.transport._websocket import Connected, WebSocketClosed
 
 sys.path.append(str(Path(__file__).parent))
 from support_venue import BUSY, Client, assert_recovered, make_harness

@@ -21,8 +21,6 @@ import msgspec
 
 from tradewire.conformance._link import FakeClock, MemoryLink
 from tradewire.protocol import AcceptUpgrade, CloseRequest, Event, RejectUpgrade, UpgradeRequest
-from tradewire.protocol._ws_client import WebSocketClientStack
-from tradewire.protocol._ws_server import WebSocketServerStack
 from tradewire.protocol.deribit import (
     ClientProtocol,
     Credentials,
@@ -35,6 +33,8 @@ from tradewire.protocol.deribit import (
     parse_channel,
     verify_signature,
 )
+from tradewire.protocol.transport._ws_client import WebSocketClientStack
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 START = 1_000.0
 KEY = "key-1"

@@ -1,6 +1,6 @@
 """The real Deribit client and server machines, paired through the WebSocket stacks.
 
-h11's ``ConnectionPair`` for Deribit (DESIGN.md, habit 3): a ``deribit.ClientProtocol``
+h11's ``ConnectionPair`` for Deribit (docs/architecture.md, habit 3): a ``deribit.ClientProtocol``
 in a ``WebSocketClientStack`` talks to ``deribit.ServerProtocol`` machines in
 ``WebSocketServerStack`` s (one per connection, all sharing one ``ServerState``) through
 ``MemoryLink`` on a fake clock.  The server machine answers the session methods itself
@@ -44,8 +44,6 @@ from tradewire.protocol import (
     RequestFailure,
     RequestSucceeded,
 )
-from tradewire.protocol._ws_client import WebSocketClientStack
-from tradewire.protocol._ws_server import WebSocketServerStack
 from tradewire.protocol.deribit import (
     AcceptSubscription,
     AccountSummary,
@@ -100,6 +98,8 @@ from tradewire.protocol.deribit import (
     UserTrade,
     parse_channel,
 )
+from tradewire.protocol.transport._ws_client import WebSocketClientStack
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 START = 1000.0
 VECTOR_A_TIME = 1576074319.0  # epoch seconds of vector A's timestamp 1576074319000

@@ -25,8 +25,6 @@ from tradewire.protocol import (
     Handshake,
     UpgradeRequest,
 )
-from tradewire.protocol._ws_client import WebSocketClientStack
-from tradewire.protocol._ws_server import WebSocketServerStack
 from tradewire.protocol.deribit import (
     AcceptSubscription,
     AuthClientCredentials,
@@ -41,6 +39,8 @@ from tradewire.protocol.deribit import (
     Test,
     encode_request,
 )
+from tradewire.protocol.transport._ws_client import WebSocketClientStack
+from tradewire.protocol.transport._ws_server import WebSocketServerStack
 
 START = 1000.0
 VECTOR_A_TIME = 1576074319.0  # epoch seconds of vector A's timestamp 1576074319000

@@ -16,7 +16,6 @@ from tradewire.protocol import (
     RequestTimeout,
     SubscriptionRejected,
 )
-from tradewire.protocol._websocket import Connected, WebSocketClosed
 from tradewire.protocol.deribit import (
     Authenticated,
     AuthenticationFailed,
@@ -30,6 +29,7 @@ from tradewire.protocol.deribit import (
     Subscribe,
     signature,
 )
+from tradewire.protocol.transport._websocket import Connected, WebSocketClosed
 
 sys.path.append(str(Path(__file__).parent))
 from support_client import (

@@ -14,7 +14,6 @@ from tradewire.protocol import (
     RequestSucceeded,
     SubscriptionActive,
 )
-from tradewire.protocol._websocket import Connected, StackState, WebSocketClosed
 from tradewire.protocol.deribit import (
     Authenticated,
     BookUpdate,
@@ -26,6 +25,7 @@ from tradewire.protocol.deribit import (
     TooManyRequests,
     encode_notification,
 )
+from tradewire.protocol.transport._websocket import Connected, StackState, WebSocketClosed
 
 sys.path.append(str(Path(__file__).parent))
 from support_client import ScriptedVenue, credentials, make_link

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tradewire.conformance._link import FakeClock
-from tradewire.protocol._websocket import Connected
 from tradewire.protocol.deribit import (
     AccountSummary,
     Authenticated,
@@ -27,6 +26,7 @@ from tradewire.protocol.deribit import (
     Subscribe,
     Unauthorized,
 )
+from tradewire.protocol.transport._websocket import Connected
 
 sys.path.append(str(Path(__file__).parent))
 from support_pair import (

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from tradewire.protocol import RequestTimeout
-from tradewire.protocol._websocket import Connected, ReconnectScheduled, WebSocketClosed
 from tradewire.protocol.deribit import (
     HEARTBEAT_CLOSE_CODE,
     HEARTBEAT_CLOSE_REASON,
@@ -22,6 +21,7 @@ from tradewire.protocol.deribit import (
     HeartbeatTimeout,
     SessionClosed,
 )
+from tradewire.protocol.transport._websocket import Connected, ReconnectScheduled, WebSocketClosed
 
 sys.path.append(str(Path(__file__).parent))
 from support_pair import EPOCH_OFFSET, START, Pair, PairVenue, credentials, make_pair

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from tradewire.protocol import RequestFailed, RequestSucceeded
-from tradewire.protocol._websocket import Connected, WebSocketClosed
 from tradewire.protocol.deribit import (
     Buy,
     CreditPool,
@@ -25,6 +24,7 @@ from tradewire.protocol.deribit import (
     TooManyRequests,
     default_credit_rules,
 )
+from tradewire.protocol.transport._websocket import Connected, WebSocketClosed
 
 sys.path.append(str(Path(__file__).parent))
 from support_pair import Pair, PairVenue, credentials, make_pair, make_state

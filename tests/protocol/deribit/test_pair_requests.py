@@ -13,7 +13,6 @@ import msgspec
 import pytest
 
 from tradewire.protocol import LocalProtocolError, RequestFailed, RequestSucceeded
-from tradewire.protocol._frames import OP_TEXT, encode_frame
 from tradewire.protocol.deribit import (
     MAX_MESSAGE_SIZE,
     AccountSummary,
@@ -79,6 +78,7 @@ from tradewire.protocol.deribit import (
     UserOrdersUpdate,
     VersionResult,
 )
+from tradewire.protocol.transport._frames import OP_TEXT, encode_frame
 
 sys.path.append(str(Path(__file__).parent))
 from support_pair import INSTRUMENTS, Pair, PairVenue, credentials, make_pair

@@ -16,7 +16,7 @@ stored as given, with no conversion on the hot path; strings are rejected, so th
 and Currency.com machines convert their decimal strings themselves.  ``bool`` passes as a
 number, as in Python; a typed msgspec decode rejects JSON ``true`` before it gets here.
 
-Continuity is the owner's job (DESIGN.md: a gap is an event, the book is marked stale and
+Continuity is the owner's job (docs/architecture.md: a gap is an event, the book is marked stale and
 no delta is applied across it).  ``sequence`` (e.g. Deribit's ``change_id``) and ``stale``
 are carried for the owner and never read; a snapshot clears ``stale``, since a snapshot
 is what ends a resync.
@@ -40,7 +40,7 @@ from collections.abc import Iterable, Sequence
 from operator import neg
 from typing import Any, ClassVar, Literal
 
-from ._errors import LocalProtocolError, RemoteProtocolError
+from .._errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = ["OrderBook", "Side"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import struct
 
-from ._sources import RandomSource
+from .._sources import RandomSource
 
 __all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "encode_frame", "mask"]
 

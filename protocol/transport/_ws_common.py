@@ -14,12 +14,12 @@ import wsproto.events as wse
 import wsproto.utilities
 from wsproto.connection import ConnectionState
 
-from ._bounded import BoundedQueue
-from ._contract import Machine
-from ._errors import RemoteProtocolError
-from ._events import Command, ConnectionDead, Event, MessageRejected
+from .._bounded import BoundedQueue
+from .._contract import Machine
+from .._errors import RemoteProtocolError
+from .._events import Command, ConnectionDead, Event, MessageRejected
+from .._sources import RandomSource, RequestId
 from ._frames import OP_PING, OP_PONG, OP_TEXT, encode_frame
-from ._sources import RandomSource, RequestId
 from ._websocket import StackState, WebSocketClosed, check_positive
 
 __all__ = ["StackBase", "Violation"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 from typing import Literal
 
-from ._contract import Headers, UpgradeRequest
-from ._errors import LocalProtocolError
-from ._events import Event
+from .._contract import Headers, UpgradeRequest
+from .._errors import LocalProtocolError
+from .._events import Event
 
 __all__ = [
     "Connected",

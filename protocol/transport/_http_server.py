@@ -35,8 +35,8 @@ from urllib.parse import parse_qsl
 
 import h11
 
-from ._errors import LocalProtocolError, RemoteProtocolError
-from ._events import Event, require
+from .._errors import LocalProtocolError, RemoteProtocolError
+from .._events import Event, require
 from ._http import (
     HTTPRequestReceived,
     check_headers,

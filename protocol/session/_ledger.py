@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
 
-from ._errors import LocalProtocolError
-from ._sources import RequestId
+from .._errors import LocalProtocolError
+from .._sources import RequestId
 
 __all__ = ["AckOutcome", "SubscriptionLedger", "TopicState"]
 

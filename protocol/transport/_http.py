@@ -28,10 +28,10 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 
-from ._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
-from ._events import Command, Event, require, require_choice
-from ._secrets import MASK, Secret, enc_hook
-from ._sources import RequestId
+from .._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
+from .._events import Command, Event, require, require_choice
+from .._secrets import MASK, Secret, enc_hook
+from .._sources import RequestId
 
 __all__ = [
     "HTTP_METHODS",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from ._errors import LocalProtocolError
-from ._sources import RandomSource
+from .._errors import LocalProtocolError
+from .._sources import RandomSource
 
 __all__ = ["Backoff"]
 

@@ -33,11 +33,11 @@ import wsproto.events as wse
 import wsproto.utilities
 from wsproto.connection import ConnectionState
 
+from .._contract import ClientMachine
+from .._errors import LocalProtocolError
+from .._sources import RandomSource
 from ._backoff import Backoff
-from ._contract import ClientMachine
-from ._errors import LocalProtocolError
 from ._frames import FrameReader
-from ._sources import RandomSource
 from ._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Connected,
@@ -138,7 +138,7 @@ class WebSocketClientStack(StackBase):
         before the violation stay queued.
 
         With ``fast_path`` (the default), complete simple text frames skip wsproto's
-        parser (see :class:`~tradewire.protocol._frames.FrameReader`); wsproto handles
+        parser (see :class:`~tradewire.protocol.transport._frames.FrameReader`); wsproto handles
         everything else, byte for byte in order, and every error.
         """
         if not self.fast_path or not data:

@@ -4,7 +4,7 @@ Venues publish their limits as buckets: Deribit as credits (a cost per method cl
 a pool that refills continuously), Rails as requests per minute, Currency.com as
 requests per second.  :class:`TokenBucket` models one pool; :class:`Pacer` holds
 outbound items until every bucket they draw on has room, so a well-behaved client never
-trips the venue's limit (DESIGN.md, "Rules the core keeps").
+trips the venue's limit (docs/architecture.md, "Rules the core keeps").
 
 Network jitter can bunch requests up on their way to the venue, so configure buckets a
 little below the published limit when the venue punishes overdraft hard (Deribit closes
@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
-from ._errors import LocalProtocolError
+from .._errors import LocalProtocolError
 
 __all__ = ["CreditBucket", "Pacer", "TokenBucket"]
 

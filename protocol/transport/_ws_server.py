@@ -20,8 +20,8 @@ import wsproto
 import wsproto.events as wse
 import wsproto.utilities
 
-from ._contract import AcceptUpgrade, RejectUpgrade, ServerMachine, UpgradeRequest
-from ._errors import LocalProtocolError
+from .._contract import AcceptUpgrade, RejectUpgrade, ServerMachine, UpgradeRequest
+from .._errors import LocalProtocolError
 from ._websocket import DEFAULT_MAX_MESSAGE_SIZE, StackState, UpgradeAccepted, UpgradeRefused
 from ._ws_common import StackBase
 

@@ -6,7 +6,7 @@ flight per connection; the others wait in a queue (bounded by ``max_pending``) a
 out in order, on the same connection while the server keeps it alive, else on the
 next one.
 
-Every request resolves exactly once (DESIGN.md), as one event:
+Every request resolves exactly once (docs/architecture.md), as one event:
 
 * :class:`HTTPResponse`: the server answered (any status);
 * ``RequestFailed(error=RequestTimeout)``: its deadline passed, queued or in flight.  A
@@ -37,9 +37,11 @@ from enum import Enum
 
 import h11
 
+from .._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
+from .._events import Event
+from .._requests import RequestTable
+from .._sources import CounterIds, IdSource, RequestId
 from ._backoff import Backoff
-from ._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
-from ._events import Event
 from ._http import (
     HTTPRequest,
     HTTPResponse,
@@ -47,8 +49,6 @@ from ._http import (
     check_headers,
     find_header,
 )
-from ._requests import RequestTable
-from ._sources import CounterIds, IdSource, RequestId
 
 __all__ = ["HTTPClientStack"]
 
