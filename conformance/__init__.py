@@ -5,7 +5,9 @@ transcripts and hypothesis strategies, all driven by injected time and seeded RN
 """
 
 from ._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
+from ._fault_engine import FaultHooks, FaultyMachine, FaultySocket
 from ._faults import FAULT_KINDS, Fault, FaultPlan, FaultSpecError
+from ._harness import Harness, HTTPLink, ReferenceVenue
 from ._link import FakeClock, MemoryLink
 
 __all__ = [
@@ -15,11 +17,17 @@ __all__ = [
     "EchoServer",
     "FakeClock",
     "Fault",
+    "FaultHooks",
     "FaultPlan",
     "FaultSpecError",
+    "FaultySocket",
+    "FaultyMachine",
+    "HTTPLink",
+    "Harness",
     "Heard",
     "MemoryLink",
     "Note",
     "Push",
+    "ReferenceVenue",
     "Say",
 ]

@@ -35,6 +35,7 @@ from tradewire.protocol.deribit import (
     Reply,
     ReplyError,
     RequestReceived,
+    ServerProtocol,
     ServerState,
     SessionClosed,
     SubscribeReceived,
@@ -43,11 +44,12 @@ from tradewire.protocol.deribit import (
 )
 
 from .. import market as mk
+from .._fault_engine import FaultyMachine, FaultySocket
 from .._faults import Fault, FaultPlan
-from ._config import EXTRA_METHODS, VenueConfig
+from ._config import EXTRA_METHODS, TOO_SLOW_REASON, VenueConfig
 from ._feeds import Feeds
 from ._methods import Methods, Refusal
-from ._socket import VenueHTTP, VenueProtocol, VenueSocket
+from ._socket import DeribitFaultHooks, VenueHTTP, deribit_machine
 
 __all__ = ["DeribitVenue"]
 
@@ -89,7 +91,8 @@ class DeribitVenue:
         self.cod_cancelled: dict[str, None] = {}
         self.methods = Methods(self.market, self.state, self.cod_cancelled)
         self.feeds = Feeds(self.market, birth=now, agg2=config.agg2_interval, notify=self._notify)
-        self.sockets: dict[int, VenueSocket] = {}
+        self.sockets: dict[int, FaultySocket] = {}
+        self._hooks = DeribitFaultHooks(self.state, self._market_fault)
         self._http: dict[int, VenueHTTP] = {}
         self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
         self.accepted = 0
@@ -128,21 +131,21 @@ class DeribitVenue:
 
     # -- connection factories ---------------------------------------------------------------
 
-    def websocket_connection(self, peer: str | None = None) -> VenueSocket:
+    def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/ws/api/v2``); ``serve()`` / ``route_upgrade`` factory."""
         self.accepted += 1
-        machine = VenueProtocol(
-            self.state,
-            peer=peer,
+        machine = FaultyMachine(
+            ServerProtocol(self.state, peer=peer),
+            self._hooks,
             number=self.accepted,
             faults=self.config.faults.for_connection(self.accepted),
-            on_fault=self._market_fault,
         )
-        socket = VenueSocket(
+        socket = FaultySocket(
             machine,
             peer=peer,
             max_pending_bytes=self.config.max_pending_bytes,
             too_slow_code=self.config.too_slow_close_code,
+            too_slow_reason=TOO_SLOW_REASON,
         )
         self.sockets[machine.connection_id] = socket
         return socket
@@ -157,12 +160,12 @@ class DeribitVenue:
         self._http.pop(connection_id, None)
 
     @staticmethod
-    def socket_of(connection: object) -> VenueSocket | None:
+    def socket_of(connection: object) -> FaultySocket | None:
         """The venue socket behind ``connection`` (itself, or a router's ``stack``)."""
-        if isinstance(connection, VenueSocket):
+        if isinstance(connection, FaultySocket):
             return connection
         inner = getattr(connection, "stack", None)
-        return inner if isinstance(inner, VenueSocket) else None
+        return inner if isinstance(inner, FaultySocket) else None
 
     # -- the application timer --------------------------------------------------------------
 
@@ -213,7 +216,7 @@ class DeribitVenue:
             channel = parse_channel(name)
             if self.feeds.accepts(channel):
                 accepted.append(channel)
-        machine = socket.machine
+        machine = deribit_machine(socket)
         new = [c for c in accepted if not machine.is_subscribed(c.name)]
         socket.send(
             AcceptSubscription(request_id=event.request_id, channels=[c.name for c in accepted]),
@@ -225,7 +228,7 @@ class DeribitVenue:
                 self.feeds.add(event.connection_id, channel, account, now)
 
     def _request(self, event: RequestReceived, now: float) -> None:
-        connection: VenueSocket | VenueHTTP | None = self.sockets.get(event.connection_id)
+        connection: FaultySocket | VenueHTTP | None = self.sockets.get(event.connection_id)
         if connection is None:
             connection = self._http.get(event.connection_id)
         if connection is None:
@@ -242,7 +245,7 @@ class DeribitVenue:
             connection.send(command, now)
             return
         connection.send(Reply(request_id=event.request_id, result=answer.result), now)
-        if answer.placed is not None and isinstance(connection, VenueSocket):
+        if answer.placed is not None and isinstance(connection, FaultySocket):
             self._track(event.connection_id, answer.placed, self.methods.account(event))
         self.feeds.publish(answer.events, now)
 

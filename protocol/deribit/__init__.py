@@ -342,6 +342,7 @@ from ._client_events import (
 )
 from ._client_limits import CreditPool, RateLimits
 from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
+from ._client_policies import DeribitClientCodec, DeribitSubscriptions
 
 # -- end client machine ----------------------------------------------------------------
 
@@ -394,7 +395,9 @@ __all__ = [
     "ChartUpdate",
     "CodNotEnabled",
     "Currency",
+    "DeribitClientCodec",
     "DeribitCommand",
+    "DeribitSubscriptions",
     "DeribitError",
     "DisableCancelOnDisconnect",
     "DisableHeartbeat",

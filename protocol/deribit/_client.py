@@ -47,7 +47,7 @@ the machine answers each ``test_request`` with ``public/test`` itself (never sur
 a request), and silence longer than interval plus grace is :class:`HeartbeatTimeout`,
 which asks the stack to drop the transport (``close_request``, abort) and reconnect.
 
-Subscriptions (``_client_subs``) and books (``_client_books``).  :class:`Subscribe` /
+Subscriptions (``_client_policies``) and books (``_client_books``).  :class:`Subscribe` /
 :class:`Unsubscribe` / :class:`UnsubscribeAll` go through the ledger; after a reconnect
 the machine logs in, then resubscribes exactly the desired set.  A subscribe or
 unsubscribe refused for the channels (11052, 13778, invalid params) settles them; one
@@ -73,348 +73,138 @@ seconds.  ``client_signature`` needs *epoch* milliseconds, so the machine signs 
 ``epoch_offset=time.time() - time.monotonic()`` (with ``time.time()`` as its clock,
 ``0.0``, the default).
 
-Layout: this module holds the public driving contract; the machine's state and what it
-does between driving calls live in :class:`~._client_core.ClientCore`, its base class.
+Layout: the machine is the session layer's
+:class:`~tradewire.protocol.session.ClientSession` (the driving contract, the outbox, the
+ledger, heartbeats, pacing, error handling); this module builds it from Deribit's codec and
+policies (``_client_policies``, ``_client_auth``, ``_client_books``) and adds Deribit's
+introspection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from .._contract import CloseRequest, Handshake
-from .._errors import LocalProtocolError, RemoteProtocolError
-from .._events import Command, Event
-from .._sources import IdSource, RequestId
-from ..session._book import OrderBook
-from ..session._ledger import SubscriptionLedger
-from ._client_auth import AuthState, Credentials
-from ._client_core import ENDED, ClientCore
-from ._client_events import Subscribe, Unsubscribe, UnsubscribeAll
-from ._client_limits import RateLimits
-from ._client_options import DEFAULT_RATE_LIMITS, ClientOptions
-from ._client_requests import Kind
-from ._commands import DeribitCommand, GenericRequest, SetHeartbeat
-from ._inbound import (
-    _DECODE_ERRORS,
-    WIDER,
-    Inbound,
-    _decode_bytes,
-    _hints,
-    _types,
-    _wide_hints,
-    decode_inbound,
+import msgspec
+
+from .._contract import Handshake
+from .._errors import LocalProtocolError
+from ..session import ClientSession, ClientSpec, OrderBook, SessionOptions
+from ._client_auth import Authenticator, AuthState
+from ._client_books import DeribitChainBooks, grouped_books
+from ._client_options import ClientOptions
+from ._client_policies import (
+    AUTH_HINT,
+    DROPPED,
+    DeribitClientCodec,
+    DeribitSubscriptions,
+    classify,
+    heartbeat,
+    pacing,
 )
-from ._methods import method_info
-from ._notifications import BookUpdate
+from ._notifications import Heartbeat
 
 __all__ = ["ClientProtocol"]
 
-# The codec's hint tables, read on the hot path through their bound ``get``: a method
-# call on an imported name compiles to an attribute load that builds a bound method
-# each time (CPython 3.11 treats imported names as modules), about 30 ns per call.
-_hint_for = _hints.get
-_wide_hint_for = _wide_hints.get
-_type_of = _types.get
-
-_MANAGED = {
-    "public/auth": "pass credentials= (and scope=) to ClientProtocol",
-    "public/set_heartbeat": "pass heartbeat_interval= to ClientProtocol",
-    "public/disable_heartbeat": "pass heartbeat_interval=None to ClientProtocol",
-    "public/subscribe": "send Subscribe",
-    "private/subscribe": "send Subscribe",
-    "public/unsubscribe": "send Unsubscribe",
-    "private/unsubscribe": "send Unsubscribe",
-    "public/unsubscribe_all": "send UnsubscribeAll",
-    "private/unsubscribe_all": "send UnsubscribeAll",
-}
+_HANDSHAKE = Handshake(path="/ws/api/v2")
 
 
-class ClientProtocol(ClientCore):
-    """The Deribit client machine; see the module docstring and ``docs/venues/deribit.md``."""
+def _handshake() -> Handshake:
+    return _HANDSHAKE
 
-    handshake = Handshake(path="/ws/api/v2")
 
-    def __init__(
-        self,
-        *,
-        credentials: Credentials | None = None,
-        scope: str | None = None,
-        ids: IdSource | None = None,
-        nonces: Callable[[], str] | None = None,
-        epoch_offset: float = 0.0,
-        request_timeout: float = 10.0,
-        heartbeat_interval: int | None = 10,
-        heartbeat_grace: float | None = None,
-        refresh_fraction: float = 0.8,
-        rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS,
-        max_channels_per_request: int = 500,
-        maintain_books: bool = False,
-        max_book_levels: int = 100_000,
-        max_pending: int = 1024,
-        max_outbound: int = 4096,
-        max_events: int = 10_000,
-        max_subscriptions: int = 10_000,
-    ) -> None:
-        options = ClientOptions(
-            credentials=credentials,
-            scope=scope,
-            ids=ids,
-            nonces=nonces,
-            epoch_offset=epoch_offset,
-            request_timeout=request_timeout,
-            heartbeat_interval=heartbeat_interval,
-            heartbeat_grace=heartbeat_grace,
-            refresh_fraction=refresh_fraction,
-            rate_limits=rate_limits,
-            max_channels_per_request=max_channels_per_request,
-            maintain_books=maintain_books,
-            max_book_levels=max_book_levels,
-            max_pending=max_pending,
-            max_outbound=max_outbound,
-            max_events=max_events,
-            max_subscriptions=max_subscriptions,
+def _ignore(message: object, now: float) -> None:
+    """Heartbeat frames need no answer; receiving one already counted as liveness."""
+
+
+class ClientProtocol(ClientSession):
+    """The Deribit client machine; see the module docstring and ``docs/venues/deribit.md``.
+
+    ``ClientProtocol(options)`` or ``ClientProtocol(**fields of ClientOptions)``; a bad
+    value raises :class:`~tradewire.protocol.LocalProtocolError` naming it.
+    """
+
+    def __init__(self, options: ClientOptions | None = None, /, **overrides: Any) -> None:
+        if options is None:
+            options = _options(overrides)
+        elif not isinstance(options, ClientOptions):
+            raise LocalProtocolError(
+                f"invalid options: expected ClientOptions, got {type(options).__name__}"
+            )
+        elif overrides:
+            options = _options({**msgspec.structs.asdict(options), **overrides})
+        self.options = options
+        self.heartbeat_interval = options.heartbeat_interval
+        self.heartbeat_grace = options.heartbeat_grace
+        maintain, levels = options.maintain_books, options.max_book_levels
+        max_books = options.max_subscriptions
+        self._chain_books = DeribitChainBooks(
+            maintain=maintain, max_levels=levels, max_books=max_books
         )
-        super().__init__(options)
+        self._grouped_books = grouped_books(
+            maintain=maintain, max_levels=levels, max_books=max_books
+        )
+        self._authenticator = Authenticator(
+            options.credentials,
+            scope=options.scope,
+            nonces=options.nonces,
+            epoch_offset=options.epoch_offset,
+            refresh_fraction=options.refresh_fraction,
+        )
+        spec = ClientSpec(
+            codec=DeribitClientCodec(),
+            subscriptions=DeribitSubscriptions(
+                has_credentials=options.credentials is not None,
+                max_per_request=options.max_channels_per_request,
+            ),
+            auth=self._authenticator,
+            heartbeat=heartbeat(options.heartbeat_interval, options.heartbeat_grace),
+            pacing=pacing(options.rate_limits),
+            classify=classify,
+            handshake=_handshake,
+            handlers={Heartbeat: _ignore},
+            books=(self._chain_books, self._grouped_books),
+            auth_hint=AUTH_HINT,
+            dropped=DROPPED,
+        )
+        super().__init__(
+            spec,
+            SessionOptions(
+                ids=options.ids,
+                request_timeout=options.request_timeout,
+                maintain_books=maintain,
+                max_book_levels=levels,
+                max_pending=options.max_pending,
+                max_outbound=options.max_outbound,
+                max_events=options.max_events,
+                max_subscriptions=options.max_subscriptions,
+            ),
+        )
 
     def __repr__(self) -> str:
         return (
-            f"ClientProtocol(connected={self.connected!r}, auth={self._auth.state.value}, "
-            f"pending={len(self._requests.table)}, active={len(self._subs.ledger.active())})"
+            f"ClientProtocol(connected={self.connected!r}, auth={self.auth_state.value}, "
+            f"pending={self.pending}, active={len(self.ledger.active())})"
         )
-
-    # -- introspection ------------------------------------------------------------------
 
     @property
     def auth_state(self) -> AuthState:
-        return self._auth.state
-
-    @property
-    def authenticated(self) -> bool:
-        return self._auth.authenticated
+        return self._authenticator.state
 
     @property
     def granted_scope(self) -> str | None:
         """The scope of the last successful ``public/auth`` (spec 2.4)."""
-        return self._auth.granted_scope
+        return self._authenticator.granted_scope
 
-    @property
-    def ledger(self) -> SubscriptionLedger:
-        """The subscription ledger (read it; change it only through commands)."""
-        return self._subs.ledger
+    def book(self, topic: str) -> OrderBook | None:
+        """The maintained ``OrderBook`` of channel ``topic`` (``maintain_books=True``), or
+        ``None``."""
+        book = self._chain_books.book(topic)
+        return book if book is not None else self._grouped_books.book(topic)
 
-    @property
-    def session_ended(self) -> bool:
-        """``private/logout`` ended the session (see the module docstring)."""
-        return self._ended
 
-    @property
-    def pending(self) -> int:
-        """Open requests, the user's and the machine's own."""
-        return len(self._requests.table)
-
-    def book(self, channel: str) -> OrderBook | None:
-        """The maintained ``OrderBook`` of ``channel`` (``maintain_books=True``), or ``None``."""
-        return self._books.book(channel)
-
-    # -- the driving contract -----------------------------------------------------------
-
-    def connection_made(self, now: float) -> None:
-        if self.connected:
-            raise LocalProtocolError("connection_made() called twice without connection_lost()")
-        self._check_room()
-        self.connected = True
-        self._update_gate()
-        self.close_request = None
-        self._heard = now
-        if self._ended:
-            self.close_request = CloseRequest(code=1000, reason="session ended by private/logout")
-            return
-        self._auth.connection_made()
-        if self._auth.credentials is not None:
-            self._login(now)
-        if self.heartbeat_interval is not None and self.heartbeat_grace is not None:
-            command = SetHeartbeat(interval=self.heartbeat_interval)
-            request_id, req = self._requests.open(Kind.HEARTBEAT, command, now)
-            self._requests.submit(request_id, req, front=True)
-            self._silence_limit = self.heartbeat_interval + self.heartbeat_grace
-        self._pump_subscriptions(now)
-        self._requests.flush_held(self._can_send)
-        self._release(now)
-
-    def receive_message(self, data: bytes | str, now: float) -> None:
-        """One message from the venue; raises only :class:`RemoteProtocolError`
-        (and :class:`LocalProtocolError` for misuse: not connected, a full queue)."""
-        # The hot path.  Both bounds and "connected" in one compare (see _update_gate): a
-        # method call per check would cost more than the continuity check itself.
-        events = self._event_items
-        if len(events) >= self._gate:
-            self._check_room()
-            raise LocalProtocolError("receive_message() before connection_made()")
-        self._heard = now
-        # decode_inbound, with its first step (the first-byte hint) inlined; for a book
-        # change, the state lookup doubles as the check of the decoded channel: only a
-        # channel verified to route to BookUpdate has a state in _book_states (BookKeeper).
-        message: Inbound
-        if type(data) is not bytes:
-            message = decode_inbound(data)
-        else:
-            hint = _hint_for(data[62:63])
-            if hint is WIDER:
-                hint = _wide_hint_for(data[62:70])
-            if hint is None:
-                message = _decode_bytes(data)
-            else:
-                decode, event_type = hint
-                try:
-                    hinted: Any = decode(data).params
-                except _DECODE_ERRORS:
-                    hinted = None
-                if hinted is None:
-                    message = _decode_bytes(data)
-                elif (
-                    event_type is BookUpdate
-                    and (state := self._book_states.get(hinted.channel)) is not None
-                ):
-                    book_data = hinted.data
-                    if book_data.prev_change_id == state.last and state.book is None:
-                        # A change that continues its chain, no book kept: the hot path.
-                        state.last = book_data.change_id
-                        events.append(hinted)
-                        return
-                    message = hinted
-                elif _type_of(hinted.channel) is event_type:
-                    message = hinted
-                else:
-                    message = _decode_bytes(data)
-        if type(message) is BookUpdate:
-            book_data = message.data
-            state = self._book_states.get(message.channel)
-            if state is not None and book_data.prev_change_id == state.last:
-                # A change that continues its chain: one lookup and one compare.
-                state.last = book_data.change_id
-                book = state.book
-                if book is None:
-                    events.append(message)
-                    return
-                try:
-                    book.apply_actions("bid", book_data.bids)
-                    book.apply_actions("ask", book_data.asks)
-                except RemoteProtocolError as exc:
-                    error = self._books.broken(state, message.channel, exc)
-                    self._resync(message.channel, now)
-                    raise error from None
-                events.append(message)
-                if state.crossed or book.is_crossed():
-                    self._books.check_crossed(state, message.channel, self._events)
-                return
-            try:
-                resync = self._books.on_book(message, self._events)
-            except RemoteProtocolError:
-                self._resync(message.channel, now)
-                raise
-            if resync:
-                self._resync(message.channel, now)
-            return
-        handler = self._handlers.get(type(message))
-        if handler is None:
-            # channel events, generic notifications, unknown messages: all events
-            events.append(message)  # type: ignore[arg-type]
-        else:
-            handler(message, now)
-
-    def send(self, command: Command, now: float, *, timeout: float | None = None) -> RequestId:
-        """Queue ``command``; returns its request id (see the module docstring).
-
-        ``timeout`` (seconds) overrides ``request_timeout`` for this request.
-        """
-        self._check_room()
-        if self._ended or self._logout is not None:
-            raise LocalProtocolError(f"{ENDED}; create a new ClientProtocol")
-        if isinstance(command, Subscribe | Unsubscribe | UnsubscribeAll):
-            return self._send_subscription(command, now, timeout)
-        if not isinstance(command, DeribitCommand | GenericRequest):
-            raise LocalProtocolError(
-                f"invalid command: expected a Deribit command, GenericRequest, Subscribe, "
-                f"Unsubscribe or UnsubscribeAll, got {type(command).__name__}"
-            )
-        info = method_info(command)
-        hint = _MANAGED.get(info.method)
-        if hint is not None:
-            raise LocalProtocolError(f"{info.method} is managed by ClientProtocol: {hint}")
-        requests = self._requests
-        requests.check_pending()
-        kind = Kind.USER if info.has_response else Kind.LOGOUT
-        request_id, req = requests.open(kind, command, now, timeout=timeout)
-        if req.needs_auth and self._auth.credentials is None:
-            requests.drop(request_id)
-            raise LocalProtocolError(
-                f"{info.method} needs authentication: pass credentials= to ClientProtocol "
-                "or access_token= to the command"
-            )
-        if req.needs_auth and self._auth_error is not None:
-            requests.fail(request_id, self._auth_error)
-            return request_id
-        self._dispatch(request_id, req)
-        self._release(now)
-        return request_id
-
-    def handle_timer(self, now: float) -> None:
-        self._check_room()
-        for failed, req in self._requests.expire(now):
-            self._expired(failed, req, now)
-        if self.connected and self.close_request is None:
-            limit = self._silence_limit
-            if limit is not None and now >= self._heard + limit:
-                self._declare_dead(now)
-            else:
-                refresh_at = self._auth.refresh_at
-                if refresh_at is not None and now >= refresh_at and self._auth_request is None:
-                    self._refresh(now)
-        self._settle_waiters()
-        self._release(now)
-
-    def next_deadline(self) -> float | None:
-        live = self.connected and self.close_request is None
-        candidates = [self._requests.next_deadline(paced=live)]
-        if live:
-            if self._silence_limit is not None:
-                candidates.append(self._heard + self._silence_limit)
-            if self._auth_request is None:
-                candidates.append(self._auth.refresh_at)
-        present = [c for c in candidates if c is not None]
-        return min(present) if present else None
-
-    def connection_lost(self, now: float) -> None:
-        """Requests on the wire fail; waiting ones, and the desired subscriptions, stay."""
-        if not self.connected:
-            return
-        self.connected = False
-        self._requests.connection_lost()
-        self._update_gate()
-        self._auth.connection_lost()
-        self._auth_error = None  # the next connection logs in again
-        self._auth_request = None
-        self._tests = 0
-        self._silence_limit = None
-        self._subs.connection_lost()
-        self._books.connection_lost(set(self._subs.ledger.desired()))
-        if self._logout is not None:
-            self._end_session()
-        self._settle_waiters()
-
-    def messages_to_send(self) -> list[bytes]:
-        messages = self._out.drain()
-        if messages:
-            self._update_gate()
-        return messages
-
-    def events(self) -> list[Event]:
-        # The owner's drain of BoundedQueue (its docstring): the list itself, and an empty
-        # one in its place, with no copy and no method call.  receive_message appends to
-        # _event_items, everything else through the queue: both now see the new list.
-        drained = self._event_items
-        if not drained:
-            return []
-        self._event_items = self._events.items = []
-        return drained
+def _options(fields: dict[str, Any]) -> ClientOptions:
+    try:
+        return ClientOptions(**fields)
+    except TypeError as exc:
+        accepted = ", ".join(ClientOptions.__struct_fields__)
+        raise LocalProtocolError(f"invalid option: {exc}; accepted options: {accepted}") from None

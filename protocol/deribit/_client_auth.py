@@ -17,7 +17,6 @@ with the credentials again.
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable
 from typing import Literal
@@ -26,6 +25,8 @@ import msgspec
 
 from .._errors import LocalProtocolError
 from .._secrets import Secret
+from ..session import AuthState
+from ._client_events import Authenticated
 from ._commands import Auth, AuthClientCredentials, AuthClientSignature, AuthRefreshToken
 from ._models_session import AuthResult
 
@@ -95,27 +96,21 @@ def check_scope(scope: object) -> str | None:
     return " ".join(tokens)
 
 
-class AuthState(enum.Enum):
-    """Authentication of the current connection."""
-
-    NONE = "none"  # no credentials configured
-    PENDING = "pending"  # connected, the login is queued or in flight
-    AUTHENTICATED = "authenticated"
-    FAILED = "failed"  # the venue refused the login on this connection
-
-
 class Authenticator:
-    """Login commands, the tokens and the refresh schedule of one client machine."""
+    """Login commands, the tokens and the refresh schedule of one client machine: the
+    client's :class:`~tradewire.protocol.session.AuthPolicy`."""
 
     __slots__ = (
         "_refresh_token",
         "credentials",
+        "enabled",
         "epoch_offset",
         "expires_in",
         "granted_scope",
         "nonces",
         "refresh_at",
         "refresh_fraction",
+        "renew_at",
         "scope",
         "state",
     )
@@ -130,6 +125,8 @@ class Authenticator:
         refresh_fraction: float,
     ) -> None:
         self.credentials = credentials
+        self.enabled = credentials is not None
+        self.renew_at: float | None = None  # tokens are refreshed in place, never by reconnecting
         self.scope = scope
         self.nonces = nonces
         self.epoch_offset = epoch_offset
@@ -176,13 +173,13 @@ class Authenticator:
             scope=self.scope,
         )
 
-    def refresh(self) -> AuthRefreshToken | None:
+    def refresh(self, now: float) -> AuthRefreshToken | None:
         """The ``refresh_token`` grant, or ``None`` when there is no refresh token."""
         if self._refresh_token is None:
             return None
         return AuthRefreshToken(refresh_token=self._refresh_token)
 
-    def granted(self, result: AuthResult, now: float) -> None:
+    def granted(self, result: AuthResult, now: float, *, refreshed: bool) -> Authenticated:
         """A login or refresh succeeded: keep the tokens, schedule the next refresh."""
         self.state = AuthState.AUTHENTICATED
         self.granted_scope = result.scope
@@ -190,6 +187,7 @@ class Authenticator:
         self._refresh_token = result.refresh_token
         delay = max(MIN_REFRESH_DELAY, self.refresh_fraction * result.expires_in)
         self.refresh_at = now + delay
+        return Authenticated(scope=result.scope, expires_in=result.expires_in, refreshed=refreshed)
 
     def failed(self) -> None:
         self.state = AuthState.FAILED

@@ -1,9 +1,11 @@
 """What :class:`~tradewire.protocol.deribit.ClientProtocol` adds to the wire layer's types.
 
 Commands the user sends to manage subscriptions (the machine owns the subscribe and
-unsubscribe methods, so it can keep its ledger exact), the results those requests resolve
-with, the events the machine reports on its own (authentication, liveness, book
-continuity, logout) and one request failure of its own (:class:`MalformedResult`).
+unsubscribe methods, so it can keep its ledger exact) and :class:`Authenticated`.  The
+results those requests resolve with, the events the machine reports on its own
+(authentication failures, liveness, book continuity, the end of the session:
+:data:`LoggedOut`) and :class:`MalformedResult` are the session layer's, re-exported
+here under the names Deribit users know.
 
 Channel notifications, heartbeats and unknown messages come out as the wire layer's
 events (``BookUpdate``, ``Notification``, ``UnknownMessage`` ...); requests resolve as the
@@ -18,10 +20,22 @@ from collections.abc import Sequence
 
 import msgspec
 
-from .._errors import LocalProtocolError, RequestFailure
-from .._events import Command, ConnectionDead, Event, SubscriptionRejected
+from .._errors import LocalProtocolError
+from .._events import Command, Event
+from ..session import (
+    AuthenticationFailed,
+    BookCrossed,
+    BookGap,
+    BookResynced,
+    HeartbeatTimeout,
+    HeartbeatUnavailable,
+    MalformedResult,
+    SubscribeResult,
+    UnmatchedError,
+    UnsubscribeResult,
+)
+from ..session import SessionEnded as LoggedOut
 from ._channels import parse_channel
-from ._errors import DeribitError
 
 __all__ = [
     "Authenticated",
@@ -88,31 +102,6 @@ class UnsubscribeAll(Command, frozen=True, kw_only=True):
     """
 
 
-# -- results ------------------------------------------------------------------------------
-
-
-class SubscribeResult(msgspec.Struct, frozen=True, kw_only=True):
-    """How a :class:`Subscribe` ended: each channel is in exactly one of the two.
-
-    ``rejected`` says why, per channel, as ``SubscriptionRejected`` values: left out of
-    the venue's acknowledgement, a venue error such as 13778 or failed authentication
-    (all three also reported as events), or unsubscribed before it was acknowledged.
-    """
-
-    active: tuple[str, ...]
-    rejected: tuple[SubscriptionRejected, ...] = ()
-
-
-class UnsubscribeResult(msgspec.Struct, frozen=True, kw_only=True):
-    """The channels that ended (acknowledged by the venue or gone with the connection)."""
-
-    ended: tuple[str, ...]
-
-
-class MalformedResult(RequestFailure):
-    """The venue answered, but its ``result`` does not fit the command's result type."""
-
-
 # -- events -------------------------------------------------------------------------------
 
 
@@ -126,88 +115,3 @@ class Authenticated(Event, frozen=True, kw_only=True):
     scope: str
     expires_in: int
     refreshed: bool = False
-
-
-class AuthenticationFailed(Event, frozen=True, kw_only=True):
-    """Authentication failed on this connection; ``error`` says why.
-
-    A venue error (``InvalidCredentials``, ``Unauthorized`` ...) also fails every private
-    request waiting for authentication with the same error, and rejects the waiting
-    private subscriptions.  A timeout instead drops the connection (see ``close_request``)
-    and the waiting requests wait for the next one, within their deadlines.
-    """
-
-    error: RequestFailure
-
-
-class HeartbeatTimeout(ConnectionDead, frozen=True, kw_only=True):
-    """Nothing arrived for ``silence`` seconds, past the heartbeat interval plus grace.
-
-    The machine has set ``close_request`` (abort); the stack drops the transport and
-    reconnects.
-    """
-
-    silence: float
-
-
-class HeartbeatUnavailable(Event, frozen=True, kw_only=True):
-    """The venue refused ``public/set_heartbeat``; the silence check is off for this
-    connection (no heartbeats will come, so silence would prove nothing).  An unanswered
-    ``set_heartbeat`` instead leaves the check on: it is what declares such a peer dead."""
-
-    error: RequestFailure
-
-
-class BookGap(Event, frozen=True, kw_only=True):
-    """A ``book.{instrument}.{interval}`` change does not continue the chain (spec 4).
-
-    ``expected`` is the last ``change_id`` seen (``None``: no snapshot yet), ``got`` the
-    change's ``prev_change_id``.  The book is stale: this change and every later one are
-    dropped (no delta is applied across a gap) until a snapshot arrives; the channel
-    alone is resubscribed (unsubscribe, then subscribe) to get one.
-    """
-
-    channel: str
-    expected: int | None
-    got: int | None
-
-
-class BookResynced(Event, frozen=True, kw_only=True):
-    """A snapshot ended a stale period (a gap, or a lost connection) on ``channel``.
-
-    ``dropped`` counts the changes discarded while stale.  The snapshot itself is the
-    ``BookUpdate`` delivered just before this event.
-    """
-
-    channel: str
-    change_id: int
-    dropped: int
-
-
-class BookCrossed(Event, frozen=True, kw_only=True):
-    """A maintained book became crossed (best bid >= best ask) after an update.
-
-    Reported once per episode; the book is kept as the venue described it.
-    """
-
-    channel: str
-    best_bid: float
-    best_ask: float
-
-
-class LoggedOut(Event, frozen=True, kw_only=True):
-    """``private/logout`` went out and the venue closed the connection: the session ended.
-
-    The machine stays ended: ``send`` raises, and a later connection is closed at once.
-    Close the stack (``stack.close(now)``) to stop it reconnecting.
-    """
-
-
-class UnmatchedError(Event, frozen=True, kw_only=True):
-    """An error response that matches no open request (no ``id``, or an unknown one).
-
-    Deribit answers a request it could not parse with 11050 and no id (spec 1.2).
-    """
-
-    error: DeribitError
-    request_id: int | str | None = None

@@ -36,19 +36,37 @@ Choices where the spec is silent:
 * cancel-on-disconnect ``scope: "account"`` sets the account's default (picked up by
   connections that authenticate later) and this connection's flag;
 * ``private/logout`` with ``invalidate_token`` (default true) revokes the tokens of the
-  caller's session (its connection, or its named session).
+  caller's session (its connection, or its named session);
+* after 10028 the requests accepted before it are still executed: the venue's answers to
+  them go out first, in the order it gives them, then the 10028 error, then the close.
+
+Layout: the connection is the session layer's
+:class:`~tradewire.protocol.session.ServerSession` (phases, the answer-once table, active
+channels, the heartbeat and idle timers, closing), configured here with Deribit's codec,
+upgrade rule and timers; the request path is :class:`~._server_core.DeribitRequests`,
+shared with the HTTP adapter; this class is the :class:`~._server_core.Link` between them
+and adds Deribit's session methods.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import Enum
 from typing import Any
 
-from .._bounded import BoundedQueue
 from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeRequest
 from .._errors import LocalProtocolError
+from .._events import Command, Event
 from .._sources import RequestId
+from ..session import (
+    AcceptSubscription,
+    Disconnect,
+    Notify,
+    PendingTable,
+    Reply,
+    ReplyError,
+    ServerSession,
+    ServerSpec,
+)
 from ._channels import parse_channel
 from ._commands import (
     DisableHeartbeat,
@@ -63,11 +81,11 @@ from ._commands import (
     SetHeartbeat,
     Test,
 )
-from ._errors import ErrorCode
+from ._errors import DeribitError, ErrorCode
 from ._models_session import VersionResult
 from ._server_auth import Principal, error, token_principal
 from ._server_config import IssuedToken, peer_ip
-from ._server_core import ServerEndpoint
+from ._server_core import DeribitRequests, ServerCodec, error_parts
 from ._server_events import (
     HEARTBEAT_CLOSE_CODE,
     HEARTBEAT_CLOSE_REASON,
@@ -77,41 +95,43 @@ from ._server_events import (
     Unsubscribed,
 )
 from ._server_state import ServerState
-from ._wire_server import RejectedRequest, decode_request, encode_heartbeat, encode_notification
+from ._wire_server import RejectedRequest, decode_request, encode_heartbeat
 
 __all__ = ["WS_PATHS", "ServerProtocol"]
 
 WS_PATHS = ("/ws/api/v2", "/ws/api/v2/")
 """Upgrade paths accepted (spec 1.1; the trailing slash some clients add, spec 10)."""
 
-
-class _Phase(Enum):
-    NEW = "new"  # before connection_made
-    OPEN = "open"
-    CLOSING = "closing"  # the machine asked for the close; input is ignored
-    CLOSED = "closed"  # connection_lost was called
+_HEARTBEAT = encode_heartbeat("heartbeat")
+_TEST_REQUEST = encode_heartbeat("test_request")
 
 
-class ServerProtocol(ServerEndpoint):
+def _probe(busy: bool) -> list[bytes]:
+    """A ``test_request``, after a ``heartbeat`` frame when nothing else went on."""
+    return [_TEST_REQUEST] if busy else [_HEARTBEAT, _TEST_REQUEST]
+
+
+class ServerProtocol:
     """One Deribit WebSocket connection, venue side (see the module docstring).
 
     ``peer`` (``host:port``) may be given here or comes from the upgrade request; its
     address keys the per-IP connection count and the unauthenticated credit pool.
 
     Driving calls by phase (``test_server_session.py`` checks every pair; "error" is a
-    :class:`LocalProtocolError`):
+    :class:`LocalProtocolError`); the table is the session layer's ``SERVER_TABLE``:
 
-    ===================  ========  ===========  ========  ========
-    call                 new       open         closing   closed
-    ===================  ========  ===========  ========  ========
-    ``connection_made``  -> open   error        error     error
-    ``receive_message``  error     answered     ignored   error
-    ``handle_timer``     nothing   timers       nothing   nothing
-    ``reply`` (pending)  --        sent         dropped   dropped
-    ``notify``           False     sent if      False     False
+    ===================  ========  ===========  ==============  ========
+    call                 new       open         closing         closed
+    ===================  ========  ===========  ==============  ========
+    ``connection_made``  -> open   error        error           error
+    ``receive_message``  error     answered     ignored         error
+    ``handle_timer``     nothing   timers       answers owed    nothing
+    ``reply`` (pending)  --        sent         sent if owed,   dropped
+                                                else dropped
+    ``notify``           False     sent if      False           False
                                    active
-    ``connection_lost``  -> closed -> closed    -> closed nothing
-    ===================  ========  ===========  ========  ========
+    ``connection_lost``  -> closed -> closed    -> closed       nothing
+    ===================  ========  ===========  ==============  ========
 
     Replying to an id that is not pending is an error in every phase.
     """
@@ -119,28 +139,42 @@ class ServerProtocol(ServerEndpoint):
     transport = "websocket"
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
-        super().__init__(state, peer=peer)
-        self._phase = _Phase.NEW
-        self._out: BoundedQueue[bytes] = BoundedQueue(
-            "outbound queue", self.config.max_queued_messages, "messages_to_send"
+        self.state = state
+        self.config = config = state.config
+        self.connection_id = state.new_connection_id()
+        self._ip = peer_ip(peer)
+        codec = ServerCodec(state)
+        self.session = ServerSession(
+            ServerSpec(
+                codec=codec,
+                receive=self._receive,
+                upgrade=self._upgrade,
+                probe=_probe,
+                probe_close=(HEARTBEAT_CLOSE_CODE, HEARTBEAT_CLOSE_REASON),
+                idle_timeout=config.idle_timeout,
+                idle_with_topics=False,
+                idle_close=(1006, "", True),
+                on_close=self._on_close,
+                on_lost=self._on_lost,
+                max_events=config.max_events,
+                max_outbound=config.max_queued_messages,
+                max_pending=config.max_pending_requests,
+                max_topics=config.max_channels,
+            ),
+            connection_id=self.connection_id,
+            peer=peer,
         )
-        self.close_request: CloseRequest | None = None
+        self.requests = DeribitRequests(state, self, codec=codec)
+        self.held: PendingTable = self.session.held
         self._counted = False
         self._session: IssuedToken | None = None
-        self._channels: dict[str, str | None] = {}
         self._cod_owner: Principal | None = None
-        self._cod_done = False
         self._logged_out = False
-        self._close_reason: str | None = None
-        self._last_inbound = 0.0
-        self._hb_interval: float | None = None
-        self._hb_next: float | None = None
-        self._hb_deadline: float | None = None
-        self._busy = False
-        self._local.update(
+        self.requests.local.update(
             {
                 SetHeartbeat: self._on_set_heartbeat,
                 DisableHeartbeat: self._on_disable_heartbeat,
+                Test: self._on_test,
                 Hello: self._on_hello,
                 Logout: self._on_logout,
                 PublicSubscribe: self._on_subscribe,
@@ -155,23 +189,31 @@ class ServerProtocol(ServerEndpoint):
     # -- inspection -----------------------------------------------------------------------
 
     @property
+    def peer(self) -> str | None:
+        return self.session.peer
+
+    @property
+    def ip(self) -> str | None:
+        return self._ip
+
+    @property
     def phase(self) -> str:
         """``"new"``, ``"open"``, ``"closing"`` (the machine asked for the close) or
         ``"closed"`` (``connection_lost`` was called)."""
-        return self._phase.value
+        return self.session.phase.value
 
     @property
     def is_open(self) -> bool:
         """Requests are being taken and answers sent."""
-        return self._phase is _Phase.OPEN
+        return self.session.is_open
 
     @property
     def channels(self) -> frozenset[str]:
         """The channels active on this connection."""
-        return frozenset(self._channels)
+        return self.session.topics
 
     def is_subscribed(self, channel: str) -> bool:
-        return channel in self._channels
+        return self.session.is_subscribed(channel)
 
     @property
     def client_id(self) -> str | None:
@@ -183,103 +225,84 @@ class ServerProtocol(ServerEndpoint):
     def cancel_on_disconnect(self) -> bool:
         return self._cod_owner is not None
 
+    @property
+    def pending_requests(self) -> int:
+        """Requests handed to the venue and not answered yet."""
+        return self.session.pending_requests
+
+    @property
+    def close_request(self) -> CloseRequest | None:
+        return self.session.close_request
+
     # -- the driving contract ---------------------------------------------------------------
 
     def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
         """Accept ``/ws/api/v2`` (and with a trailing slash), no subprotocol; 404 for other
         paths; 429 over ``max_connections_per_ip`` (spec 7.2)."""
-        if request.path not in WS_PATHS:
-            return RejectUpgrade(status=404, body=b"not found\n")
-        if request.peer is not None:
-            self.peer = request.peer
-            self._ip = peer_ip(request.peer)
-        if not self._counted:
-            if not self.state.acquire_connection(self._ip):
-                return RejectUpgrade(status=429, body=b"too many connections from this address\n")
-            self._counted = True
-        return AcceptUpgrade()
+        return self.session.decide_upgrade(request, now)
 
     def connection_made(self, now: float) -> None:
-        if self._phase is not _Phase.NEW:
-            raise LocalProtocolError(
-                "connection_made: already called (one ServerProtocol per connection)"
-            )
-        self._phase = _Phase.OPEN
-        self._last_inbound = now
+        self.session.connection_made(now)
 
     def receive_message(self, data: bytes | str, now: float) -> None:
         """One client message; answered or handed to the venue, never raised about."""
-        phase = self._phase
-        if phase is _Phase.CLOSING:
-            return
-        if phase is not _Phase.OPEN:
-            raise LocalProtocolError(
-                f"receive_message: the connection is {phase.value} "
-                "(call connection_made first; none after connection_lost)"
-            )
-        self._events.ensure_room()
-        self._out.ensure_room()
-        self._last_inbound = now
-        try:
-            request = decode_request(data, max_size=self.config.max_message_size)
-        except RejectedRequest as rejected:
-            self._busy = True
-            return self._reject(
-                self._session_principal(now), rejected.request_id, rejected.error, now
-            )
-        if request.method != Test.method:
-            self._busy = True
-        return self._dispatch(request.id, request.method, request.params, now)
+        self.session.receive_message(data, now)
 
     def handle_timer(self, now: float) -> None:
-        if self._phase is not _Phase.OPEN:
-            return
-        if self._hb_deadline is not None and now >= self._hb_deadline:
-            self._close(HEARTBEAT_CLOSE_CODE, HEARTBEAT_CLOSE_REASON, why="heartbeat")
-            return
-        if self._hb_next is not None and self._hb_interval is not None and now >= self._hb_next:
-            if not self._busy:
-                self._out.append(encode_heartbeat("heartbeat"))
-            self._out.append(encode_heartbeat("test_request"))
-            self._busy = False
-            if self._hb_deadline is None:
-                self._hb_deadline = now + self._hb_interval
-            self._hb_next = now + self._hb_interval
-        idle = self._idle_deadline()
-        if idle is not None and now >= idle:
-            self._close(1006, "", why="idle timeout", abort=True)
+        self.session.handle_timer(now)
 
     def next_deadline(self) -> float | None:
-        if self._phase is not _Phase.OPEN:
-            return None
-        present = [
-            t for t in (self._hb_deadline, self._hb_next, self._idle_deadline()) if t is not None
-        ]
-        return min(present) if present else None
+        return self.session.next_deadline()
 
     def connection_lost(self, now: float) -> None:
         """The transport is gone: cancel-on-disconnect fires (unless logged out)."""
-        if self._phase is _Phase.CLOSED:
-            return
-        self._phase = _Phase.CLOSED
-        why = self._close_reason or "connection lost"
-        self._fire_cod(why)
-        self.state.drop_connection(self.connection_id)
-        if self._counted:
-            self._counted = False
-            self.state.release_connection(self._ip)
-        self._channels.clear()
-        self._session = None
-        self._hb_interval = self._hb_next = self._hb_deadline = None
-        self._out.drain()
-        self._events.append(
-            SessionClosed(connection_id=self.connection_id, reason=why, logged_out=self._logged_out)
-        )
+        self.session.connection_lost(now)
 
     def messages_to_send(self) -> list[bytes]:
-        return self._out.drain()
+        return self.session.messages_to_send()
+
+    def events(self) -> list[Event]:
+        return self.session.events()
 
     # -- the venue's side -------------------------------------------------------------------
+
+    def send(self, command: Command, now: float) -> RequestId | None:
+        """Carry out a venue command (:class:`Reply`, :class:`ReplyError`,
+        :class:`AcceptSubscription`, :class:`Notify`, :class:`Disconnect`); returns ``None``."""
+        if isinstance(command, ReplyError):
+            code = command.code
+            if not isinstance(code, int):
+                raise LocalProtocolError(
+                    f"invalid code: expected an int Deribit error code, got {code!r}"
+                )
+            self.reply_error(
+                command.request_id, code, now, data=command.data, message=command.message
+            )
+            return None
+        if not isinstance(command, Reply | AcceptSubscription | Notify | Disconnect):
+            raise LocalProtocolError(
+                f"invalid command: {type(command).__name__}; a Deribit server takes Reply, "
+                "ReplyError, AcceptSubscription, Notify or Disconnect"
+            )
+        return self.session.send(command, now)
+
+    def reply(self, request_id: int, result: Any, now: float) -> None:
+        """Answer ``request_id`` with ``result`` (a wire model or any JSON value)."""
+        self.session.reply(request_id, result, now)
+
+    def reply_error(
+        self,
+        request_id: int,
+        error_or_code: DeribitError | int,
+        now: float,
+        data: Any = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        """Answer ``request_id`` with an error: a :class:`DeribitError` (its code, message
+        and data) or a code (message from :data:`ERROR_MESSAGES` unless given)."""
+        code, text, data = error_parts(error_or_code, data)
+        self.session.reply_error(request_id, code, now, message or text, data)
 
     def accept_subscription(
         self, request_id: int, channels: Iterable[str], now: float
@@ -290,31 +313,7 @@ class ServerProtocol(ServerEndpoint):
         Returns the channels that were not active before: the ones to send a first
         snapshot on (a duplicate subscription gets none, spec 3.1).
         """
-        pending = self._pending_for(request_id, "accept_subscription")
-        candidates = pending.candidates
-        if candidates is None:
-            raise LocalProtocolError(
-                f"accept_subscription: request {request_id} is not a subscribe call; use reply"
-            )
-        if isinstance(channels, str):
-            raise LocalProtocolError("invalid channels: expected a sequence of channel names")
-        accepted = list(dict.fromkeys(channels))
-        unknown = [c for c in accepted if c not in candidates]
-        if unknown:
-            raise LocalProtocolError(
-                f"invalid channels: {unknown!r} were not candidates of request {request_id}; "
-                f"accepted values: {sorted(candidates)!r}"
-            )
-        self._ensure_room()
-        body = self._encode_result(pending, accepted, now)
-        del self._pending[request_id]
-        if self._phase is not _Phase.OPEN:
-            return []
-        new = [c for c in accepted if c not in self._channels]
-        for name in accepted:
-            self._channels[name] = pending.label if name.startswith("user.") else None
-        self._write(body, is_error=False)
-        return new
+        return self.session.accept_subscription(request_id, channels, now)
 
     def notify(self, channel: str, data: Any, now: float) -> bool:
         """Send ``data`` on ``channel`` if it is active here; returns whether it was sent.
@@ -322,76 +321,82 @@ class ServerProtocol(ServerEndpoint):
         ``data`` is a wire model or JSON value; ``params.label`` is added for a labelled
         private subscription.  Notifications carry no ``usIn``/``usOut`` (spec 1.2).
         """
-        if self._phase is not _Phase.OPEN or channel not in self._channels:
-            return False
-        self._out.ensure_room()
-        self._out.append(encode_notification(channel, data, label=self._channels[channel]))
-        self._busy = True
-        return True
+        return self.session.notify(channel, data, now)
 
     def disconnect(
         self, now: float, *, code: int = 1000, reason: str = "", abort: bool = False
     ) -> None:
         """The venue ends the connection; cancel-on-disconnect applies."""
-        self._close(code, reason, why="closed by venue", abort=abort)
+        self.session.close(code, reason, why="closed by venue", abort=abort)
 
-    # -- transport hooks ----------------------------------------------------------------------
+    # -- the Link for DeribitRequests -------------------------------------------------------
 
-    def _write(self, body: bytes, *, is_error: bool) -> None:
-        if self._phase is _Phase.OPEN:
-            self._out.append(body)
+    def write(self, body: bytes, *, is_error: bool) -> None:
+        self.session.write(body)
 
-    def _ensure_room(self) -> None:
-        if self._phase is _Phase.OPEN:
-            self._out.ensure_room()
+    def emit(self, event: Event) -> None:
+        self.session.emit(event)
 
-    def _session_principal(self, now: float) -> Principal | None:
+    def session_principal(self, now: float) -> Principal | None:
         record = self._session
         if record is None or not record.usable(now, self.connection_id, self._ip):
             return None
         return token_principal(record)
 
-    def _authenticated(self, record: IssuedToken, now: float) -> None:
+    def authenticated(self, record: IssuedToken, now: float) -> None:
         self._session = record
         if self._cod_owner is None and self.state.cod_default(record.account_id):
             self._cod_owner = token_principal(record)
 
-    def _rate_limited(self) -> None:
-        self._close(
+    def rate_limited(self, body: bytes, now: float) -> None:
+        self.session.close_after_answers(
+            body,
             self.config.rate_limit_close_code,
             self.config.rate_limit_close_reason,
             why="too_many_requests",
+            now=now,
         )
 
-    def _connection_cod(self, enabled: bool | None, principal: Principal) -> bool | None:
+    def connection_cod(self, enabled: bool | None, principal: Principal) -> bool | None:
         if enabled is True:
             self._cod_owner = principal
         elif enabled is False:
             self._cod_owner = None
         return self._cod_owner is not None
 
-    # -- internals ----------------------------------------------------------------------------
+    # -- the session's hooks ------------------------------------------------------------------
 
-    def _idle_deadline(self) -> float | None:
-        timeout = self.config.idle_timeout
-        if timeout is None or self._channels:
-            return None
-        return self._last_inbound + timeout
+    def _upgrade(
+        self, session: ServerSession, request: UpgradeRequest, now: float
+    ) -> AcceptUpgrade | RejectUpgrade:
+        if request.path not in WS_PATHS:
+            return RejectUpgrade(status=404, body=b"not found\n")
+        if request.peer is not None:
+            self._ip = peer_ip(request.peer)
+        if not self._counted:
+            if not self.state.acquire_connection(self._ip):
+                return RejectUpgrade(status=429, body=b"too many connections from this address\n")
+            self._counted = True
+        return AcceptUpgrade()
 
-    def _close(self, code: int, reason: str, *, why: str, abort: bool = False) -> None:
-        if self._phase is not _Phase.OPEN:
-            return
-        self.close_request = CloseRequest(code=code, reason=reason, abort=abort)
-        self._phase = _Phase.CLOSING
-        self._close_reason = why
-        self._fire_cod(why)
+    def _receive(self, session: ServerSession, data: bytes | str, now: float) -> None:
+        try:
+            request = decode_request(data, max_size=self.config.max_message_size)
+        except RejectedRequest as rejected:
+            session.busy = True
+            return self.requests.reject(
+                self.session_principal(now), rejected.request_id, rejected.error, now
+            )
+        if request.method != Test.method:
+            session.busy = True
+        return self.requests.dispatch(request.id, request.method, request.params, now)
 
-    def _fire_cod(self, why: str) -> None:
+    def _on_close(self, session: ServerSession, why: str) -> None:
+        """Cancel-on-disconnect, once, when the connection ends (never after a logout)."""
         owner = self._cod_owner
-        if owner is None or self._cod_done or self._logged_out:
+        if owner is None or self._logged_out:
             return
-        self._cod_done = True
-        self._events.append(
+        self.session.emit(
             CancelOnDisconnect(
                 connection_id=self.connection_id,
                 client_id=owner.client_id,
@@ -400,29 +405,42 @@ class ServerProtocol(ServerEndpoint):
             )
         )
 
+    def _on_lost(self, session: ServerSession) -> None:
+        self.state.drop_connection(self.connection_id)
+        if self._counted:
+            self._counted = False
+            self.state.release_connection(self._ip)
+        self._session = None
+        session.emit(
+            SessionClosed(
+                connection_id=self.connection_id,
+                reason=session.close_reason or "connection lost",
+                logged_out=self._logged_out,
+            )
+        )
+
     # -- session methods ----------------------------------------------------------------------
 
     def _on_set_heartbeat(
         self, command: SetHeartbeat, wire_id: RequestId | None, _: Any, now: float
     ) -> None:
-        self._hb_interval = float(command.interval)
-        self._hb_next = now + command.interval
-        self._hb_deadline = None
-        self._busy = False
-        self._answer(wire_id, "ok", now)
+        self.session.start_probes(command.interval, now)
+        self.requests.answer(wire_id, "ok", now)
 
     def _on_disable_heartbeat(self, _: Any, wire_id: RequestId | None, __: Any, now: float) -> None:
-        self._hb_interval = self._hb_next = self._hb_deadline = None
-        self._answer(wire_id, "ok", now)
+        self.session.stop_probes()
+        self.requests.answer(wire_id, "ok", now)
 
     def _on_test(
         self, command: Test, wire_id: RequestId | None, principal: Any, now: float
     ) -> None:
-        self._hb_deadline = None
-        super()._on_test(command, wire_id, principal, now)
+        self.session.probe_answered()
+        if command.expected_result == "exception":
+            return self.requests.fail(wire_id, error(11094), now)
+        return self.requests.answer(wire_id, VersionResult(version=self.config.version), now)
 
     def _on_hello(self, _: Any, wire_id: RequestId | None, __: Any, now: float) -> None:
-        self._answer(wire_id, VersionResult(version=self.config.version), now)
+        self.requests.answer(wire_id, VersionResult(version=self.config.version), now)
 
     def _on_logout(self, command: Logout, _: Any, principal: Any, now: float) -> None:
         assert isinstance(principal, Principal)  # logout needs auth
@@ -430,7 +448,7 @@ class ServerProtocol(ServerEndpoint):
             self.state.revoke(principal.token.lineage)
         self._logged_out = True
         self._session = None
-        self._close(1000, "logout", why="logout")
+        self.session.close(1000, "logout", why="logout")
 
     def _on_subscribe(
         self,
@@ -442,7 +460,7 @@ class ServerProtocol(ServerEndpoint):
         private = isinstance(command, PrivateSubscribe)
         candidates: list[str] = []
         raw_refused = False
-        room = self.config.max_channels - len(self._channels)
+        room = self.session.room_for_topics()
         for name in dict.fromkeys(command.channels):
             try:
                 channel = parse_channel(name)
@@ -453,15 +471,15 @@ class ServerProtocol(ServerEndpoint):
             if channel.interval == "raw" and principal is None:
                 raw_refused = True
                 continue
-            if name not in self._channels:
+            if not self.session.is_subscribed(name):
                 if room <= 0:
                     continue  # past max_channels: dropped like any channel not taken
                 room -= 1
             candidates.append(name)
         if raw_refused and (self.config.mixed_raw_subscribe == "reject" or not candidates):
-            return self._fail(wire_id, error(ErrorCode.RAW_SUBSCRIPTIONS_NEED_AUTH), now)
+            return self.requests.fail(wire_id, error(ErrorCode.RAW_SUBSCRIPTIONS_NEED_AUTH), now)
         label = command.label if isinstance(command, PrivateSubscribe) else None
-        return self._forward(
+        return self.requests.forward(
             command,
             wire_id,
             principal,
@@ -472,11 +490,9 @@ class ServerProtocol(ServerEndpoint):
         )
 
     def _removed(self, names: Iterable[str]) -> list[str]:
-        removed = [name for name in dict.fromkeys(names) if name in self._channels]
-        for name in removed:
-            del self._channels[name]
+        removed = self.session.deactivate(names)
         if removed:
-            self._events.append(
+            self.session.emit(
                 Unsubscribed(connection_id=self.connection_id, channels=tuple(removed))
             )
         return removed
@@ -488,15 +504,15 @@ class ServerProtocol(ServerEndpoint):
         _: Any,
         now: float,
     ) -> None:
-        self._answer(wire_id, self._removed(command.channels), now)
+        self.requests.answer(wire_id, self._removed(command.channels), now)
 
     def _on_unsubscribe_all(self, _: Any, wire_id: RequestId | None, __: Any, now: float) -> None:
-        self._removed(list(self._channels))
-        self._answer(wire_id, "ok", now)
+        self._removed(list(self.session.topics))
+        self.requests.answer(wire_id, "ok", now)
 
     def __repr__(self) -> str:
         return (
-            f"ServerProtocol(connection_id={self.connection_id}, phase={self._phase.value}, "
-            f"peer={self.peer!r}, channels={len(self._channels)}, "
-            f"pending={len(self._pending)})"
+            f"ServerProtocol(connection_id={self.connection_id}, phase={self.phase}, "
+            f"peer={self.peer!r}, channels={len(self.session.topics)}, "
+            f"pending={self.pending_requests})"
         )

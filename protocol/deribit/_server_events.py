@@ -8,8 +8,9 @@ cancel-on-disconnect settings, ``public/test``, ``hello``, ``get_time``) are ans
 the machine itself and produce no request event.
 
 Commands (``send(command, now)``, which is how a venue writes through a
-:class:`~tradewire.protocol.WebSocketServerStack`): :class:`Reply`, :class:`ReplyError`,
-:class:`AcceptSubscription`, :class:`Notify` and :class:`Disconnect`.  The machines
+:class:`~tradewire.protocol.WebSocketServerStack`): the session layer's :class:`Reply`,
+:class:`ReplyError` (a Deribit server takes int codes), :class:`AcceptSubscription`,
+:class:`Notify` and :class:`Disconnect`, re-exported here.  The machines
 have the same operations as methods (``reply``, ``reply_error``, ...), for callers
 driving a machine directly.
 
@@ -20,13 +21,11 @@ not necessarily unique), echoed on the answer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
-import msgspec
-
-from .._events import Command, Event, require
+from .._events import Event
 from .._sources import RequestId
+from ..session import AcceptSubscription, Disconnect, Notify, Reply, ReplyError
 from ._commands import DeribitCommand, GenericRequest
 
 __all__ = [
@@ -119,100 +118,3 @@ class SessionClosed(Event, frozen=True, kw_only=True):
     connection_id: int
     reason: str
     logged_out: bool = False
-
-
-# -- commands ---------------------------------------------------------------------------
-
-
-def _handle(value: Any) -> None:
-    require(
-        isinstance(value, int) and not isinstance(value, bool),
-        "request_id",
-        "the int request_id of a RequestReceived event",
-    )
-
-
-class Reply(Command, frozen=True, kw_only=True):
-    """Answer request ``request_id`` with ``result`` (a wire model or JSON value)."""
-
-    request_id: int
-    result: Any = None
-
-    def __post_init__(self) -> None:
-        _handle(self.request_id)
-
-
-class ReplyError(Command, frozen=True, kw_only=True):
-    """Answer request ``request_id`` with error ``code``.
-
-    ``message`` defaults to the code's message in :data:`ERROR_MESSAGES` (``"error"``
-    for a code not listed); ``data`` is left out when ``None``.
-    """
-
-    request_id: int
-    code: int
-    message: str | None = None
-    data: Any = None
-
-    def __post_init__(self) -> None:
-        _handle(self.request_id)
-        require(
-            isinstance(self.code, int) and not isinstance(self.code, bool),
-            "code",
-            "an int Deribit error code",
-        )
-        require(self.message is None or isinstance(self.message, str), "message", "a str")
-
-
-class AcceptSubscription(Command, frozen=True, kw_only=True):
-    """Answer subscribe request ``request_id``: ``channels`` (a subset of its
-    candidates, in any order) become active and are the result."""
-
-    request_id: int
-    channels: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        _handle(self.request_id)
-        channels = self.channels
-        require(
-            isinstance(channels, Sequence)
-            and not isinstance(channels, str)
-            and all(isinstance(c, str) for c in channels),
-            "channels",
-            "a sequence of channel names",
-        )
-        msgspec.structs.force_setattr(self, "channels", tuple(channels))
-
-
-class Notify(Command, frozen=True, kw_only=True):
-    """Push ``data`` on ``channel``; sent only if the channel is active here."""
-
-    channel: str
-    data: Any = None
-
-    def __post_init__(self) -> None:
-        require(isinstance(self.channel, str) and self.channel != "", "channel", "a channel name")
-
-
-class Disconnect(Command, frozen=True, kw_only=True):
-    """The venue closes the connection (a fault, maintenance): with a close handshake
-    (``code``, ``reason``), or ``abort=True`` to drop it.  Cancel-on-disconnect applies."""
-
-    code: int = 1000
-    reason: str = ""
-    abort: bool = False
-
-    def __post_init__(self) -> None:
-        require(
-            isinstance(self.code, int)
-            and not isinstance(self.code, bool)
-            and 1000 <= self.code <= 4999
-            and self.code not in (1004, 1005, 1006, 1015),
-            "code",
-            "a WebSocket close code a peer may send (1000-4999, not 1004-1006 or 1015)",
-        )
-        require(
-            isinstance(self.reason, str) and len(self.reason.encode()) <= 123,
-            "reason",
-            "a str of at most 123 UTF-8 bytes",
-        )

@@ -39,15 +39,18 @@ from typing import Any
 
 import msgspec
 
+from .._bounded import BoundedQueue
 from .._errors import LocalProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
+from ..session import AcceptSubscription, Disconnect, Notify, PendingTable, Reply, ReplyError
 from ..transport._http import HTTPRequestReceived
 from ..transport._http_server import HTTPServerStack
 from ._errors import DeribitError, ErrorCode
 from ._limits import RateClass
-from ._server_auth import error, http_principal
-from ._server_core import ServerEndpoint
+from ._server_auth import Principal, error, http_principal
+from ._server_config import IssuedToken, peer_ip
+from ._server_core import DeribitRequests, error_parts
 from ._server_state import ServerState
 from ._wire_server import RejectedRequest, decode_request
 
@@ -71,13 +74,27 @@ class HTTPAnswer(msgspec.Struct, frozen=True, kw_only=True):
         return any(n.lower() == "connection" and v == "close" for n, v in self.headers)
 
 
-class HTTPServerProtocol(ServerEndpoint):
-    """The venue side of one HTTP connection, request by request (module docstring)."""
+class HTTPServerProtocol:
+    """The venue side of one HTTP connection, request by request (module docstring).
+
+    The request path is :class:`~._server_core.DeribitRequests`, shared with the
+    WebSocket machine; this class is its :class:`~._server_core.Link` for HTTP: no
+    connection-scoped authentication or cancel-on-disconnect, an answer is the response.
+    """
 
     transport = "http"
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
-        super().__init__(state, peer=peer)
+        self.state = state
+        self.config = state.config
+        self.connection_id = state.new_connection_id()
+        self.peer = peer
+        self._ip = peer_ip(peer)
+        self.held = PendingTable(self.config.max_pending_requests)
+        self._events: BoundedQueue[Event] = BoundedQueue(
+            "event queue", self.config.max_events, "events"
+        )
+        self.requests = DeribitRequests(state, self)
         self._open = False
         self._lost = False
         self._counted = False
@@ -85,6 +102,19 @@ class HTTPServerProtocol(ServerEndpoint):
         self._waiting = False
         self._response: HTTPAnswer | None = None
         self._close_after = False
+
+    @property
+    def ip(self) -> str | None:
+        return self._ip
+
+    @property
+    def pending_requests(self) -> int:
+        """Requests handed to the venue and not answered yet."""
+        return len(self.held)
+
+    def events(self) -> list[Event]:
+        """Drain queued events, oldest first."""
+        return self._events.drain()
 
     @property
     def waiting(self) -> bool:
@@ -148,10 +178,10 @@ class HTTPServerProtocol(ServerEndpoint):
         try:
             rpc = decode_request(request.body, max_size=self.config.max_message_size)
         except RejectedRequest as rejected:
-            return self._reject(None, rejected.request_id, rejected.error, now)
+            return self.requests.reject(None, rejected.request_id, rejected.error, now)
         if name and rpc.method != name:
             problem = error(ErrorCode.BAD_REQUEST, "method does not match the path")
-            return self._reject(None, rpc.id, problem, now)
+            return self.requests.reject(None, rpc.id, problem, now)
         return self._finish(request, rpc.id, rpc.method, rpc.params, now)
 
     def _finish(
@@ -166,8 +196,70 @@ class HTTPServerProtocol(ServerEndpoint):
             self.state, request, now=now, connection_id=self.connection_id, ip=self._ip
         )
         if isinstance(header, DeribitError):
-            return self._reject(None, wire_id, header, now)
-        return self._dispatch(wire_id, method, params, now, header=header)
+            return self.requests.reject(None, wire_id, header, now)
+        return self.requests.dispatch(wire_id, method, params, now, header=header)
+
+    # -- the venue's side -------------------------------------------------------------------
+
+    def send(self, command: Command, now: float) -> RequestId | None:
+        """Carry out a venue command (:class:`Reply`, :class:`ReplyError`,
+        :class:`Disconnect`); returns ``None``."""
+        if isinstance(command, Reply):
+            self.reply(command.request_id, command.result, now)
+        elif isinstance(command, ReplyError):
+            code = command.code
+            if not isinstance(code, int):
+                raise LocalProtocolError(
+                    f"invalid code: expected an int Deribit error code, got {code!r}"
+                )
+            self.reply_error(
+                command.request_id, code, now, data=command.data, message=command.message
+            )
+        elif isinstance(command, AcceptSubscription | Notify):
+            raise LocalProtocolError(
+                f"{type(command).__name__}: http has no subscriptions (spec 3.1)"
+            )
+        elif isinstance(command, Disconnect):
+            self.disconnect(now, code=command.code, reason=command.reason, abort=command.abort)
+        else:
+            raise LocalProtocolError(
+                f"invalid command: {type(command).__name__}; a Deribit server takes Reply, "
+                "ReplyError, AcceptSubscription, Notify or Disconnect"
+            )
+        return None
+
+    def reply(self, request_id: int, result: Any, now: float) -> None:
+        """Answer ``request_id`` with ``result`` (a wire model or any JSON value)."""
+        pending = self.held.get(request_id, "reply")
+        body = self.requests.codec.encode_result(
+            pending.wire_id, result, received_at=pending.received_at, now=now
+        )
+        self.held.take(request_id)
+        self.write(body, is_error=False)
+
+    def reply_error(
+        self,
+        request_id: int,
+        error_or_code: DeribitError | int,
+        now: float,
+        data: Any = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        """Answer ``request_id`` with an error (see ``ServerProtocol.reply_error``)."""
+        code, text, data = error_parts(error_or_code, data)
+        pending = self.held.get(request_id, "reply_error")
+        body = self.requests.codec.encode_error(
+            pending.wire_id, code, message or text, data, received_at=pending.received_at, now=now
+        )
+        self.held.take(request_id)
+        self.write(body, is_error=True)
+
+    def accept_subscription(self, request_id: int, channels: Any, now: float) -> list[str]:
+        raise LocalProtocolError("accept_subscription: http has no subscriptions (spec 3.1)")
+
+    def notify(self, channel: str, data: Any, now: float) -> bool:
+        raise LocalProtocolError("notify: http has no subscriptions (spec 3.1)")
 
     def disconnect(
         self, now: float, *, code: int = 1000, reason: str = "", abort: bool = False
@@ -175,7 +267,21 @@ class HTTPServerProtocol(ServerEndpoint):
         """Close the connection after the response in progress (or at once)."""
         self._close_after = True
 
-    # -- transport hooks ----------------------------------------------------------------------
+    # -- the Link for DeribitRequests -------------------------------------------------------
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def session_principal(self, now: float) -> Principal | None:
+        return None  # HTTP has no connection-scoped authentication
+
+    def authenticated(self, record: IssuedToken, now: float) -> None:
+        pass  # a token from public/auth over HTTP is bound to no connection
+
+    def connection_cod(self, enabled: bool | None, principal: Principal) -> bool | None:
+        return None  # no connection scope over HTTP
+
+    # -- responses ----------------------------------------------------------------------------
 
     def _respond(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         headers: list[tuple[str, str]] = [("Content-Type", content_type)]
@@ -184,20 +290,19 @@ class HTTPServerProtocol(ServerEndpoint):
         self._response = HTTPAnswer(status=status, headers=tuple(headers), body=body)
         self._waiting = False
 
-    def _write(self, body: bytes, *, is_error: bool) -> None:
+    def write(self, body: bytes, *, is_error: bool) -> None:
         if not self._open or not self._waiting:
             return  # the connection is gone: a late answer is dropped
         self._respond(self.config.http_error_status if is_error else 200, body)
 
     def _route_error(self, status: int, problem: DeribitError, now: float) -> None:
-        if self._charge(None, RateClass.NON_MATCHING, None, now):
-            body = self._encode_error(
-                None, problem.code, problem.message, problem.data, received_at=now, now=now
-            )
-            self._respond(status, body)
+        if self.requests.charge(None, RateClass.NON_MATCHING, None, now):
+            self._respond(status, self.requests.error_body(None, problem, now))
 
-    def _rate_limited(self) -> None:
+    def rate_limited(self, body: bytes, now: float) -> None:
+        """10028: the error is the response, and the connection closes after it."""
         self._close_after = True
+        self.write(body, is_error=True)
         answer = self._response
         if answer is not None and not answer.closes:
             self._response = HTTPAnswer(

@@ -1,21 +1,148 @@
 """tradewire.protocol.session: the venue-neutral machinery of a venue session.
 
-The subscription ledger, rate-limit pacing and the order book.  Nothing here names a
-venue: a venue package supplies data and small policy objects, and the pieces here do
-the bookkeeping the same way for every venue.
+The generic client machine (:class:`ClientSession`) and server machine
+(:class:`ServerSession`), and the pieces they are made of: the request outbox, the
+subscription ledger, authentication, heartbeats, pacing, book continuity and the order
+book.  Nothing here names a venue: a venue package supplies a codec, data and a few small
+policy objects (:class:`ClientSpec`, :class:`ServerSpec`), and the machines do the
+bookkeeping the same way for every venue.  docs/architecture.md, "How to add a venue",
+walks through it.
 """
 
+from ._auth import AuthState, LoginAuth, NoAuth, SignedRequests
 from ._book import OrderBook, Side
+from ._client import ClientSession
+from ._client_events import (
+    AuthenticationFailed,
+    HeartbeatTimeout,
+    HeartbeatUnavailable,
+    MalformedResult,
+    PongTimeout,
+    RequestAccepted,
+    SessionEnded,
+    UnmatchedError,
+)
+from ._client_spec import ClientSpec, SessionOptions, bad_option, seconds
+from ._continuity import (
+    BookAccess,
+    BookCrossed,
+    BookGap,
+    BookResynced,
+    BookState,
+    ChainBooks,
+    ReplaceBooks,
+    SnapshotDeltaBooks,
+)
 from ._ledger import AckOutcome, SubscriptionLedger, TopicState
-from ._ratelimit import CreditBucket, Pacer, TokenBucket
+from ._outbox import Kind, Phase
+from ._policies import (
+    Answer,
+    AuthPolicy,
+    ClientCodec,
+    CommandInfo,
+    ContinuityPolicy,
+    Costs,
+    ErrorClass,
+    ErrorClassifier,
+    Handler,
+    Heartbeat,
+    Pacing,
+    SessionHost,
+    SubscriptionOp,
+    SubscriptionPolicy,
+)
+from ._ratelimit import BucketPacing, CreditBucket, Pacer, TokenBucket
+from ._server import (
+    SERVER_TABLE,
+    AcceptSubscription,
+    Disconnect,
+    Notify,
+    Pending,
+    PendingTable,
+    Reply,
+    ReplyError,
+    ServerCodec,
+    ServerPhase,
+    ServerSession,
+    ServerSpec,
+)
+from ._states import MISUSE, TABLE, Input, SessionState
+from ._subscriptions import UNWANTED, SubscribeResult, UnsubscribeResult
+from ._venue_state import ConnectionCounter, NonceWindow, PoolRule, RatePools, TokenStore
 
 __all__ = [
+    "MISUSE",
+    "SERVER_TABLE",
+    "TABLE",
+    "UNWANTED",
+    "AcceptSubscription",
     "AckOutcome",
+    "Answer",
+    "AuthPolicy",
+    "AuthState",
+    "AuthenticationFailed",
+    "BookAccess",
+    "BookCrossed",
+    "BookGap",
+    "BookResynced",
+    "BookState",
+    "BucketPacing",
+    "ChainBooks",
+    "ClientCodec",
+    "ClientSession",
+    "ClientSpec",
+    "CommandInfo",
+    "ConnectionCounter",
+    "ContinuityPolicy",
+    "Costs",
     "CreditBucket",
+    "Disconnect",
+    "ErrorClass",
+    "ErrorClassifier",
+    "Handler",
+    "HeartbeatTimeout",
+    "HeartbeatUnavailable",
+    "Heartbeat",
+    "Input",
+    "Kind",
+    "LoginAuth",
+    "NonceWindow",
+    "Notify",
+    "MalformedResult",
+    "NoAuth",
     "OrderBook",
     "Pacer",
+    "Pacing",
+    "Pending",
+    "PendingTable",
+    "PoolRule",
+    "RatePools",
+    "Reply",
+    "ReplyError",
+    "Phase",
+    "PongTimeout",
+    "ReplaceBooks",
+    "RequestAccepted",
+    "SessionEnded",
+    "SessionHost",
+    "SessionOptions",
+    "SessionState",
+    "ServerCodec",
+    "ServerPhase",
+    "ServerSession",
+    "ServerSpec",
     "Side",
+    "SignedRequests",
+    "SnapshotDeltaBooks",
+    "SubscribeResult",
     "SubscriptionLedger",
+    "SubscriptionOp",
+    "SubscriptionPolicy",
     "TokenBucket",
+    "TokenStore",
     "TopicState",
+    "UnmatchedError",
+    "UnsubscribeResult",
+    "bad_option",
+    "seconds",
 ]

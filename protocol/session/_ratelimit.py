@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .._errors import LocalProtocolError
 
-__all__ = ["CreditBucket", "Pacer", "TokenBucket"]
+__all__ = ["BucketPacing", "CreditBucket", "Pacer", "TokenBucket"]
 
 T = TypeVar("T")
 
@@ -104,6 +104,7 @@ class CreditBucket(TokenBucket):
 
 
 Costs = Sequence[tuple[TokenBucket, float]]
+BucketCosts = tuple[tuple[TokenBucket, float], ...]
 
 
 class Pacer(Generic[T]):
@@ -181,3 +182,26 @@ class Pacer(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._queue)
+
+
+class BucketPacing:
+    """A :class:`~tradewire.protocol.session.Pacing` from a table: each command's
+    ``rate_key`` -> the ``(bucket, cost)`` pairs it draws on; unknown keys use
+    ``default`` (``None``: not paced)."""
+
+    __slots__ = ("default", "table")
+
+    def __init__(
+        self,
+        table: dict[object, BucketCosts],
+        *,
+        default: object = None,
+    ) -> None:
+        self.table = table
+        self.default = default
+
+    def costs(self, info: Any) -> BucketCosts:
+        found = self.table.get(info.rate_key)
+        if found is None:
+            found = self.table.get(self.default, ())
+        return found

@@ -13,14 +13,19 @@ from tradewire.protocol.deribit import (
     BookResynced,
     BookUpdate,
     ClientProtocol,
+    Subscribe,
     decode_inbound,
     parse_channel,
 )
 
 
 def feed(chain: ds.BookChain, **options: object) -> ClientProtocol:
-    client = ClientProtocol(heartbeat_interval=None, **options)  # type: ignore[arg-type]
+    """The chain through a client subscribed to its channel (books and chains are kept
+    for subscribed channels only; the subscription is never acknowledged here)."""
+    client = ClientProtocol(heartbeat_interval=None, **options)
     client.connection_made(0.0)
+    client.send(Subscribe(channels=[chain.channel]), 0.0)
+    client.messages_to_send()
     for index, data in enumerate(chain.messages):
         client.receive_message(data, 1.0 + index / 100)
     return client

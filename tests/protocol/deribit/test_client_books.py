@@ -202,12 +202,20 @@ def test_grouped_windows_need_no_chain_and_replace_the_maintained_book() -> None
     assert len(plain.of(GroupedBookUpdate)) == 1
 
 
-def test_book_channels_are_bounded() -> None:
-    h = subscribed(A, max_subscriptions=2)
+def test_books_are_kept_for_subscribed_channels_only() -> None:
+    # Memory is bounded by what the caller asked for: book notifications on channels
+    # nobody subscribed to (however many) are events, never books or chain states.
+    h = subscribed(A, max_subscriptions=2, maintain_books=True)
     h.feed(book(A, 1))
-    h.feed(book(B, 1))
-    with pytest.raises(RemoteProtocolError, match="max_subscriptions"):
-        h.feed(book("book.SOL_USDC-PERPETUAL.100ms", 1))
+    unsolicited = [f"book.X{n}-PERPETUAL.100ms" for n in range(50)]
+    for channel in unsolicited:
+        h.feed(book(channel, 1))
+        h.feed(book(channel, 3, 2))  # would be a gap on a checked channel
+    assert len(h.of(BookUpdate)) == 1 + 2 * len(unsolicited)
+    assert not h.of(BookGap)
+    assert h.client.book(A) is not None
+    assert all(h.client.book(c) is None for c in unsolicited)
+    assert h.client.book(B) is None
 
 
 @settings(max_examples=200, deadline=None)

@@ -30,7 +30,8 @@ from tradewire.protocol.deribit import (
     UnsubscribeResult,
     encode_notification,
 )
-from tradewire.protocol.deribit._client_subs import DROPPED, UNWANTED
+from tradewire.protocol.deribit._client_policies import DROPPED
+from tradewire.protocol.session import UNWANTED
 
 sys.path.append(str(Path(__file__).parent))
 from support_client import (

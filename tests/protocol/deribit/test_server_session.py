@@ -25,6 +25,7 @@ from tradewire.protocol.deribit import (
     GetCancelOnDisconnect,
     GetInstruments,
     GetTicker,
+    GetTime,
     Logout,
     PublicSubscribe,
     RateClass,
@@ -408,9 +409,50 @@ def test_matching_engine_methods_use_their_own_rate() -> None:
     driver.login()
     for _ in range(20):
         driver.call(Buy(instrument_name="BTC-PERPETUAL", amount=10, type="market"))
-    assert len(driver.requests()) == 20
+    held = driver.requests()
+    assert len(held) == 20
     driver.call(Buy(instrument_name="BTC-PERPETUAL", amount=10, type="market"))
+    for event in held:  # the 20 accepted before the limit are still answered first
+        driver.machine.reply(event.request_id, {"ok": event.wire_id}, driver.now)
     assert driver.sent()[-1]["error"]["code"] == 10028
+
+
+def test_requests_accepted_before_a_rate_limit_close_are_answered_in_order_first() -> None:
+    state = make_state()
+    driver = Driver(state)
+    driver.login()
+    for _ in range(20):
+        driver.call(Buy(instrument_name="BTC-PERPETUAL", amount=10, type="market"))
+    held = driver.requests()
+    breaking = driver.call(Buy(instrument_name="BTC-PERPETUAL", amount=10, type="market"))
+    assert driver.sent() == []  # the 10028 waits for the answers owed
+    assert driver.machine.close_request is None
+    driver.call(GetTime())  # after the refusal: not taken
+    for event in reversed(held):  # the venue answers in its own order
+        driver.machine.reply(event.request_id, {"ok": event.wire_id}, driver.now)
+    out = driver.sent()
+    assert [m.get("id") for m in out] == [e.wire_id for e in reversed(held)] + [breaking]
+    assert "result" in out[0]
+    assert out[-1]["error"]["code"] == 10028
+    assert driver.machine.close_request is not None
+    assert driver.machine.close_request.code == state.config.rate_limit_close_code
+
+
+def test_a_rate_limit_close_waits_for_answers_only_so_long() -> None:
+    state = make_state()
+    driver = Driver(state)
+    driver.login()
+    for _ in range(21):
+        driver.call(Buy(instrument_name="BTC-PERPETUAL", amount=10, type="market"))
+    held = driver.requests()
+    driver.machine.reply(held[0].request_id, "first", driver.now)
+    assert [m.get("result") for m in driver.sent()] == ["first"]
+    driver.advance(10.0)  # the venue never answers the rest
+    out = driver.sent()
+    assert [m["error"]["code"] for m in out] == [10028]
+    assert driver.machine.close_request is not None
+    driver.machine.reply(held[1].request_id, "late", driver.now)  # dropped, no error
+    assert driver.sent() == []
 
 
 def test_the_default_pool_allows_a_burst_of_100() -> None:

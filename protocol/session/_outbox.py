@@ -1,117 +1,111 @@
-"""The requests of the Deribit client: where each one is, until it resolves exactly once.
+"""The requests of a client session: where each one is, until it resolves exactly once.
 
-Every request, the user's and the machine's own (login, heartbeat, test answers,
-subscribes), has one record (:class:`Req`) and one entry in the core
+Every request, the user's and the machine's own (login, heartbeat set-up, probe answers,
+pings, subscribes), has one record (:class:`Req`) and one entry in the core
 :class:`~tradewire.protocol.RequestTable`, which holds its deadline and resolves it
 exactly once.  A record moves through phases::
 
-    HELD --(connected; authenticated if it needs to be)--> PACED --(credits)--> SENT
-     ^                                                       |                    |
-     +------------- connection lost (it was not sent) -------+                    |
-     +------------- 10028 and the refill comes before the deadline ---------------+
+    HELD --(connected; authenticated if it needs to be)--> PACED --(tokens)--> SENT
+     ^                                                       |                   |
+     +------------- connection lost (it was not sent) -------+                   |
+     +------------- rate-limited, and the refill comes before the deadline ------+
 
 A request on the wire when the connection drops fails with ``ConnectionLost`` (the venue
 may have executed it); one not yet sent goes back to ``HELD`` and waits for the next
 connection, within its deadline.  The machine's own requests belong to one connection
-and are dropped with it; the machine makes new ones on the next.  A user's
-``Subscribe`` / ``Unsubscribe`` is ``VIRTUAL``: never sent itself, resolved by the ledger.
+and are dropped with it; the machine makes new ones on the next.  A user's subscription
+request is ``VIRTUAL``: never sent itself, resolved by the ledger.
 
-``PACED`` requests wait in the core :class:`~tradewire.protocol.Pacer`, one bucket per
-credit pool (``_client_limits``).  The machine's control requests (login, refresh,
-heartbeat, test answers) go ahead of queued user requests: an unanswered
-``test_request`` closes the connection in 10 s.
+A request is *prepared* by the codec when it is opened (validated, perhaps pre-encoded:
+a bad command raises in ``send``) and *encoded* when it is released to the wire, with the
+time of release, so a venue that signs or timestamps requests signs them fresh, a retry
+included.  ``PACED`` requests wait in the core :class:`~tradewire.protocol.Pacer`; the
+machine's control requests (login, refresh, heartbeat set-up, probe answers, pings) go
+ahead of queued user requests.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from typing import Any
 
 from .._bounded import BoundedQueue
 from .._errors import ConnectionLost, LocalProtocolError, RequestFailure
 from .._events import Command, Event, RequestFailed
 from .._requests import RequestTable
 from .._sources import IdSource, RequestId
-from ..session._ratelimit import Pacer
-from ._client_limits import Costs
-from ._commands import DeribitCommand, GenericRequest
-from ._limits import RateClass
-from ._methods import MethodInfo, method_info
-from ._wire import encode_request
+from ._policies import ClientCodec, CommandInfo, Costs, Pacing
+from ._ratelimit import Pacer
 
-__all__ = ["PRIORITY", "USER_KINDS", "Kind", "Phase", "Req", "Requests"]
+__all__ = ["PRIORITY", "USER_KINDS", "Kind", "Outbox", "Phase", "Req"]
 
 
 class Kind(enum.Enum):
     """Whose request it is and what its answer means."""
 
     USER = "user"
-    LOGOUT = "logout"  # a user's private/logout: never answered
-    SUBSCRIPTION = "subscription"  # a user's Subscribe / Unsubscribe (VIRTUAL)
+    UNANSWERED = "unanswered"  # a user's request the venue never answers (a logout)
+    SUBSCRIPTION = "subscription"  # a user's subscription command (VIRTUAL)
     AUTH = "auth"
     REFRESH = "refresh"
-    HEARTBEAT = "heartbeat"
-    TEST = "test"
+    SETUP = "setup"  # the heartbeat set-up
+    PROBE = "probe"  # an answer to a venue probe
+    PING = "ping"
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
 
 
-USER_KINDS = frozenset((Kind.USER, Kind.LOGOUT, Kind.SUBSCRIPTION))
-PRIORITY = frozenset((Kind.AUTH, Kind.REFRESH, Kind.HEARTBEAT, Kind.TEST))
+USER_KINDS = frozenset((Kind.USER, Kind.UNANSWERED, Kind.SUBSCRIPTION))
+PRIORITY = frozenset((Kind.AUTH, Kind.REFRESH, Kind.SETUP, Kind.PROBE, Kind.PING))
 
 
 class Phase(enum.Enum):
     HELD = "held"  # waiting for a connection or for authentication
-    PACED = "paced"  # in the pacer, waiting for credits
+    PACED = "paced"  # in the pacer, waiting for tokens
     SENT = "sent"  # on the wire
     VIRTUAL = "virtual"  # never sent itself
 
 
+_VIRTUAL_INFO = CommandInfo(name="subscription")
+
+
 class Req:
-    """One request's record: its kind, method facts, encoded message and phase."""
+    """One request's record: its kind, command facts, prepared form and phase."""
 
-    __slots__ = ("costs", "info", "kind", "payload", "phase", "token")
+    __slots__ = ("costs", "info", "kind", "phase", "prepared")
 
-    def __init__(
-        self, kind: Kind, info: MethodInfo | None, payload: bytes, costs: Costs, token: bool
-    ) -> None:
+    def __init__(self, kind: Kind, info: CommandInfo, prepared: Any, costs: Costs) -> None:
         self.kind = kind
         self.info = info
-        self.payload = payload  # encoded once: a retry or a reconnect sends the same bytes
+        self.prepared = prepared
         self.costs = costs
-        self.token = token  # carries its own access_token: needs no connection auth
         self.phase = Phase.HELD
 
     @property
     def needs_auth(self) -> bool:
-        return self.info is not None and self.info.requires_auth and not self.token
+        return self.info.needs_auth
 
     def __repr__(self) -> str:
-        method = self.info.method if self.info is not None else "-"
-        return f"Req({self.kind.value}, {method}, {self.phase.value})"
+        return f"Req({self.kind.value}, {self.info.name}, {self.phase.value})"
 
 
-def has_token(command: DeribitCommand | GenericRequest) -> bool:
-    """The command authenticates itself with the documented ``access_token`` param."""
-    if isinstance(command, GenericRequest):
-        return "access_token" in command.params
-    return command.access_token is not None
-
-
-class Requests:
+class Outbox:
     """The table, the records, the held set, the pacer and the outbound queue."""
 
     def __init__(
         self,
         *,
+        codec: ClientCodec,
         ids: IdSource,
         max_pending: int,
         internal_room: int,
         default_timeout: float,
-        costs: dict[RateClass, Costs] | None,
+        pacing: Pacing | None,
         out: BoundedQueue[bytes],
         events: BoundedQueue[Event],
     ) -> None:
+        self.codec = codec
         self.ids = ids
         self.max_pending = max_pending
         self.table = RequestTable(
@@ -121,7 +115,7 @@ class Requests:
         self.held: dict[RequestId, None] = {}  # an insertion-ordered set
         self.user_count = 0
         self.pacer: Pacer[RequestId] = Pacer(max_queued=max_pending + internal_room)
-        self.costs = costs
+        self.pacing = pacing
         self.out = out
         self.events = events
 
@@ -138,25 +132,28 @@ class Requests:
     def open(
         self,
         kind: Kind,
-        command: DeribitCommand | GenericRequest,
+        command: Command,
         now: float,
         *,
         timeout: float | None = None,
+        info: CommandInfo | None = None,
     ) -> tuple[RequestId, Req]:
-        """Encode and record a request (``HELD``); raises before recording anything."""
+        """Prepare and record a request (``HELD``); raises before recording anything."""
         request_id = self.ids()
-        info = method_info(command)
-        costs = () if self.costs is None else self.costs[info.rate_class]
-        req = Req(kind, info, encode_request(request_id, command), costs, has_token(command))
+        if info is None:
+            info = self.codec.describe(command)
+        prepared = self.codec.prepare(request_id, command)
+        costs = () if self.pacing is None else self.pacing.costs(info)
+        req = Req(kind, info, prepared, costs)
         self._record(request_id, req, command, now, timeout)
         return request_id, req
 
     def open_virtual(
         self, command: Command, now: float, *, timeout: float | None = None
     ) -> tuple[RequestId, Req]:
-        """A user's Subscribe / Unsubscribe: a deadline and a result, never a message."""
+        """A user's subscription command: a deadline and a result, never a message."""
         request_id = self.ids()
-        req = Req(Kind.SUBSCRIPTION, None, b"", (), False)
+        req = Req(Kind.SUBSCRIPTION, _VIRTUAL_INFO, None, ())
         req.phase = Phase.VIRTUAL
         self._record(request_id, req, command, now, timeout)
         return request_id, req
@@ -182,7 +179,7 @@ class Requests:
         if not front or not len(pacer):
             pacer.submit(request_id, req.costs)
             return
-        queued = pacer.clear()  # rare (a login, a test answer): rebuild the order
+        queued = pacer.clear()  # rare (a login, a probe answer): rebuild the order
         reqs = self.reqs
         for r in queued:
             if reqs[r].kind in PRIORITY:
@@ -201,13 +198,14 @@ class Requests:
                 self.submit(request_id, req)
 
     def release(self, now: float) -> list[tuple[RequestId, Req]]:
-        """The paced requests the buckets allow now (their credits are taken)."""
+        """The paced requests the buckets allow now (their tokens are taken)."""
         reqs = self.reqs
         return [(r, reqs[r]) for r in self.pacer.release(now)]
 
-    def send(self, req: Req) -> None:
+    def send(self, req: Req, now: float) -> None:
+        """Encode ``req`` as of ``now`` and queue it for the wire."""
         req.phase = Phase.SENT
-        self.out.append(req.payload)
+        self.out.append(self.codec.encode(req.prepared, now))
 
     def sent(self, request_id: RequestId | None) -> Req | None:
         """The request an answer is for: one of ours, on the wire; else ``None``."""
@@ -222,7 +220,8 @@ class Requests:
         return entry.command
 
     def refilled_in_time(self, request_id: RequestId, req: Req, now: float) -> bool:
-        """10028: empty the request's buckets; whether they refill before its deadline."""
+        """Rate-limited: empty the request's buckets; whether they refill before its
+        deadline."""
         if not req.costs:
             return False
         ready = now
@@ -275,8 +274,9 @@ class Requests:
         return expired
 
     def connection_lost(self) -> None:
-        """Sent user requests fail (a logout succeeds: the venue closing *is* its
-        answer); unsent ones are held again, in order; the machine's own are dropped."""
+        """Sent user requests fail (an unanswered one succeeds: the venue closing *is*
+        its answer); unsent ones are held again, in order; the machine's own are
+        dropped."""
         paced = self.pacer.clear()
         self.out.drain()  # never sent: they die with the connection
         for request_id, req in list(self.reqs.items()):
@@ -284,7 +284,7 @@ class Requests:
                 del self.reqs[request_id]
                 self.table.pop(request_id)
             elif req.phase is Phase.SENT:
-                if req.kind is Kind.LOGOUT:
+                if req.kind is Kind.UNANSWERED:
                     self.succeed(request_id, None)
                 else:
                     self.fail(request_id, ConnectionLost("connection lost"))

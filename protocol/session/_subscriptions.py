@@ -1,59 +1,63 @@
-"""Subscriptions of the Deribit client: the core ledger, Deribit's routing, user requests.
+"""Subscriptions of a client session: the ledger, a venue's routing, the user's requests.
 
 The :class:`~tradewire.protocol.SubscriptionLedger` holds desired / pending / active
-channels.  :class:`Subscriptions` adds what is Deribit's:
+topics.  :class:`Subscriptions` adds what every venue needs around it, with the venue's
+:class:`~tradewire.protocol.session.SubscriptionPolicy` deciding the venue's part:
 
-* routing (spec 3.1, 3.2): a channel that needs auth (``user.*`` or a ``raw`` interval,
-  from :func:`parse_channel`) goes through ``private/subscribe`` once the connection is
-  authenticated; the others through ``public/subscribe`` at once.  Without credentials a
-  ``raw`` public channel is still tried publicly, in requests of its own so that the
-  venue's 13778 (which may refuse a whole request) takes no other channel with it;
-* chunking to ``max_per_request`` channels and to the 32 kB frame (ledger ``max_chars``),
-  never mixing the public and private methods;
-* the diff of every acknowledgement against its request: a channel the venue left out
-  silently (spec 3.1, 9.5) is a ``SubscriptionRejected`` naming it, never silence;
-* the user's requests.  A :class:`Subscribe` resolves once every channel in it is active
-  or rejected, a :class:`Unsubscribe` once every channel in it has ended.  They wait
-  across reconnects (the ledger keeps the desired set), bounded by their deadlines; a
-  timeout ends the request, not the intent.
-
-Unsubscribing goes through ``*/unsubscribe`` of the channels, which the venue answers
-with the channels removed; a venue error to it counts as removed (retrying would repeat
-the error), while a timeout or lost connection leaves the channel active and retried.
-So does a refused token (13009 ``unauthorized``, 10000): the venue removed nothing, and
-the client re-authenticates, then sends the unsubscribe again.  A subscribe refused for
-its token is likewise retried after re-authenticating, not rejected.
+* routing: each topic belongs to a group (the policy's ``group``); a group may need the
+  connection to be authenticated (``group_needs_auth``), and its topics wait for that;
+* chunking to the policy's ``max_per_request`` topics and ``max_chars`` characters,
+  never mixing groups;
+* the diff of every acknowledgement against its request: a topic the venue left out
+  silently is a ``SubscriptionRejected`` naming it (with the policy's ``dropped``
+  reason), never silence;
+* the user's requests.  A subscribe resolves once every topic in it is active or
+  rejected, an unsubscribe once every topic in it has ended.  They wait across
+  reconnects (the ledger keeps the desired set), bounded by their deadlines; a timeout
+  ends the request, not the intent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import msgspec
+
 from .._bounded import BoundedQueue
 from .._events import Event, SubscriptionActive, SubscriptionEnded, SubscriptionRejected
 from .._sources import RequestId
-from ..session._ledger import SubscriptionLedger, TopicState
-from ._channels import parse_channel
-from ._client_events import SubscribeResult, UnsubscribeResult
-from ._limits import MAX_MESSAGE_SIZE
+from ._ledger import SubscriptionLedger, TopicState
+from ._policies import SubscriptionPolicy
 
-__all__ = ["DROPPED", "Plan", "Subscriptions"]
+__all__ = ["UNWANTED", "Plan", "SubscribeResult", "Subscriptions", "UnsubscribeResult"]
 
-DROPPED = (
-    "dropped by the venue without an error: missing from the subscribe acknowledgement "
-    "(an unknown instrument or a bad parameter; spec 3.1)"
-)
 UNWANTED = "unsubscribed before the venue acknowledged the subscription"
-ENVELOPE_ROOM = 1024
-"""Characters kept free in a subscribe frame for the JSON-RPC envelope and the id."""
+DEFAULT_DROPPED = "left out of the venue's acknowledgement"
 
-PUBLIC, PUBLIC_RAW, PRIVATE = "public", "public-raw", "private"
-Plan = tuple[bool, bool, list[str]]
-"""(subscribe, private, channels): one request to send."""
+Plan = tuple[bool, str, list[str]]
+"""(subscribe, group, topics): one request to send."""
+
+
+class SubscribeResult(msgspec.Struct, frozen=True, kw_only=True):
+    """How a subscribe request ended: each topic is in exactly one of the two.
+
+    ``rejected`` says why, per topic, as ``SubscriptionRejected`` values: left out of
+    the venue's acknowledgement, a venue error or failed authentication (all also
+    reported as events), or unsubscribed before it was acknowledged.
+    """
+
+    active: tuple[str, ...]
+    rejected: tuple[SubscriptionRejected, ...] = ()
+
+
+class UnsubscribeResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The topics that ended (acknowledged by the venue or gone with the connection)."""
+
+    ended: tuple[str, ...]
 
 
 class _Waiter:
-    """A user's Subscribe or Unsubscribe: channel -> outcome, in the order given."""
+    """A user's subscribe or unsubscribe: topic -> outcome, in the order given."""
 
     __slots__ = ("outcome", "pending", "unsubscribe")
 
@@ -77,72 +81,66 @@ class _Waiter:
 
 
 class Subscriptions:
-    """The ledger plus Deribit routing and the user's subscription requests."""
+    """The ledger plus the venue's routing and the user's subscription requests."""
 
     def __init__(
         self,
+        policy: SubscriptionPolicy,
         *,
         events: BoundedQueue[Event],
         max_subscriptions: int,
-        max_per_request: int,
-        has_credentials: bool,
+        dropped: str = DEFAULT_DROPPED,
     ) -> None:
+        self.policy = policy
         self.ledger = SubscriptionLedger(max_topics=max_subscriptions)
-        self.max_per_request = max_per_request
-        self.max_chars = MAX_MESSAGE_SIZE - ENVELOPE_ROOM
-        self.has_credentials = has_credentials
+        self.dropped = dropped
         self._events = events
-        self._route: dict[str, str] = {}  # every channel the ledger knows -> its group
+        self._route: dict[str, str] = {}  # every topic the ledger knows -> its group
         self._waiters: dict[RequestId, _Waiter] = {}
         self._by_topic: dict[str, set[RequestId]] = {}
         self.done: list[tuple[RequestId, SubscribeResult | UnsubscribeResult]] = []
 
-    def _group(self, channel: str) -> str:
-        return self._route.get(channel, PUBLIC)
+    def _group(self, topic: str) -> str:
+        group = self._route.get(topic)
+        return self.policy.group(topic) if group is None else group
 
-    def needs_credentials(self, channels: Iterable[str]) -> list[str]:
-        """The ``user.*`` channels, which cannot go anywhere without credentials."""
-        if self.has_credentials:
-            return []
-        return [c for c in channels if parse_channel(c).private_only]
+    def needs_auth(self, topic: str) -> bool:
+        return self.policy.group_needs_auth(self._group(topic))
 
     # -- the user's requests ------------------------------------------------------------
 
-    def subscribe(self, request_id: RequestId, channels: tuple[str, ...]) -> None:
+    def subscribe(self, request_id: RequestId, topics: tuple[str, ...]) -> None:
         ledger = self.ledger
-        ledger.want(channels)  # raises on the max_subscriptions bound, changing nothing
+        ledger.want(topics)  # raises on the max_subscriptions bound, changing nothing
         waiter = _Waiter(unsubscribe=False)
-        for channel in channels:
-            if channel not in self._route:
-                if not parse_channel(channel).needs_auth:
-                    self._route[channel] = PUBLIC
-                else:
-                    self._route[channel] = PRIVATE if self.has_credentials else PUBLIC_RAW
-            if ledger.state(channel) is TopicState.ACTIVE:
-                waiter.outcome[channel] = True
+        for topic in topics:
+            if topic not in self._route:
+                self._route[topic] = self.policy.group(topic)
+            if ledger.state(topic) is TopicState.ACTIVE:
+                waiter.outcome[topic] = True
             else:
-                waiter.outcome[channel] = None
+                waiter.outcome[topic] = None
                 waiter.pending += 1
         self._register(request_id, waiter)
 
-    def unsubscribe(self, request_id: RequestId, channels: Iterable[str] | None) -> None:
-        """``channels=None``: every channel desired or live (``UnsubscribeAll``)."""
+    def unsubscribe(self, request_id: RequestId, topics: Iterable[str] | None) -> None:
+        """``topics=None``: every topic desired or live (unsubscribe all)."""
         ledger = self.ledger
-        if channels is None:
-            channels = [
-                c
-                for c in self._route
-                if ledger.is_desired(c) or ledger.state(c) is not TopicState.INACTIVE
+        if topics is None:
+            topics = [
+                t
+                for t in self._route
+                if ledger.is_desired(t) or ledger.state(t) is not TopicState.INACTIVE
             ]
         waiter = _Waiter(unsubscribe=True)
-        for channel in channels:
-            live = ledger.state(channel) is not TopicState.INACTIVE
-            waiter.outcome[channel] = None if live else False
+        for topic in topics:
+            live = ledger.state(topic) is not TopicState.INACTIVE
+            waiter.outcome[topic] = None if live else False
             waiter.pending += live
-        for channel in ledger.unwant(waiter.outcome):
-            if ledger.state(channel) is not TopicState.ACTIVE:
-                rejected = SubscriptionRejected(topic=channel, reason=UNWANTED)
-                self._settle_some(channel, unsubscribe=False, value=rejected)
+        for topic in ledger.unwant(waiter.outcome):
+            if ledger.state(topic) is not TopicState.ACTIVE:
+                rejected = SubscriptionRejected(topic=topic, reason=UNWANTED)
+                self._settle_some(topic, unsubscribe=False, value=rejected)
         self._prune(waiter.outcome)
         self._register(request_id, waiter)
 
@@ -211,39 +209,48 @@ class Subscriptions:
     # -- what to send -------------------------------------------------------------------
 
     def plan(self, *, authenticated: bool) -> list[Plan]:
-        """Unsubscribes first (a resync cycles its channel), then subscribes.
+        """Unsubscribes first (a resync cycles its topic), then subscribes.
 
-        Private subscribes wait for authentication; nothing is marked here.
+        Topics of a group that needs auth wait for authentication; nothing is marked.
         """
-        ledger, group = self.ledger, self._group
+        ledger, group, policy = self.ledger, self._group, self.policy
+        limit, chars = policy.max_per_request, policy.max_chars
         plans: list[Plan] = [
-            (False, group(chunk[0]) == PRIVATE, chunk)
-            for chunk in ledger.plan_unsubscribe(
-                self.max_per_request, group=group, max_chars=self.max_chars
-            )
+            (False, group(chunk[0]), chunk)
+            for chunk in ledger.plan_unsubscribe(limit, group=group, max_chars=chars)
         ]
-        for chunk in ledger.plan_subscribe(
-            self.max_per_request, group=group, max_chars=self.max_chars
-        ):
-            private = group(chunk[0]) == PRIVATE
-            if not private or authenticated:
-                plans.append((True, private, chunk))
+        for chunk in ledger.plan_subscribe(limit, group=group, max_chars=chars):
+            name = group(chunk[0])
+            if authenticated or not policy.group_needs_auth(name):
+                plans.append((True, name, chunk))
         return plans
 
     # -- outcomes -----------------------------------------------------------------------
 
-    def subscribe_acked(self, request_id: RequestId, accepted: list[str]) -> tuple[str, ...]:
-        """Diff the ack against the request; returns the channels activated."""
-        outcome = self.ledger.subscribe_acked(request_id, accepted)
+    def activate_all(self) -> list[str]:
+        """Every desired topic counts as active (they were in the handshake)."""
+        ledger = self.ledger
+        topics = [t for t in ledger.desired() if ledger.state(t) is TopicState.INACTIVE]
+        if not topics:
+            return []
+        marker: RequestId = "handshake"
+        ledger.mark_subscribing(topics, marker)
+        return self.subscribe_acked(marker, topics, None)
+
+    def subscribe_acked(
+        self, request_id: RequestId, accepted: list[str], remote_ids: dict[str, str] | None
+    ) -> list[str]:
+        """Diff the ack against the request; returns the topics activated."""
+        outcome = self.ledger.subscribe_acked(request_id, accepted, remote_ids)
         events = self._events
         for topic in outcome.activated:
             events.append(SubscriptionActive(topic=topic))
             self._settle_some(topic, unsubscribe=False, value=True)
-        self._reject(outcome.rejected, DROPPED)
-        return outcome.activated
+        self._reject(outcome.rejected, self.dropped)
+        return list(outcome.activated)
 
     def subscribe_failed(self, request_id: RequestId, reason: str | None) -> None:
-        """No ack: ``reason`` (a venue error) rejects the channels; ``None`` retries them."""
+        """No ack: ``reason`` (a venue error) rejects the topics; ``None`` retries them."""
         given_up = self.ledger.subscribe_failed(request_id, retry=reason is None)
         if reason is not None:
             self._reject(given_up, reason)
@@ -256,31 +263,40 @@ class Subscriptions:
             self._settle(topic, False, event)
             self._prune((topic,))
 
-    def reject_private(self, reason: str) -> None:
-        """Authentication failed: private channels waiting for it are rejected."""
+    def reject_needing_auth(self, reason: str) -> None:
+        """Authentication failed: topics waiting for it are rejected."""
         ledger = self.ledger
         waiting = [
             t
             for t in ledger.desired()
-            if self._route.get(t) == PRIVATE and ledger.state(t) is TopicState.INACTIVE
+            if self.needs_auth(t) and ledger.state(t) is TopicState.INACTIVE
         ]
         ledger.unwant(waiting)
         self._reject(waiting, reason)
 
     def unsubscribe_acked(self, request_id: RequestId) -> list[str]:
-        """The channels ended; returns those no longer desired (not a resync)."""
+        """The topics ended; returns those no longer desired (not a resync)."""
         ledger = self.ledger
         ended = [t for t in ledger.unsubscribe_acked(request_id) if not ledger.is_desired(t)]
+        self._ended(ended)
+        return ended
+
+    def _ended(self, ended: list[str]) -> None:
         events = self._events
         for topic in ended:
             events.append(SubscriptionEnded(topic=topic))
             self._settle_some(topic, unsubscribe=True, value=True)
         self._prune(ended)
-        return ended
 
     def unsubscribe_failed(self, request_id: RequestId) -> list[str]:
-        """No ack: the channels count as still active; returns them."""
+        """No ack: the topics count as still active; returns them."""
         return self.ledger.unsubscribe_failed(request_id)  # unwanted ones: planned again
+
+    def undesired_active(self) -> list[str]:
+        """Active topics nobody wants (or flagged for a resync): what a venue without
+        unsubscribe can drop only by reconnecting."""
+        ledger = self.ledger
+        return [c for chunk in ledger.plan_unsubscribe(10**9) for c in chunk]
 
     def connection_lost(self) -> None:
         """Every subscription died; unsubscribe requests have their answer."""
