@@ -32,7 +32,11 @@ from typing import Any
 
 import msgspec
 
-from tradewire.protocol.deribit import encode_heartbeat, encode_notification, encode_result
+from tradewire.protocol.deribit.server import (
+    encode_heartbeat,
+    encode_notification,
+    encode_result,
+)
 
 __all__ = [
     "BOOK",

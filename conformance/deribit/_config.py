@@ -13,7 +13,9 @@ import math
 import msgspec
 
 from tradewire.protocol import LocalProtocolError
-from tradewire.protocol.deribit import ServerConfig
+from tradewire.protocol.deribit.server import (
+    ServerConfig,
+)
 
 from .._faults import FaultPlan
 from ..market import MarketConfig

@@ -62,8 +62,6 @@ from tradewire.protocol.deribit import (
     PlatformStatus,
     Position,
     PublicTrade,
-    RequestReceived,
-    ServerState,
     Ticker,
     TradesPage,
     UserTrade,
@@ -72,6 +70,10 @@ from tradewire.protocol.deribit import _commands as c
 from tradewire.protocol.deribit import _commands_market as cm
 from tradewire.protocol.deribit import _commands_trading as ct
 from tradewire.protocol.deribit._errors import ERROR_MESSAGES
+from tradewire.protocol.deribit.server import (
+    RequestReceived,
+    ServerState,
+)
 
 from .. import market as mk
 from ._wire import convert, index_price_result, order_book, summary

@@ -44,12 +44,14 @@ from typing import Any
 import msgspec
 
 from tradewire.protocol.deribit import (
-    HTTPServerConnection,
     RateClass,
+    command_type_for,
+)
+from tradewire.protocol.deribit.server import (
+    HTTPServerConnection,
     RejectedRequest,
     ServerProtocol,
     ServerState,
-    command_type_for,
     decode_request,
 )
 

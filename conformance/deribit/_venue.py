@@ -29,6 +29,9 @@ import msgspec
 
 from tradewire.protocol import Event, LocalProtocolError
 from tradewire.protocol.deribit import (
+    parse_channel,
+)
+from tradewire.protocol.deribit.server import (
     AcceptSubscription,
     CancelOnDisconnect,
     Notify,
@@ -40,7 +43,6 @@ from tradewire.protocol.deribit import (
     SessionClosed,
     SubscribeReceived,
     Unsubscribed,
-    parse_channel,
 )
 
 from .. import market as mk

@@ -274,48 +274,9 @@ from ._signing import (
     verify_signature,
 )
 from ._wire import API_PREFIX, encode_request, http_get_target, http_path, http_post_body
-from ._wire_server import (
-    RejectedRequest,
-    RpcRequest,
-    decode_params,
-    decode_query_params,
-    decode_request,
-    encode_error,
-    encode_heartbeat,
-    encode_notification,
-    encode_result,
-    method_not_found,
-)
 
 # -- server machine (ServerProtocol, HTTP adapter, shared state) ------------------------
 # isort: split
-from ._server import WS_PATHS, ServerProtocol
-from ._server_auth import PERMISSION_AREAS, AuthGranted, Principal
-from ._server_config import (
-    DEFAULT_KEY_SCOPE,
-    ApiKey,
-    CreditRule,
-    IssuedToken,
-    ServerConfig,
-    default_credit_rules,
-    peer_ip,
-)
-from ._server_events import (
-    HEARTBEAT_CLOSE_CODE,
-    HEARTBEAT_CLOSE_REASON,
-    AcceptSubscription,
-    CancelOnDisconnect,
-    Disconnect,
-    Notify,
-    Reply,
-    ReplyError,
-    RequestReceived,
-    SessionClosed,
-    SubscribeReceived,
-    Unsubscribed,
-)
-from ._server_http import API_ROOT, HTTPAnswer, HTTPServerConnection, HTTPServerProtocol
-from ._server_state import ServerState
 
 # -- end server machine ----------------------------------------------------------------
 
@@ -511,13 +472,11 @@ __all__ = [
     "RateClass",
     "RateLimited",
     "RawSubscriptionsNeedAuth",
-    "RejectedRequest",
     "Replaced",
     "RequestTooLarge",
     "Response",
     "Retry",
     "RpcError",
-    "RpcRequest",
     "SORTINGS",
     "ScopeExceeded",
     "Sell",
@@ -562,15 +521,8 @@ __all__ = [
     "command_type_for",
     "dec_hook",
     "decode_inbound",
-    "decode_params",
-    "decode_query_params",
-    "decode_request",
     "decode_result",
-    "encode_error",
-    "encode_heartbeat",
-    "encode_notification",
     "encode_request",
-    "encode_result",
     "error_for",
     "future_name",
     "grouped_book_channel",
@@ -583,7 +535,6 @@ __all__ = [
     "instrument_state_channel",
     "is_valid_channel",
     "method_info",
-    "method_not_found",
     "option_name",
     "parse_channel",
     "parse_http_authorization",
@@ -604,38 +555,6 @@ __all__ = [
     "user_trades_channel",
     "verify_http_authorization",
     "verify_signature",
-    # -- server machine --
-    "WS_PATHS",
-    "ServerProtocol",
-    "PERMISSION_AREAS",
-    "AuthGranted",
-    "Principal",
-    "HEARTBEAT_CLOSE_CODE",
-    "HEARTBEAT_CLOSE_REASON",
-    "AcceptSubscription",
-    "CancelOnDisconnect",
-    "Disconnect",
-    "Notify",
-    "Reply",
-    "ReplyError",
-    "RequestReceived",
-    "SessionClosed",
-    "SubscribeReceived",
-    "Unsubscribed",
-    "API_ROOT",
-    "HTTPAnswer",
-    "HTTPServerConnection",
-    "HTTPServerProtocol",
-    "DEFAULT_KEY_SCOPE",
-    "ApiKey",
-    "CreditRule",
-    "IssuedToken",
-    "ServerConfig",
-    "ServerState",
-    "default_credit_rules",
-    "peer_ip",
-    # -- end server machine --
-    # -- client machine --
     "DEFAULT_RATE_LIMITS",
     "ClientProtocol",
     "AuthState",
@@ -658,8 +577,5 @@ __all__ = [
     "CreditPool",
     "RateLimits",
     "ClientOptions",
-    # -- end client machine --
-    # -- HTTP client --
     "HTTPClientProtocol",
-    # -- end HTTP client --
 ]

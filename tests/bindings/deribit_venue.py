@@ -33,9 +33,12 @@ import msgspec
 from tradewire.bindings import UpgradeOrHTTP, route_upgrade
 from tradewire.protocol import Event, WebSocketClosed, WebSocketServerStack
 from tradewire.protocol.deribit import (
-    AcceptSubscription,
     ClientProtocol,
     Credentials,
+    parse_channel,
+)
+from tradewire.protocol.deribit.server import (
+    AcceptSubscription,
     Disconnect,
     HTTPServerConnection,
     Notify,
@@ -47,7 +50,6 @@ from tradewire.protocol.deribit import (
     ServerState,
     SubscribeReceived,
     Unsubscribed,
-    parse_channel,
 )
 
 CLIENT_ID = "tradewire-test"

@@ -17,6 +17,8 @@ from tradewire.protocol.deribit import (
     BookResynced,
     BookUpdate,
     ChannelFamily,
+)
+from tradewire.protocol.deribit.server import (
     encode_notification,
 )
 

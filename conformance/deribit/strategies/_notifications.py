@@ -32,12 +32,14 @@ from tradewire.protocol.deribit import (
     TestRequest,
     UserChanges,
     channel_family,
-    encode_heartbeat,
-    encode_notification,
 )
 from tradewire.protocol.deribit import PUBLIC_METHODS_STATE as _PUBLIC_METHODS_STATE
 from tradewire.protocol.deribit import USER_ACCESS_LOG as _USER_ACCESS_LOG
 from tradewire.protocol.deribit import USER_LOCK as _USER_LOCK
+from tradewire.protocol.deribit.server import (
+    encode_heartbeat,
+    encode_notification,
+)
 
 from ._channels import channel_names
 from ._models import account_summaries, orders, positions, public_trades, tickers, user_trades

@@ -15,13 +15,15 @@ from tradewire.protocol import RemoteProtocolError
 from tradewire.protocol.deribit import (
     ClientProtocol,
     Heartbeat,
+    command_type_for,
+    decode_inbound,
+)
+from tradewire.protocol.deribit.server import (
     RejectedRequest,
     RequestReceived,
     ServerConfig,
     ServerProtocol,
     ServerState,
-    command_type_for,
-    decode_inbound,
     decode_params,
     decode_request,
     encode_heartbeat,

@@ -19,14 +19,16 @@ from tradewire.protocol.deribit import (
     AuthRefreshToken,
     DeribitCommand,
     Logout,
+    command_type_for,
+    encode_request,
+)
+from tradewire.protocol.deribit.server import (
     RequestReceived,
     ServerConfig,
     ServerProtocol,
     ServerState,
-    command_type_for,
     decode_params,
     decode_request,
-    encode_request,
 )
 
 CONCRETE = {cls for cls in COMMANDS.values() if cls is not Auth} | {

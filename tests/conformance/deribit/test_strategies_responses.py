@@ -24,9 +24,11 @@ from tradewire.protocol.deribit import (
     Response,
     decode_inbound,
     decode_result,
+    method_info,
+)
+from tradewire.protocol.deribit.server import (
     encode_error,
     encode_result,
-    method_info,
 )
 
 MANAGED = {

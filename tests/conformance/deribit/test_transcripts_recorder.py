@@ -38,6 +38,8 @@ from tradewire.protocol.deribit import (
     Subscribe,
     Unsubscribe,
     UnsubscribeAll,
+)
+from tradewire.protocol.deribit.server import (
     encode_result,
 )
 

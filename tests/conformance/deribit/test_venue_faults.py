@@ -24,11 +24,13 @@ from tradewire.protocol.deribit import (
     GetOrderBook,
     GetTime,
     HeartbeatTimeout,
-    ServerConfig,
     Subscribe,
     TickerUpdate,
     Unauthorized,
     UserOrdersUpdate,
+)
+from tradewire.protocol.deribit.server import (
+    ServerConfig,
 )
 from tradewire.protocol.transport._websocket import Connected, WebSocketClosed
 
