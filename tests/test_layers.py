@@ -100,3 +100,84 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert command.startswith("python3 -m venv")
     assert "README" in ci
     assert "test-command" in ci
+
+
+# -- venues -------------------------------------------------------------------------------
+
+PACKAGE_OF = {"protocol": "tradewire.protocol", "conformance": "tradewire.conformance"}
+CORE_FOLDERS = {"transport", "session"}
+
+
+def venues() -> list[str]:
+    """Every venue package: a folder of protocol/ other than the core's."""
+    return sorted(
+        p.name
+        for p in (ROOT / "protocol").iterdir()
+        if (p / "__init__.py").exists() and p.name not in CORE_FOLDERS
+    )
+
+
+def resolved_imports(path: Path) -> set[str]:
+    """Absolute module names imported by ``path``, relative imports resolved."""
+    relative = path.relative_to(ROOT)
+    package = [PACKAGE_OF[relative.parts[0]], *relative.parts[1:-1]]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                base = node.module or ""
+            else:
+                parts = ".".join(package).split(".")
+                parts = parts[: len(parts) - (node.level - 1)]
+                base = ".".join([*parts, node.module] if node.module else parts)
+            names.add(base)
+            names |= {f"{base}.{alias.name}" for alias in node.names}
+    return names
+
+
+def venue_of(module: str) -> str | None:
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[0] == "tradewire" and parts[2] in venues():
+        return parts[2]
+    return None
+
+
+def test_there_is_at_least_one_venue() -> None:
+    assert "deribit" in venues()
+
+
+def test_the_core_imports_no_venue() -> None:
+    core = [p for p in python_files("protocol") if p.parent == ROOT / "protocol"]
+    for folder in CORE_FOLDERS:
+        core += python_files(f"protocol/{folder}")
+    conformance_core = [p for p in python_files("conformance") if p.parent == ROOT / "conformance"]
+    problems = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in core + conformance_core
+        for module in sorted(resolved_imports(path))
+        if venue_of(module) is not None
+    ]
+    assert problems == []
+
+
+def test_no_venue_imports_another() -> None:
+    problems = []
+    for venue in venues():
+        files = python_files(f"protocol/{venue}")
+        if (ROOT / "conformance" / venue).exists():
+            files += python_files(f"conformance/{venue}")
+        for path in files:
+            for module in sorted(resolved_imports(path)):
+                other = venue_of(module)
+                if other is not None and other != venue:
+                    problems.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert problems == []
+
+
+def test_the_layer_check_sees_relative_imports() -> None:
+    # The rule above must not be blind to "from ..deribit import x" style imports.
+    path = ROOT / "protocol" / "deribit" / "_client.py"
+    assert "tradewire.protocol.session" in resolved_imports(path)
+    assert venue_of("tradewire.protocol.deribit._client") == "deribit"
