@@ -101,6 +101,8 @@ class SessionCore:
         self._handlers: dict[type, Handler] = {}
         for policy in spec.books:
             self._handlers.update(policy.handlers(self))
+        for router in spec.routers:
+            self._handlers.update(router.handlers(self))
         self._handlers.update(spec.handlers)
         for answer_type in spec.codec.answer_types:
             self._handlers[answer_type] = self._on_answer
@@ -123,6 +125,18 @@ class SessionCore:
         """The topic is desired or live: a book for it may be kept."""
         ledger = self._subs.ledger
         return ledger.is_desired(topic) or ledger.is_active(topic)
+
+    def answered(self, answer: Answer, now: float) -> bool:
+        """An answer found inside a push (a stream's first message acknowledges its
+        request); ``False`` when it answers no request of ours on the wire (a later
+        message of the stream).  A hot handler should check cheaply first."""
+        if self._outbox.sent(answer.request_id) is None:
+            return False
+        if answer.error is not None:
+            self._on_error(answer, answer.error, now)
+        else:
+            self._on_result(answer, now)
+        return True
 
     # -- state ----------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import msgspec
 
@@ -24,6 +23,7 @@ from ._policies import (
     Handler,
     Heartbeat,
     Pacing,
+    Router,
     SubscriptionPolicy,
 )
 
@@ -91,8 +91,9 @@ class ClientSpec(msgspec.Struct, kw_only=True):
 
     * ``handshake``: the upgrade request for the next connection (read at every
       connection, so it may carry the current token or the desired topics);
-    * ``handlers``: extra handlers by decoded type (a venue's hot book handler, frames to
-      ignore); they take precedence over the continuity policies' own;
+    * ``handlers``: handlers by decoded type that need no machine (frames to ignore);
+    * ``routers``: objects that register handlers with the machine as their host (a
+      venue's stream messages that also acknowledge requests);
     * ``books``: the continuity policies (each registers its book message types);
     * ``auth_hint``: how to configure authentication, for the error when a request
       needs it and none is configured;
@@ -107,8 +108,8 @@ class ClientSpec(msgspec.Struct, kw_only=True):
     classify: ErrorClassifier
     handshake: Callable[[], Handshake]
     handlers: dict[type, Handler] = msgspec.field(default_factory=dict)
+    routers: tuple[Router, ...] = ()
     books: tuple[ContinuityPolicy, ...] = ()
     auth_hint: str = "configure credentials"
     dropped: str = "left out of the venue's acknowledgement"
     internal_room: int = 16
-    extra: Any = None

@@ -46,6 +46,7 @@ __all__ = [
     "Handler",
     "Heartbeat",
     "Pacing",
+    "Router",
     "SessionHost",
     "SubscriptionOp",
     "SubscriptionPolicy",
@@ -260,7 +261,19 @@ class SessionHost(Protocol):
 
     def is_subscribed(self, topic: str) -> bool: ...
 
+    def answered(self, answer: Answer, now: float) -> bool: ...
+
     def resync(self, topic: str, now: float) -> None: ...
+
+
+class Router(Protocol):
+    """Registers handlers for decoded message types, with the machine as their host.
+
+    A venue whose pushes carry the ack of a request (Deriv: a stream's first message is
+    its ``subscribe`` answer) routes them here and calls ``host.answered``.
+    """
+
+    def handlers(self, host: SessionHost) -> dict[type, Handler]: ...
 
 
 class ContinuityPolicy(Protocol):

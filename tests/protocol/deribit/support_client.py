@@ -24,14 +24,16 @@ from tradewire.protocol import AcceptUpgrade, CloseRequest, Event, RejectUpgrade
 from tradewire.protocol.deribit import (
     ClientProtocol,
     Credentials,
+    parse_channel,
+    verify_signature,
+)
+from tradewire.protocol.deribit.server import (
     RejectedRequest,
     decode_request,
     encode_error,
     encode_heartbeat,
     encode_notification,
     encode_result,
-    parse_channel,
-    verify_signature,
 )
 from tradewire.protocol.transport._ws_client import WebSocketClientStack
 from tradewire.protocol.transport._ws_server import WebSocketServerStack

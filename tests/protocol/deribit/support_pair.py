@@ -45,7 +45,6 @@ from tradewire.protocol import (
     RequestSucceeded,
 )
 from tradewire.protocol.deribit import (
-    AcceptSubscription,
     AccountSummary,
     BookData,
     Buy,
@@ -75,7 +74,6 @@ from tradewire.protocol.deribit import (
     GetTicker,
     IndexPrice,
     Instrument,
-    Notify,
     Order,
     OrderBookSnapshot,
     OrderResult,
@@ -83,20 +81,24 @@ from tradewire.protocol.deribit import (
     PlatformStatus,
     Position,
     PublicTrade,
-    Reply,
-    ReplyError,
-    RequestReceived,
     Sell,
-    ServerConfig,
-    ServerProtocol,
-    ServerState,
     Status,
-    SubscribeReceived,
     Ticker,
     TickerStats,
     TradesPage,
     UserTrade,
     parse_channel,
+)
+from tradewire.protocol.deribit.server import (
+    AcceptSubscription,
+    Notify,
+    Reply,
+    ReplyError,
+    RequestReceived,
+    ServerConfig,
+    ServerProtocol,
+    ServerState,
+    SubscribeReceived,
 )
 from tradewire.protocol.transport._ws_client import WebSocketClientStack
 from tradewire.protocol.transport._ws_server import WebSocketServerStack

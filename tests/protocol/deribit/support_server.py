@@ -26,9 +26,13 @@ from tradewire.protocol import (
     UpgradeRequest,
 )
 from tradewire.protocol.deribit import (
-    AcceptSubscription,
     AuthClientCredentials,
     AuthClientSignature,
+    Test,
+    encode_request,
+)
+from tradewire.protocol.deribit.server import (
+    AcceptSubscription,
     Notify,
     Reply,
     RequestReceived,
@@ -36,8 +40,6 @@ from tradewire.protocol.deribit import (
     ServerProtocol,
     ServerState,
     SubscribeReceived,
-    Test,
-    encode_request,
 )
 from tradewire.protocol.transport._ws_client import WebSocketClientStack
 from tradewire.protocol.transport._ws_server import WebSocketServerStack

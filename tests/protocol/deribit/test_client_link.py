@@ -23,6 +23,8 @@ from tradewire.protocol.deribit import (
     Subscribe,
     SubscribeResult,
     TooManyRequests,
+)
+from tradewire.protocol.deribit.server import (
     encode_notification,
 )
 from tradewire.protocol.transport._websocket import Connected, StackState, WebSocketClosed

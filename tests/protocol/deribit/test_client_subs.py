@@ -28,9 +28,11 @@ from tradewire.protocol.deribit import (
     Unsubscribe,
     UnsubscribeAll,
     UnsubscribeResult,
-    encode_notification,
 )
 from tradewire.protocol.deribit._client_policies import DROPPED
+from tradewire.protocol.deribit.server import (
+    encode_notification,
+)
 from tradewire.protocol.session import UNWANTED
 
 sys.path.append(str(Path(__file__).parent))

@@ -69,14 +69,16 @@ from tradewire.protocol.deribit import (
     Status,
     Test,
     command_type_for,
-    decode_params,
-    decode_query_params,
-    decode_request,
     encode_request,
     http_get_target,
     http_path,
     http_post_body,
     method_info,
+)
+from tradewire.protocol.deribit.server import (
+    decode_params,
+    decode_query_params,
+    decode_request,
 )
 
 SECRET = "W0H6FJW4-very-secret"

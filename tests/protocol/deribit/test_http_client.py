@@ -44,7 +44,6 @@ from tradewire.protocol.deribit import (
     GetTime,
     Hello,
     HTTPClientProtocol,
-    HTTPServerConnection,
     Logout,
     MalformedResult,
     MethodNotFound,
@@ -54,15 +53,18 @@ from tradewire.protocol.deribit import (
     OrderResult,
     PrivateSubscribe,
     PublicSubscribe,
-    Reply,
-    ReplyError,
-    RequestReceived,
-    ServerState,
     SetHeartbeat,
     Test,
     Ticker,
     Unauthorized,
     http_get_target,
+)
+from tradewire.protocol.deribit.server import (
+    HTTPServerConnection,
+    Reply,
+    ReplyError,
+    RequestReceived,
+    ServerState,
 )
 
 sys.path.append(str(Path(__file__).parent))

@@ -22,9 +22,11 @@ from tradewire.protocol.deribit import (
     GetAccountSummary,
     GetPositions,
     InvalidCredentials,
-    ServerState,
     Subscribe,
     Unauthorized,
+)
+from tradewire.protocol.deribit.server import (
+    ServerState,
 )
 from tradewire.protocol.transport._websocket import Connected
 

@@ -20,13 +20,15 @@ from tradewire.protocol import MessageRejected, RequestFailed, RequestSucceeded
 from tradewire.protocol.deribit import (
     Buy,
     Cancel,
-    Disconnect,
     GetAccountSummary,
     GetTicker,
     GetTime,
     Subscribe,
     Unsubscribe,
     UnsubscribeAll,
+)
+from tradewire.protocol.deribit.server import (
+    Disconnect,
 )
 
 sys.path.append(str(Path(__file__).parent))

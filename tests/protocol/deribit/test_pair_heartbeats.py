@@ -12,13 +12,15 @@ from pathlib import Path
 
 from tradewire.protocol import RequestTimeout
 from tradewire.protocol.deribit import (
-    HEARTBEAT_CLOSE_CODE,
-    HEARTBEAT_CLOSE_REASON,
     AccountSummary,
     ClientProtocol,
     GetAccountSummary,
     GetTime,
     HeartbeatTimeout,
+)
+from tradewire.protocol.deribit.server import (
+    HEARTBEAT_CLOSE_CODE,
+    HEARTBEAT_CLOSE_REASON,
     SessionClosed,
 )
 from tradewire.protocol.transport._websocket import Connected, ReconnectScheduled, WebSocketClosed

@@ -15,13 +15,15 @@ from tradewire.protocol import RequestFailed, RequestSucceeded
 from tradewire.protocol.deribit import (
     Buy,
     CreditPool,
-    CreditRule,
     GetTime,
     RateClass,
     RateLimits,
-    SessionClosed,
     Subscribe,
     TooManyRequests,
+)
+from tradewire.protocol.deribit.server import (
+    CreditRule,
+    SessionClosed,
     default_credit_rules,
 )
 from tradewire.protocol.transport._websocket import Connected, WebSocketClosed

@@ -24,7 +24,6 @@ from tradewire.protocol.deribit import (
     CancelAllByInstrument,
     CancelAllByKindOrType,
     CancelByLabel,
-    CancelOnDisconnect,
     CancelOnDisconnectState,
     CancelReport,
     Currency,
@@ -77,6 +76,9 @@ from tradewire.protocol.deribit import (
     UnmatchedError,
     UserOrdersUpdate,
     VersionResult,
+)
+from tradewire.protocol.deribit.server import (
+    CancelOnDisconnect,
 )
 from tradewire.protocol.transport._frames import OP_TEXT, encode_frame
 

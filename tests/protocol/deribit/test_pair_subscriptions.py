@@ -28,8 +28,10 @@ from tradewire.protocol.deribit import (
     SubscribeResult,
     Unsubscribe,
     UnsubscribeAll,
-    Unsubscribed,
     UnsubscribeResult,
+)
+from tradewire.protocol.deribit.server import (
+    Unsubscribed,
 )
 
 sys.path.append(str(Path(__file__).parent))

@@ -17,10 +17,12 @@ from tradewire.protocol.deribit import (
     GetPositions,
     GetTicker,
     Logout,
+    Test,
+)
+from tradewire.protocol.deribit.server import (
     RequestReceived,
     ServerState,
     SessionClosed,
-    Test,
 )
 
 from .support_server import (

@@ -18,12 +18,14 @@ from tradewire.protocol.deribit import (
     GetTicker,
     GetTime,
     Hello,
+    Test,
+    error_for,
+)
+from tradewire.protocol.deribit.server import (
     Notify,
     Reply,
     ReplyError,
     RequestReceived,
-    Test,
-    error_for,
 )
 
 from .support_server import START, VECTOR_A_TIME, Driver, make_state

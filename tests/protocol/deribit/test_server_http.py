@@ -22,22 +22,24 @@ from tradewire.protocol import (
 from tradewire.protocol.deribit import (
     AuthClientCredentials,
     Buy,
-    CreditRule,
-    Disconnect,
     GetAccountSummary,
     GetTime,
+    RateClass,
+    build_http_authorization,
+    http_get_target,
+    http_post_body,
+)
+from tradewire.protocol.deribit.server import (
+    CreditRule,
+    Disconnect,
     HTTPAnswer,
     HTTPServerConnection,
     HTTPServerProtocol,
     Notify,
-    RateClass,
     Reply,
     RequestReceived,
     ServerProtocol,
     ServerState,
-    build_http_authorization,
-    http_get_target,
-    http_post_body,
 )
 
 from .support_server import CLIENT_ID, PEER, SECRET, START, Driver, make_state, upgrade

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from tradewire.protocol import StackState, UpgradeRejected, WebSocketClosed
 from tradewire.protocol.deribit import (
-    CancelOnDisconnect,
-    CreditRule,
     EnableCancelOnDisconnect,
     GetTicker,
     Logout,
     PrivateSubscribe,
     PublicSubscribe,
     RateClass,
-    RequestReceived,
-    SessionClosed,
     SetHeartbeat,
     Test,
+)
+from tradewire.protocol.deribit.server import (
+    CancelOnDisconnect,
+    CreditRule,
+    RequestReceived,
+    SessionClosed,
 )
 
 from .support_server import START, RawMessage, make_link, make_state, vector_a

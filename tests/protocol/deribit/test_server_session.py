@@ -16,11 +16,8 @@ from tradewire.protocol import (
 )
 from tradewire.protocol.deribit import (
     Buy,
-    CancelOnDisconnect,
-    CreditRule,
     DisableCancelOnDisconnect,
     DisableHeartbeat,
-    Disconnect,
     EnableCancelOnDisconnect,
     GetCancelOnDisconnect,
     GetInstruments,
@@ -29,12 +26,17 @@ from tradewire.protocol.deribit import (
     Logout,
     PublicSubscribe,
     RateClass,
-    ServerProtocol,
-    ServerState,
-    SessionClosed,
     SetHeartbeat,
     Test,
     encode_request,
+)
+from tradewire.protocol.deribit.server import (
+    CancelOnDisconnect,
+    CreditRule,
+    Disconnect,
+    ServerProtocol,
+    ServerState,
+    SessionClosed,
 )
 
 from .support_server import PEER, START, Driver, make_state, upgrade

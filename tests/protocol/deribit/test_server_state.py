@@ -11,14 +11,16 @@ from tradewire.protocol import LocalProtocolError
 from tradewire.protocol.deribit import (
     CREDIT_POOL,
     AuthClientCredentials,
-    CreditRule,
     GetTicker,
     PublicSubscribe,
     RateClass,
+    Test,
+)
+from tradewire.protocol.deribit.server import (
+    CreditRule,
     ServerConfig,
     ServerState,
     SubscribeReceived,
-    Test,
     default_credit_rules,
     peer_ip,
 )

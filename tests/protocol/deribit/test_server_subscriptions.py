@@ -8,15 +8,17 @@ import pytest
 
 from tradewire.protocol import LocalProtocolError
 from tradewire.protocol.deribit import (
-    AcceptSubscription,
     GetTicker,
-    Notify,
     PrivateSubscribe,
     PrivateUnsubscribe,
     PrivateUnsubscribeAll,
     PublicSubscribe,
     PublicUnsubscribe,
     PublicUnsubscribeAll,
+)
+from tradewire.protocol.deribit.server import (
+    AcceptSubscription,
+    Notify,
     SubscribeReceived,
     Unsubscribed,
 )
