@@ -234,5 +234,5 @@ def pacing(rate_limits: RateLimits | None) -> BucketPacing | None:
     """One credit bucket per pool, by rate class; ``None``: no pacing."""
     if rate_limits is None:
         return None
-    table: dict[object, Any] = dict(rate_limits.buckets())
+    table: dict[object, Any] = {key: costs for key, costs in rate_limits.buckets().items()}
     return BucketPacing(table, default=RateClass.NON_MATCHING)

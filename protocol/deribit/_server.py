@@ -92,6 +92,7 @@ from ._server_events import (
     CancelOnDisconnect,
     SessionClosed,
     SubscribeReceived,
+    Transport,
     Unsubscribed,
 )
 from ._server_state import ServerState
@@ -136,7 +137,7 @@ class ServerProtocol:
     Replying to an id that is not pending is an error in every phase.
     """
 
-    transport = "websocket"
+    transport: Transport = "websocket"
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
         self.state = state

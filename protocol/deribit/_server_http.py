@@ -51,6 +51,7 @@ from ._limits import RateClass
 from ._server_auth import Principal, error, http_principal
 from ._server_config import IssuedToken, peer_ip
 from ._server_core import DeribitRequests, error_parts
+from ._server_events import Transport
 from ._server_state import ServerState
 from ._wire_server import RejectedRequest, decode_request
 
@@ -82,7 +83,7 @@ class HTTPServerProtocol:
     connection-scoped authentication or cancel-on-disconnect, an answer is the response.
     """
 
-    transport = "http"
+    transport: Transport = "http"
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
         self.state = state

@@ -27,7 +27,7 @@ pools, nonces, tokens) lives in the venue's state object (``_venue_state.py`` pi
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -275,7 +275,7 @@ class AcceptSubscription(Command, frozen=True, kw_only=True):
     candidates, in any order) become active and are the result."""
 
     request_id: int
-    channels: tuple[str, ...] = ()
+    channels: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         _handle(self.request_id)
