@@ -88,7 +88,7 @@ import msgspec
 
 from .._contract import Handshake
 from .._errors import LocalProtocolError
-from ..session import ClientSession, ClientSpec, OrderBook, SessionOptions
+from ..session import ClientSession, ClientSpec, OrderBook
 from ._client_auth import Authenticator, AuthState
 from ._client_books import DeribitChainBooks, grouped_books
 from ._client_options import ClientOptions
@@ -166,19 +166,7 @@ class ClientProtocol(ClientSession):
             auth_hint=AUTH_HINT,
             dropped=DROPPED,
         )
-        super().__init__(
-            spec,
-            SessionOptions(
-                ids=options.ids,
-                request_timeout=options.request_timeout,
-                maintain_books=maintain,
-                max_book_levels=levels,
-                max_pending=options.max_pending,
-                max_outbound=options.max_outbound,
-                max_events=options.max_events,
-                max_subscriptions=options.max_subscriptions,
-            ),
-        )
+        super().__init__(spec, options)
 
     def __repr__(self) -> str:
         return (

@@ -2,7 +2,9 @@
 
 ``ClientProtocol(**options)`` builds a :class:`ClientOptions` (``client.options``); a bad
 value raises :class:`~tradewire.protocol.LocalProtocolError` naming the option and the
-accepted values.  Defaults, and why:
+accepted values.  :class:`ClientOptions` *is* the session layer's
+:class:`~tradewire.protocol.session.SessionOptions` (ids, request timeout, books, bounds)
+with Deribit's options added, so the machine takes it as it is.  Defaults, and why:
 
 * ``credentials=None``, ``scope=None``: no login; public traffic only (private requests
   and ``user.*`` channels are refused with :class:`LocalProtocolError`).  ``scope`` is
@@ -44,7 +46,7 @@ from typing import Any
 import msgspec
 
 from .._errors import LocalProtocolError
-from .._sources import IdSource
+from ..session import SessionOptions, bad_option, seconds
 from ._client_auth import Credentials, check_scope
 from ._client_limits import RateLimits
 from ._limits import MIN_HEARTBEAT_INTERVAL
@@ -53,96 +55,62 @@ __all__ = ["DEFAULT_RATE_LIMITS", "ClientOptions"]
 
 DEFAULT_RATE_LIMITS = RateLimits()
 
-_COUNTS = (
-    "max_channels_per_request",
-    "max_book_levels",
-    "max_pending",
-    "max_outbound",
-    "max_events",
-    "max_subscriptions",
-)
-
-
-def _bad(name: str, accepted: str, value: object) -> LocalProtocolError:
-    return LocalProtocolError(f"invalid {name}: expected {accepted}, got {value!r:.80}")
-
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-class ClientOptions(msgspec.Struct, frozen=True, kw_only=True):
+class ClientOptions(SessionOptions, frozen=True, kw_only=True):
     """Every option of the client machine (see the module docstring)."""
 
     credentials: Credentials | None = None
     scope: str | None = None
-    ids: IdSource | None = None
     nonces: Callable[[], str] | None = None
     epoch_offset: float = 0.0
-    request_timeout: float = 10.0
     heartbeat_interval: int | None = 10
     heartbeat_grace: float | None = None
     refresh_fraction: float = 0.8
     rate_limits: RateLimits | None = DEFAULT_RATE_LIMITS
     max_channels_per_request: int = 500
-    maintain_books: bool = False
-    max_book_levels: int = 100_000
-    max_pending: int = 1024
-    max_outbound: int = 4096
-    max_events: int = 10_000
-    max_subscriptions: int = 10_000
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.credentials is not None and not isinstance(self.credentials, Credentials):
-            raise _bad("credentials", "None or Credentials", type(self.credentials).__name__)
+            raise bad_option("credentials", "None or Credentials", type(self.credentials).__name__)
         self._set("scope", check_scope(self.scope))
         if self.scope is not None and self.credentials is None:
             raise LocalProtocolError("invalid scope: a scope needs credentials")
-        if self.ids is not None and not callable(self.ids):
-            raise _bad("ids", "an IdSource (a callable) or None", self.ids)
         if self.nonces is not None and not callable(self.nonces):
-            raise _bad("nonces", "a callable returning str, or None", self.nonces)
+            raise bad_option("nonces", "a callable returning str, or None", self.nonces)
         offset = self.epoch_offset
         if not (_is_number(offset) and math.isfinite(offset)):
-            raise _bad("epoch_offset", "seconds (a finite number)", offset)
+            raise bad_option("epoch_offset", "seconds (a finite number)", offset)
         self._set("epoch_offset", float(offset))
-        self._set("request_timeout", _seconds("request_timeout", self.request_timeout))
         interval = self.heartbeat_interval
         if interval is not None and (
             isinstance(interval, bool)
             or not isinstance(interval, int)
             or interval < MIN_HEARTBEAT_INTERVAL
         ):
-            raise _bad(
+            raise bad_option(
                 "heartbeat_interval",
                 f"None or an int >= {MIN_HEARTBEAT_INTERVAL} (seconds)",
                 interval,
             )
         grace = self.heartbeat_grace
         if grace is not None:
-            grace = _seconds("heartbeat_grace", grace)
+            grace = seconds("heartbeat_grace", grace)
         elif interval is not None:
             grace = max(5.0, interval / 2)
         self._set("heartbeat_grace", None if interval is None else grace)
         fraction = self.refresh_fraction
         if not (_is_number(fraction) and 0 < fraction < 1):
-            raise _bad("refresh_fraction", "0 < fraction < 1", fraction)
+            raise bad_option("refresh_fraction", "0 < fraction < 1", fraction)
         if self.rate_limits is not None and not isinstance(self.rate_limits, RateLimits):
-            raise _bad("rate_limits", "None or RateLimits", self.rate_limits)
-        if not isinstance(self.maintain_books, bool):
-            raise _bad("maintain_books", "a bool", self.maintain_books)
-        for name in _COUNTS:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise _bad(name, "a positive int", value)
+            raise bad_option("rate_limits", "None or RateLimits", self.rate_limits)
+        value = self.max_channels_per_request
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad_option("max_channels_per_request", "a positive int", value)
 
     def _set(self, name: str, value: Any) -> None:
         msgspec.structs.force_setattr(self, name, value)
-
-
-def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(name, "seconds > 0", value)
-    if not (value > 0 and math.isfinite(value)):
-        raise _bad(name, "seconds > 0", value)
-    return float(value)

@@ -28,7 +28,7 @@ from collections.abc import Collection, Mapping
 from .._errors import LocalProtocolError
 from .._secrets import Secret
 from .._sources import RandomSource
-from ..session._ratelimit import CreditBucket
+from ..session import ConnectionCounter, NonceWindow, RatePools, TokenBucket
 from ._limits import RateClass
 from ._server_config import DEFAULT_KEY_SCOPE, ApiKey, IssuedToken, Lineage, ServerConfig
 
@@ -46,9 +46,8 @@ class ServerState:
         self.rng = rng
         self._keys: dict[str, ApiKey] = {}
         self._next_account = 1
-        self._next_connection = 1
         self._next_grant = 1
-        self._connections: dict[str, int] = {}
+        self._connections = ConnectionCounter(self.config.max_connections_per_ip)
         self._serial = 0
         self._records: dict[int, IssuedToken] = {}
         self._access: dict[str, IssuedToken] = {}
@@ -56,8 +55,8 @@ class ServerState:
         self._lineages: dict[Lineage, dict[int, IssuedToken]] = {}
         self._bound: dict[int, dict[int, IssuedToken]] = {}
         self._sweep_at = _SWEEP_AT
-        self._nonces: dict[tuple[str, str], float] = {}
-        self._pools: dict[tuple[str, RateClass], CreditBucket] = {}
+        self._nonces = NonceWindow(self.config.auth_window)
+        self._pools = RatePools(self.config.credits, max_pools=self.config.max_pools)
         self._cod: set[int] = set()
 
     # -- time ---------------------------------------------------------------------------
@@ -115,36 +114,21 @@ class ServerState:
 
     def new_connection_id(self) -> int:
         """A number for a new connection, unique within this state."""
-        value = self._next_connection
-        self._next_connection += 1
-        return value
+        return self._connections.new_id()
 
     def acquire_connection(self, ip: str | None) -> bool:
         """Count a new connection from ``ip``; ``False`` (not counted) over the limit.
 
         A connection with no known address is never refused and never counted.
         """
-        limit = self.config.max_connections_per_ip
-        if ip is None:
-            return True
-        count = self._connections.get(ip, 0)
-        if limit is not None and count >= limit:
-            return False
-        self._connections[ip] = count + 1
-        return True
+        return self._connections.acquire(ip)
 
     def release_connection(self, ip: str | None) -> None:
         """A connection counted by :meth:`acquire_connection` ended."""
-        if ip is None:
-            return
-        count = self._connections.get(ip, 0) - 1
-        if count > 0:
-            self._connections[ip] = count
-        else:
-            self._connections.pop(ip, None)
+        self._connections.release(ip)
 
     def connection_count(self, ip: str) -> int:
-        return self._connections.get(ip, 0)
+        return self._connections.count(ip)
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -309,52 +293,26 @@ class ServerState:
         message without a nonce is caught too.  Entries are forgotten once the timestamp
         check alone rejects a replay (two windows after ``now``).
         """
-        nonces = self._nonces
-        while nonces:
-            first = next(iter(nonces))
-            if nonces[first] > now:
-                break
-            del nonces[first]
         key = (client_id, nonce if nonce else f"ts:{timestamp_ms}")
-        if key in nonces:
-            return False
-        nonces[key] = now + 2 * self.config.auth_window
-        return True
+        return self._nonces.use(key, now)
 
     # -- credits --------------------------------------------------------------------------
 
-    def _bucket(self, pool: str, rate_class: RateClass, now: float) -> CreditBucket | None:
-        rule = self.config.credits.get(rate_class)
-        if rule is None:
-            return None
-        pools = self._pools
-        bucket = pools.get((pool, rate_class))
-        if bucket is None:
-            if len(pools) >= self.config.max_pools:
-                self._pools = pools = {k: b for k, b in pools.items() if b.level(now) < b.capacity}
-                while len(pools) >= self.config.max_pools:
-                    del pools[next(iter(pools))]
-            bucket = CreditBucket(rule.capacity, rule.refill, name=f"{pool} {rate_class.value}")
-            pools[(pool, rate_class)] = bucket
-        return bucket
-
     def charge(self, pool: str, rate_class: RateClass, now: float) -> bool:
         """Take one request's credits from ``pool``; ``False`` when it is empty."""
-        bucket = self._bucket(pool, rate_class, now)
-        if bucket is None:
-            return True
-        return bucket.try_take(self.config.credits[rate_class].cost, now)
+        return self._pools.charge(pool, rate_class, now)
 
     def credits(self, pool: str, rate_class: RateClass, now: float) -> float | None:
         """Credits left in ``pool`` for ``rate_class`` (``None``: not rate limited)."""
-        bucket = self._bucket(pool, rate_class, now)
-        return None if bucket is None else bucket.level(now)
+        return self._pools.level(pool, rate_class, now)
 
     def drain_credits(self, pool: str, rate_class: RateClass, now: float) -> None:
         """Fault hook: empty ``pool`` for ``rate_class`` at ``now``."""
-        bucket = self._bucket(pool, rate_class, now)
-        if bucket is not None:
-            bucket.empty(now)
+        self._pools.drain(pool, rate_class, now)
+
+    def bucket(self, pool: str, rate_class: RateClass, now: float) -> TokenBucket | None:
+        """The bucket of ``pool`` for ``rate_class`` (made on first use), for inspection."""
+        return self._pools.bucket(pool, rate_class, now)
 
     # -- cancel on disconnect -------------------------------------------------------------
 
@@ -371,5 +329,5 @@ class ServerState:
     def __repr__(self) -> str:
         return (
             f"ServerState(keys={len(self._keys)}, tokens={len(self._access)}, "
-            f"connections={sum(self._connections.values())})"
+            f"connections={self._connections.total()})"
         )

@@ -18,7 +18,7 @@ bounded by a named limit.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from .._errors import LocalProtocolError
 from .._sources import RandomSource
@@ -78,6 +78,19 @@ class ConnectionCounter:
         return sum(self._counts.values())
 
 
+class Rule(Protocol):
+    """What :class:`RatePools` reads of a rule (``PoolRule``, or a venue's own)."""
+
+    @property
+    def cost(self) -> float: ...
+
+    @property
+    def capacity(self) -> float: ...
+
+    @property
+    def refill(self) -> float: ...
+
+
 class PoolRule:
     """One kind of pool: each request costs ``cost``; at most ``capacity``; ``refill``
     per second."""
@@ -85,10 +98,10 @@ class PoolRule:
     __slots__ = ("capacity", "cost", "refill")
 
     def __init__(self, cost: float, capacity: float, refill: float) -> None:
-        if not (0 < cost <= capacity and refill > 0):
+        if not (0 <= cost <= capacity and capacity > 0 and refill > 0):
             raise LocalProtocolError(
-                f"invalid pool rule: expected 0 < cost <= capacity and refill > 0, got "
-                f"cost={cost!r}, capacity={capacity!r}, refill={refill!r}"
+                f"invalid pool rule: expected 0 <= cost <= capacity, capacity > 0 and "
+                f"refill > 0, got cost={cost!r}, capacity={capacity!r}, refill={refill!r}"
             )
         self.cost = cost
         self.capacity = capacity
@@ -104,7 +117,7 @@ class RatePools:
 
     __slots__ = ("_pools", "max_pools", "rules")
 
-    def __init__(self, rules: Mapping[Hashable, PoolRule], *, max_pools: int = 10_000) -> None:
+    def __init__(self, rules: Mapping[Any, Rule], *, max_pools: int = 10_000) -> None:
         if max_pools < 1:
             raise LocalProtocolError(f"invalid max_pools: expected >= 1, got {max_pools!r}")
         self.rules = rules
@@ -122,7 +135,7 @@ class RatePools:
                 self._pools = pools = {k: b for k, b in pools.items() if b.level(now) < b.capacity}
                 while len(pools) >= self.max_pools:
                     del pools[next(iter(pools))]
-            bucket = TokenBucket(rule.capacity, rule.refill, name=f"{pool} {key}")
+            bucket = TokenBucket(rule.capacity, rule.refill, name=f"{pool} {_name(key)}")
             pools[(pool, key)] = bucket
         return bucket
 
@@ -250,6 +263,11 @@ class TokenStore(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._tokens)
+
+
+def _name(key: Hashable) -> str:
+    value = getattr(key, "value", key)  # an enum: its value
+    return str(value)
 
 
 def _mint(rng: RandomSource) -> str:
