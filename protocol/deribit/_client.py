@@ -137,8 +137,9 @@ class ClientProtocol(ClientSession):
         self.heartbeat_grace = options.heartbeat_grace
         maintain, levels = options.maintain_books, options.max_book_levels
         max_books = options.max_subscriptions
+        codec = DeribitClientCodec()
         self._chain_books = DeribitChainBooks(
-            maintain=maintain, max_levels=levels, max_books=max_books
+            maintain=maintain, max_levels=levels, max_books=max_books, on_armed=codec.arm
         )
         self._grouped_books = grouped_books(
             maintain=maintain, max_levels=levels, max_books=max_books
@@ -151,7 +152,7 @@ class ClientProtocol(ClientSession):
             refresh_fraction=options.refresh_fraction,
         )
         spec = ClientSpec(
-            codec=DeribitClientCodec(),
+            codec=codec,
             subscriptions=DeribitSubscriptions(
                 has_credentials=options.credentials is not None,
                 max_per_request=options.max_channels_per_request,

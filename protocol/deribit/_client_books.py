@@ -9,22 +9,47 @@ channel goes stale and is resynced alone.  ``book.{instrument}.{group}.{depth}.{
 has no chain: each frame is the whole window (spec 3.3) and replaces the maintained book
 (:class:`~tradewire.protocol.session.ReplaceBooks`).
 
-The hot path is Deribit's own: :func:`chain_books` registers a handler for
-``BookUpdate`` that takes a change continuing its chain with one dict lookup and one
-compare, and hands everything else (snapshots, gaps, stale channels, channels nobody
-subscribed to) to the policy.  Only channels the client is subscribed to keep a state
-(and a book): an unsolicited notification is an event and nothing more.
+The hot path is Deribit's own, in two places.  With no book kept, the codec's
+``decode`` (armed by :meth:`DeribitChainBooks.handlers`, see :func:`hot_decoder`) checks a
+change continuing its chain as it decodes it and queues it itself: one dict lookup (which
+doubles as the proof of the decoded channel's family) and one compare, and the machine
+only sees ``HANDLED``.  With books kept, the handler this policy registers for
+``BookUpdate`` applies such a change with the same lookup and compare.  Everything else
+(snapshots, gaps, stale channels, channels nobody subscribed to) goes to the policy.
+Only channels the client is subscribed to keep a state (and a book): an unsolicited
+notification is an event and nothing more.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from .._bounded import BoundedQueue
 from .._errors import RemoteProtocolError
-from ..session import BookAccess, ChainBooks, Handler, OrderBook, ReplaceBooks, SessionHost
+from .._events import Event
+from ..session import (
+    HANDLED,
+    BookAccess,
+    BookState,
+    ChainBooks,
+    Handler,
+    OrderBook,
+    ReplaceBooks,
+    SessionHost,
+)
+from ._inbound import (
+    _DECODE_ERRORS,
+    WIDER,
+    _decode_bytes,
+    _hints,
+    _types,
+    _wide_hints,
+    decode_inbound,
+)
 from ._notifications import BookUpdate, GroupedBookUpdate
 
-__all__ = ["DeribitChainBooks", "grouped_books"]
+__all__ = ["DeribitChainBooks", "grouped_books", "hot_decoder"]
 
 
 def _apply_change(book: OrderBook, message: Any, snapshot: bool) -> None:
@@ -57,17 +82,78 @@ CHAIN = BookAccess(topic=_channel, apply=_apply_change, seq=_change_id, prev=_pr
 WINDOW = BookAccess(topic=_channel, apply=_apply_window)
 
 
-class DeribitChainBooks(ChainBooks):
-    """``ChainBooks`` for ``BookUpdate``, with Deribit's hot handler (module docstring)."""
+def hot_decoder(states: dict[str, BookState], queue: BoundedQueue[Event]) -> Callable[[Any], Any]:
+    """``decode_inbound`` with the chain check of an unkept book change folded in.
 
-    def __init__(self, *, maintain: bool, max_levels: int, max_books: int) -> None:
+    The first steps are ``decode_inbound``'s own (the first-byte hint); a hinted
+    ``BookUpdate`` whose decoded channel has a state in ``states`` (only channels verified
+    to route to ``BookUpdate`` get one) and continues its chain, with no book kept, is
+    queued here and answered ``HANDLED``.  Everything else is what ``decode_inbound``
+    returns.
+    """
+    hint_for = _hints.get
+    wide_hint_for = _wide_hints.get
+    type_of = _types.get
+    state_of = states.get
+    decode_bytes = _decode_bytes
+    decode_other = decode_inbound
+    errors = _DECODE_ERRORS
+    wider = WIDER
+    book_update = BookUpdate
+
+    def decode(data: Any) -> Any:
+        if type(data) is not bytes:
+            return decode_other(data)
+        hint = hint_for(data[62:63])
+        if hint is wider:
+            hint = wide_hint_for(data[62:70])
+        if hint is None:
+            return decode_bytes(data)
+        decoder, event_type = hint
+        try:
+            event = decoder(data).params
+        except errors:
+            return decode_bytes(data)
+        if event_type is book_update:
+            state = state_of(event.channel)
+            if state is not None:  # a channel verified to route to BookUpdate
+                book_data = event.data
+                if book_data.prev_change_id == state.last and state.book is None:
+                    state.last = book_data.change_id  # continues its chain: done here
+                    queue.items.append(event)
+                    return HANDLED
+                return event
+        if type_of(event.channel) is event_type:
+            return event
+        return decode_bytes(data)
+
+    return decode
+
+
+class DeribitChainBooks(ChainBooks):
+    """``ChainBooks`` for ``BookUpdate``, with Deribit's hot paths (module docstring).
+
+    ``on_armed`` receives the hot decoder once the machine is known (the codec takes it).
+    """
+
+    def __init__(
+        self,
+        *,
+        maintain: bool,
+        max_levels: int,
+        max_books: int,
+        on_armed: Callable[[Callable[[Any], Any]], None] | None = None,
+    ) -> None:
         super().__init__(
             CHAIN, (BookUpdate,), maintain=maintain, max_levels=max_levels, max_books=max_books
         )
+        self.on_armed = on_armed
 
     def handlers(self, host: SessionHost) -> dict[type, Handler]:
         self.host = host
         states = self.states
+        if self.on_armed is not None:
+            self.on_armed(hot_decoder(states, host.event_queue))
         queue = host.event_queue
         slow = self.on_message
 

@@ -23,7 +23,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .._errors import LocalProtocolError, RequestFailure
@@ -131,7 +131,12 @@ class DeribitClientCodec:
     def encode(prepared: bytes, now: float) -> bytes:
         return prepared  # nothing in a Deribit request depends on when it is sent
 
-    decode = staticmethod(decode_inbound)
+    def __init__(self) -> None:
+        self.decode: Callable[[Any], Any] = decode_inbound
+
+    def arm(self, decode: Callable[[Any], Any]) -> None:
+        """Take the hot decoder the book policy builds (``_client_books.hot_decoder``)."""
+        self.decode = decode
 
     @staticmethod
     def answer(message: Response | ErrorResponse) -> Answer:

@@ -36,6 +36,7 @@ from ._continuity import (
 from ._ledger import AckOutcome, SubscriptionLedger, TopicState
 from ._outbox import Kind, Phase
 from ._policies import (
+    HANDLED,
     Answer,
     AuthPolicy,
     ClientCodec,
@@ -72,6 +73,7 @@ from ._subscriptions import UNWANTED, SubscribeResult, UnsubscribeResult
 from ._venue_state import ConnectionCounter, NonceWindow, PoolRule, RatePools, TokenStore
 
 __all__ = [
+    "HANDLED",
     "MISUSE",
     "SERVER_TABLE",
     "TABLE",

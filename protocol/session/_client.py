@@ -49,6 +49,7 @@ from ._client_core import SessionCore
 from ._client_spec import ClientSpec, SessionOptions
 from ._ledger import SubscriptionLedger
 from ._outbox import Kind
+from ._policies import HANDLED
 from ._states import TABLE, Input, misuse_message
 
 __all__ = ["ClientSession"]
@@ -149,8 +150,10 @@ class ClientSession(SessionCore):
             self._check_room()
             self._misuse(Input.RECEIVE_MESSAGE)
         self._heard = now
-        message = self._codec.decode(data)
-        handler = self._handlers.get(type(message))
+        message = self._decode(data)
+        if message is HANDLED:
+            return  # the codec's hot path did it all
+        handler = self._handler_for(type(message))
         if handler is None:
             events.append(message)  # pushes and unknown messages: all events
         else:

@@ -108,6 +108,10 @@ class SessionCore:
             self._handlers[answer_type] = self._on_answer
         for probe_type in spec.heartbeat.probe_types:
             self._handlers[probe_type] = self._on_probe
+        # Read once here, after the policies registered (a policy may arm the codec's
+        # hot path): receive_message calls these bound methods directly.
+        self._decode = spec.codec.decode
+        self._handler_for = self._handlers.get
 
     # -- what policies may use (SessionHost) ----------------------------------------------
 

@@ -35,6 +35,7 @@ from .._sources import RequestId
 from ._ratelimit import BucketCosts
 
 __all__ = [
+    "HANDLED",
     "Answer",
     "AuthPolicy",
     "ClientCodec",
@@ -57,6 +58,19 @@ Costs = BucketCosts
 
 Handler = Callable[[Any, float], None]
 """Takes one decoded message of a registered type, and ``now``."""
+
+
+class _Handled:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "HANDLED"
+
+
+HANDLED: Any = _Handled()
+"""What a codec's ``decode`` returns for a message its own hot path has fully handled
+(Deribit's continuing book changes: chain checked, event queued); the machine only
+records that something arrived."""
 
 
 class CommandInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,7 +136,7 @@ class ClientCodec(Protocol):
     here.  ``decode`` turns one message into one typed value and raises nothing but
     :class:`~tradewire.protocol.RemoteProtocolError`.  Values of ``answer_types`` are
     passed to ``answer``; every other value is a push for the registered handlers or
-    an event as it is.
+    an event as it is, except :data:`HANDLED`: the codec's own hot path handled it.
     """
 
     answer_types: tuple[type, ...]
