@@ -1,6 +1,8 @@
 """The rules the layers keep (docs/architecture.md): checked on the source, not assumed.
 
 * imports point up only: protocol <- conformance <- bindings;
+* the simulated market (``conformance/market``) imports no venue package: it takes
+  instruments and error codes as data from a venue;
 * protocol and conformance never touch a socket, a thread, an event loop, the clock or
   global randomness (a seeded ``random.Random(...)`` instance is allowed: it is injected);
 * every package folder is listed in pyproject.toml and ships ``py.typed``.
@@ -76,6 +78,28 @@ def test_imports_point_up_only(folder: str, forbidden: tuple[str, ...]) -> None:
         for module in imported_modules(ast.parse(path.read_text())):
             if module.startswith(forbidden):
                 problems.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert problems == []
+
+
+VENUES = ("deribit", "deriv", "currencycom", "rails")
+
+
+def test_the_market_engine_imports_no_venue() -> None:
+    venue_modules = tuple(
+        f"tradewire.{layer}.{venue}" for layer in ("protocol", "conformance") for venue in VENUES
+    )
+    problems = []
+    for path in python_files("conformance/market"):
+        tree = ast.parse(path.read_text())
+        for module in imported_modules(tree):
+            if module.startswith(venue_modules):
+                problems.append(f"{path.relative_to(ROOT)} imports {module}")
+        for node in ast.walk(tree):  # relative imports: from ..deribit import ...
+            if isinstance(node, ast.ImportFrom) and node.level >= 2:
+                top = (node.module or "").split(".")[0]
+                names = {alias.name for alias in node.names}
+                if top in VENUES or (not top and names & set(VENUES)):
+                    problems.append(f"{path.relative_to(ROOT)} imports {'.' * node.level}{top}")
     assert problems == []
 
 

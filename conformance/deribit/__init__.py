@@ -32,6 +32,7 @@ In memory, :class:`VenueHarness` wires client stacks to the venue on a fake cloc
 # -- venue (DeribitVenue, config, connections, faults, harness) ---------------------------
 # isort: split
 from .._faults import FAULT_KINDS, Fault, FaultPlan, FaultSpecError
+from ._catalog import INDEX_NAMES, PERPETUAL_EXPIRY_MS, deribit_catalog, expiries
 from ._config import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -41,6 +42,7 @@ from ._config import (
     ApiClient,
     VenueConfig,
 )
+from ._errors import REASON_CODES, refusal
 from ._harness import HTTPLink, VenueHarness
 from ._socket import VenueHTTP, VenueProtocol, VenueSocket
 from ._venue import DeribitVenue
@@ -53,6 +55,9 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "EXTRA_METHODS",
     "FAULT_KINDS",
+    "INDEX_NAMES",
+    "PERPETUAL_EXPIRY_MS",
+    "REASON_CODES",
     "TOO_SLOW_CLOSE_CODE",
     "TOO_SLOW_REASON",
     "ApiClient",
@@ -66,6 +71,9 @@ __all__ = [
     "VenueHarness",
     "VenueProtocol",
     "VenueSocket",
+    "deribit_catalog",
+    "expiries",
+    "refusal",
     # -- end venue --
 ]
 

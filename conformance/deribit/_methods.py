@@ -74,6 +74,7 @@ from tradewire.protocol.deribit import _commands_trading as ct
 from tradewire.protocol.deribit._errors import ERROR_MESSAGES
 
 from .. import market as mk
+from ._errors import refusal
 from ._wire import convert, index_price_result, order_book, summary
 
 __all__ = ["Answer", "Methods", "Refusal"]
@@ -205,7 +206,8 @@ class Methods:
                 raise Refusal(10033, {"reason": f"{command.method} is not modelled"})
             return handler(command, event, now)
         except mk.MarketError as exc:
-            raise Refusal(exc.code, exc.data, exc.message) from None
+            code, message, data = refusal(exc)
+            raise Refusal(code, data, message) from None
 
     # -- records --------------------------------------------------------------------------
 
@@ -262,7 +264,7 @@ class Methods:
         return Answer(result=index_price_result(record))
 
     def _index_names(self, _: Mapping[str, Any], __: RequestReceived) -> Answer:
-        return Answer(result=list(mk.INDEX_NAMES))
+        return Answer(result=self.market.index_names())
 
     def _last_trades(
         self, command: cm.GetLastTradesByInstrument, _: RequestReceived, __: float

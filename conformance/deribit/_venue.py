@@ -44,6 +44,7 @@ from tradewire.protocol.deribit import (
 
 from .. import market as mk
 from .._faults import Fault, FaultPlan
+from ._catalog import deribit_catalog
 from ._config import EXTRA_METHODS, VenueConfig
 from ._feeds import Feeds
 from ._methods import Methods, Refusal
@@ -74,7 +75,7 @@ class DeribitVenue:
             config = msgspec.structs.replace(config, faults=plan)
         self.config = config
         self.birth = now
-        self.market = mk.Market(config.market, now=now)
+        self.market = mk.Market(config.market, catalog=deribit_catalog(config.market), now=now)
         server = msgspec.structs.replace(
             config.server,
             epoch_offset=config.market.start_ms / 1000 - now,

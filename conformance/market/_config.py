@@ -107,10 +107,11 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if not self.tick_interval > 0:
             raise ValueError(f"tick_interval must be > 0, got {self.tick_interval!r}")
-        for name in ("btc_usd", "eth_usd"):
-            if not self.start_prices.get(name, 0) > 0:
+        for name, price in self.start_prices.items():
+            if not price > 0:
                 raise ValueError(f"start_prices[{name!r}] must be > 0")
-            if not self.volatilities.get(name, 0) > 0:
+        for name, vol in self.volatilities.items():
+            if not vol > 0:
                 raise ValueError(f"volatilities[{name!r}] must be > 0")
         counts = (
             self.weekly_expiries,

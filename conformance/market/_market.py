@@ -32,7 +32,7 @@ from typing import Any
 
 from tradewire.protocol import LocalProtocolError
 
-from ._catalog import Contract, build_catalog, build_currencies
+from ._catalog import Catalog, Contract
 from ._changes import Fault
 from ._config import MAX_CATCHUP_TICKS, MarketConfig
 from ._engine import Batch, Engine
@@ -63,23 +63,36 @@ from ._records import (
 )
 from ._trading import cancel, cancel_many, edit, find_order, place, select_orders
 
-__all__ = ["INDEX_NAMES", "Market"]
-
-INDEX_NAMES = ("btc_usd", "eth_usd", "btc_usdc")
+__all__ = ["Market"]
 
 
 class Market:
-    """A deterministic simulated market; see the module docstring for the tick."""
+    """A deterministic simulated market; see the module docstring for the tick.
 
-    def __init__(self, config: MarketConfig | None = None, *, now: float = 0.0) -> None:
+    ``catalog`` is what the venue lists (its instruments, currencies and index names, as
+    data; the Deribit venue's comes from ``deribit_catalog(config)``).  Every price walk
+    the catalog names needs a start price and a volatility in ``config`` (``ValueError``).
+    """
+
+    def __init__(
+        self, config: MarketConfig | None = None, *, catalog: Catalog, now: float = 0.0
+    ) -> None:
         self.config = config = config if config is not None else MarketConfig()
+        for walk in catalog.walks():
+            if walk not in config.start_prices or walk not in config.volatilities:
+                raise ValueError(
+                    f"start_prices[{walk!r}] and volatilities[{walk!r}] are needed by the catalog"
+                )
         self._birth = now
         self._tick = 0
         self._last_ms = config.start_ms
-        contracts = build_catalog(config)
+        contracts = [Contract(item.instrument, item.underlying) for item in catalog.listings]
         self._contracts = contracts
-        self._currencies = build_currencies()
-        self.pricer = Pricer(config, contracts, random.Random(f"{config.seed}/walk"))
+        self._currencies = list(catalog.currencies)
+        self._indexes = dict(catalog.indexes)
+        self.pricer = Pricer(
+            config, contracts, random.Random(f"{config.seed}/walk"), indexes=self._indexes
+        )
         self.engine = Engine(config, contracts, self.pricer)
         self._makers = Makers(config, random.Random(f"{config.seed}/makers"))
         self._takers = Takers(config, random.Random(f"{config.seed}/takers"))
@@ -132,7 +145,7 @@ class Market:
     def _run_tick(self, now_ms: int) -> list[MarketEvent]:
         engine, pricer = self.engine, self.pricer
         pricer.step(now_ms)
-        events: list[MarketEvent] = [self.index_price(name) for name in INDEX_NAMES]
+        events: list[MarketEvent] = [self.index_price(name) for name in self._indexes]
         batch = Batch(now_ms)
         for c in self._contracts:
             if c.active and c.expiry_ms is not None and c.expiry_ms <= now_ms:
@@ -206,9 +219,13 @@ class Market:
     def currencies(self) -> list[Currency]:
         return list(self._currencies)
 
+    def index_names(self) -> list[str]:
+        """The index names the catalog publishes, in its order."""
+        return list(self._indexes)
+
     def index_price(self, index_name: str) -> IndexPrice:
-        """``btc_usd``, ``eth_usd`` or ``btc_usdc`` now (``KeyError`` for others)."""
-        if index_name not in INDEX_NAMES:
+        """One of :meth:`index_names` now (``KeyError`` for others)."""
+        if index_name not in self._indexes:
             raise KeyError(index_name)
         price = self.pricer.index_price(index_name)
         return IndexPrice(

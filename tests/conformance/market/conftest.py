@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from support.markets import deribit_market
 
 from tradewire.conformance.market import Market, MarketConfig
 
@@ -16,9 +17,9 @@ BUSY = msgspec.structs.replace(SMALL, seed=3, walk_scale=20.0, taker_rate=0.2, m
 @pytest.fixture
 def quiet() -> Market:
     """Prices stay at the start values until ``advance`` is called; books start empty."""
-    return Market(QUIET, now=0.0)
+    return deribit_market(QUIET)
 
 
 @pytest.fixture
 def busy() -> Market:
-    return Market(BUSY, now=0.0)
+    return deribit_market(BUSY)
