@@ -210,7 +210,9 @@ async def demo(seed: int, out: TextIO) -> int:
         async with asyncio.timeout(TOTAL_TIMEOUT):
             return await _demo(seed, out)
     except TimeoutError:
-        raise DemoFailed(f"the demo did not finish within {TOTAL_TIMEOUT:.0f}s") from None
+        raise DemoFailed(
+            f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s"
+        ) from None
 
 
 async def _demo(seed: int, out: TextIO) -> int:
@@ -229,7 +231,11 @@ async def _demo(seed: int, out: TextIO) -> int:
             try:
                 async with asyncio.timeout(STEP_TIMEOUT):
                     client = await resources.enter_async_context(aio.connect(ws_url, machine))
-            except (TimeoutError, OSError, ConnectFailed) as exc:
+            except TimeoutError:
+                raise DemoFailed(
+                    f"timed out connecting to the venue (no session within {STEP_TIMEOUT:.0f}s)"
+                ) from None
+            except (OSError, ConnectFailed) as exc:
                 raise DemoFailed(f"could not connect to the venue: {describe(exc)}") from None
             consumer = asyncio.create_task(_consume(client, machine, stats))
             ticker = asyncio.create_task(_live(out, machine, stats))
@@ -280,7 +286,7 @@ async def _timed(stats: Stats, what: str, call: Awaitable[T]) -> T:
         async with asyncio.timeout(STEP_TIMEOUT):
             result = await call
     except TimeoutError:
-        raise DemoFailed(f"{what}: no answer within {STEP_TIMEOUT:.0f}s") from None
+        raise DemoFailed(f"{what} timed out: no answer within {STEP_TIMEOUT:.0f}s") from None
     except RequestFailure as exc:
         raise DemoFailed(f"{what}: {describe(exc)}") from None
     stats.latencies.append(time.perf_counter() - began)
@@ -293,7 +299,7 @@ async def _until(event: asyncio.Event, deadline: float, reason: str) -> None:
         async with asyncio.timeout_at(deadline):
             await event.wait()
     except TimeoutError:
-        raise DemoFailed(reason) from None
+        raise DemoFailed(f"timed out: {reason}") from None
 
 
 async def _steps(

@@ -4,6 +4,10 @@ bounded: line reads, subprocess exits, the server's view of the close."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import functools
+import io
 import os
 import queue
 import re
@@ -23,6 +27,7 @@ import msgspec
 import pytest
 import trustme
 
+from tradewire.bindings import _cli_stream
 from tradewire.bindings import sync as tw
 from tradewire.bindings._cli_stream_format import data_json, json_line, status_line
 from tradewire.conformance.deribit import DeribitVenue
@@ -212,7 +217,7 @@ def _closed_port() -> int:
         (["deribit", BOOK, "--url", "http://127.0.0.1:9"], 2, "ws://, wss://"),
         (["deribit", BOOK, "--url", "ws:///ws/api/v2"], 2, "no host"),
         (["deribit", BOOK, "--url", "ws://me:hunter2@127.0.0.1:9"], 2, "credentials"),
-        (["deribit", BOOK, "--url", "ws://127.0.0.1:{closed}"], 1, "could not connect"),
+        (["deribit", BOOK, "--url", "ws://127.0.0.1:{closed}"], 1, "connection refused"),
     ],
     ids=[
         "venue",
@@ -346,3 +351,25 @@ def test_the_url_path_is_used_and_a_wrong_one_is_a_refused_upgrade() -> None:
     assert "HTTP 404" in line
     assert right.returncode == 0, right.stderr
     assert BOOK_LINE.fullmatch(right.stdout.strip())
+
+
+def test_an_upgrade_that_never_comes_is_timed_out_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a listener that takes TCP connections (the kernel's backlog) and never answers
+    connect = _cli_stream.aio.connect
+    monkeypatch.setattr(_cli_stream.aio, "connect", functools.partial(connect, open_timeout=0.5))
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+        args = argparse.Namespace(
+            venue="deribit", channels=[BOOK], url=url, json=False, count=1, seconds=5.0,
+            client_id=None, client_secret=None,
+        )  # fmt: skip
+        checked = _cli_stream.plan(args, {})
+        with pytest.raises(_cli_stream.StreamFailed) as failed:
+            asyncio.run(_cli_stream.stream(checked, io.StringIO(), io.StringIO()))
+    message = str(failed.value)
+    assert message.startswith(f"{url} timed out during the WebSocket upgrade")
+    assert "refused" not in message
