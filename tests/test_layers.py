@@ -104,13 +104,21 @@ def test_the_market_engine_imports_no_venue() -> None:
 
 
 def test_every_package_is_listed_and_typed() -> None:
+    """Folders with an ``__init__.py``, and data-only folders (the shipped transcripts),
+    are all listed as packages; data-only ones also say which files they ship."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     listed = set(config["tool"]["setuptools"]["packages"])
+    package_data = config["tool"]["setuptools"]["package-data"]
     found = set()
     for folder in ("protocol", "bindings", "conformance"):
-        for init in (ROOT / folder).rglob("__init__.py"):
-            relative = init.parent.relative_to(ROOT).parts
-            found.add(".".join(("tradewire", *relative)))
+        for path in (ROOT / folder).rglob("*"):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            relative = path.parent.relative_to(ROOT).parts
+            name = ".".join(("tradewire", *relative))
+            found.add(name)
+            if not (path.parent / "__init__.py").exists():  # a data-only folder
+                assert any(path.match(glob) for glob in package_data.get(name, ())), path
         assert (ROOT / folder / "py.typed").exists()
     assert found == listed
 
