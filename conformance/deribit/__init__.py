@@ -27,6 +27,9 @@ Over real sockets (one port for WebSocket and HTTP)::
         ...  # ws://127.0.0.1:8080/ws/api/v2 and http://127.0.0.1:8080/api/v2/...
 
 In memory, :class:`VenueHarness` wires client stacks to the venue on a fake clock.
+
+"spec N.N" in this package (and in ``strategies``) is section N.N of
+``docs/venues/deribit.md``.
 """
 
 # -- venue (DeribitVenue, config, connections, faults, harness) ---------------------------
