@@ -1,8 +1,8 @@
 """``python -m benchmarks [--quick] [--only NAME ...]``: run the benchmarks, print the table.
 
 The table has, per benchmark, every row's median and min-max over the repeats and its
-ratio to the group's reference row, then the targets of issue 6 as ratios from this
-same run, each marked PASS or FAIL:
+ratio to the group's reference row, then the project's performance targets as ratios
+from this same run, each marked PASS or FAIL:
 
 * a book change through the machine costs at most 1.3x the bare msgspec typed decode,
   and ``json.loads`` + dict handling costs at least 2.5x what the machine does;

@@ -1,7 +1,9 @@
 """``tradewire demo``: the README's main job, a whole Deribit session in a few seconds.
 
 Starts the reference Deribit venue in this process (asyncio ``serve()`` on 127.0.0.1,
-a free port) with a fault plan, and drives tradewire's own asyncio client against it:
+a free port, through the venue registry's Deribit entry: its reference venue, URL, demo
+key and client machine) with a fault plan, and drives tradewire's own asyncio client
+against it:
 
 1. connect with the demo credentials (``deribit.ClientProtocol``, ``maintain_books=True``),
    authenticate, subscribe to the book, ticker and trades of BTC-PERPETUAL;
@@ -32,7 +34,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TextIO, TypeVar
 
-from tradewire.conformance.deribit import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from tradewire.conformance.market import MarketConfig
 from tradewire.protocol import (
     Connected,
@@ -45,8 +46,11 @@ from tradewire.protocol import (
 )
 
 from . import asyncio as aio
-from ._cli_serve import DEFAULT_SEED, served_deribit, venue_urls
 from ._common import ConnectFailed, describe
+from ._venues import DEFAULT_SEED, REGISTRY, served
+
+VENUE = REGISTRY["deribit"]
+"""The venue the demo's steps (orders, books, channels) are written for."""
 
 __all__ = ["CHANNELS", "FAULTS", "INSTRUMENT", "register", "run"]
 
@@ -85,8 +89,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "live line per second and a summary; exit 0 when every step succeeded."
         ),
     )
-    demo.add_argument("--seed", type=int, default=DEFAULT_SEED, help="market seed")
+    demo.add_argument("--seed", type=_seed, default=DEFAULT_SEED, metavar="N", help="market seed")
     demo.set_defaults(run=run)
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -199,25 +210,32 @@ async def demo(seed: int, out: TextIO) -> int:
         async with asyncio.timeout(TOTAL_TIMEOUT):
             return await _demo(seed, out)
     except TimeoutError:
-        raise DemoFailed(f"the demo did not finish within {TOTAL_TIMEOUT:.0f}s") from None
+        raise DemoFailed(
+            f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s"
+        ) from None
 
 
 async def _demo(seed: int, out: TextIO) -> int:
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with served_deribit(seed=seed, faults=FAULTS, market=MARKET) as (_venue, server):
-        ws_url, _ = venue_urls(server.host, server.port)
+    assert VENUE.demo is not None  # the Deribit entry registers a demo key
+    async with served(VENUE, seed=seed, faults=FAULTS, market=MARKET) as running:
+        ws_url = running.url
         _say(out, f"{PROG}: reference Deribit venue at {ws_url} (seed {seed}, faults {FAULTS})")
-        credentials = deribit.Credentials(
-            client_id=DEMO_CLIENT_ID, client_secret=Secret(DEMO_CLIENT_SECRET)
-        )
-        machine = deribit.ClientProtocol(credentials=credentials, maintain_books=True)
+        client_id, secret = VENUE.demo
+        credentials = VENUE.credentials(client_id, Secret(secret))
+        machine = VENUE.client(credentials=credentials, maintain_books=True)
+        assert isinstance(machine, deribit.ClientProtocol)
         stats = Stats(started=started)
         async with contextlib.AsyncExitStack() as resources:
             try:
                 async with asyncio.timeout(STEP_TIMEOUT):
                     client = await resources.enter_async_context(aio.connect(ws_url, machine))
-            except (TimeoutError, OSError, ConnectFailed) as exc:
+            except TimeoutError:
+                raise DemoFailed(
+                    f"timed out connecting to the venue (no session within {STEP_TIMEOUT:.0f}s)"
+                ) from None
+            except (OSError, ConnectFailed) as exc:
                 raise DemoFailed(f"could not connect to the venue: {describe(exc)}") from None
             consumer = asyncio.create_task(_consume(client, machine, stats))
             ticker = asyncio.create_task(_live(out, machine, stats))
@@ -268,7 +286,7 @@ async def _timed(stats: Stats, what: str, call: Awaitable[T]) -> T:
         async with asyncio.timeout(STEP_TIMEOUT):
             result = await call
     except TimeoutError:
-        raise DemoFailed(f"{what}: no answer within {STEP_TIMEOUT:.0f}s") from None
+        raise DemoFailed(f"{what} timed out: no answer within {STEP_TIMEOUT:.0f}s") from None
     except RequestFailure as exc:
         raise DemoFailed(f"{what}: {describe(exc)}") from None
     stats.latencies.append(time.perf_counter() - began)
@@ -281,7 +299,7 @@ async def _until(event: asyncio.Event, deadline: float, reason: str) -> None:
         async with asyncio.timeout_at(deadline):
             await event.wait()
     except TimeoutError:
-        raise DemoFailed(reason) from None
+        raise DemoFailed(f"timed out: {reason}") from None
 
 
 async def _steps(

@@ -1,8 +1,12 @@
 """``tradewire replay FILE``: replay a recorded transcript against a fresh client machine.
 
 The transcript format and what a replay checks are in
-:mod:`tradewire.conformance._transcripts`; the header names the venue, whose client
-machine is built from the header's pinned configuration.  Output and exit codes:
+:mod:`tradewire.conformance._transcripts`; the header names the venue (looked up in the
+venue registry, ``tradewire.bindings._venues``, for its transcript adapter), whose client
+machine is built from the header's pinned configuration.  The transcripts the package
+ships (Deribit's canonical flows) are in ``tradewire/conformance/deribit/transcripts/``
+of the installed package (``conformance/deribit/transcripts/`` in a checkout).  Output
+and exit codes:
 
 * ``0``: the client did exactly what the transcript says; one summary line on stdout
   (messages in and out, commands sent, expectations met);
@@ -20,18 +24,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from tradewire.conformance._transcripts import (
-    Transcript,
-    TranscriptError,
-    VenueAdapter,
-    replay,
-)
-from tradewire.conformance.deribit import DeribitTranscripts
+from tradewire.conformance._transcripts import Transcript, TranscriptError, VenueAdapter, replay
 
-__all__ = ["ADAPTERS", "register", "run"]
+from ._venues import REGISTRY
 
-ADAPTERS: dict[str, VenueAdapter] = {"deribit": DeribitTranscripts()}
-"""The venues ``replay`` knows, by the header's ``venue``."""
+__all__ = ["adapter", "register", "run"]
+
+
+def adapter(venue: str) -> VenueAdapter:
+    """The transcript adapter of ``venue`` (the header's ``venue``); a
+    :class:`TranscriptError` naming the venues that have one."""
+    found = REGISTRY.get(venue)
+    if found is None or found.transcripts is None:
+        known = ", ".join(name for name, e in REGISTRY.items() if e.transcripts is not None)
+        raise TranscriptError(f"unknown venue {venue!r:.40}; known: {known}", 1)
+    return found.transcripts()
+
 
 PROG = "tradewire replay"
 
@@ -61,13 +69,7 @@ def run(args: argparse.Namespace) -> int:
         return _fail(f"cannot read {name}: {exc.strerror or exc}")
     try:
         transcript = Transcript.loads(data)
-        adapter = ADAPTERS.get(transcript.header.venue)
-        if adapter is None:
-            known = ", ".join(sorted(ADAPTERS))
-            raise TranscriptError(
-                f"unknown venue {transcript.header.venue!r:.40}; known: {known}", 1
-            )
-        report = replay(transcript, adapter)
+        report = replay(transcript, adapter(transcript.header.venue))
     except TranscriptError as exc:
         return _fail(f"{name}: not a valid transcript: {exc}")
     if report.mismatch is None:

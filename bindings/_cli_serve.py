@@ -3,34 +3,44 @@
 ::
 
     tradewire serve deribit [--host 127.0.0.1] [--port 0] [--seed N] [--faults SPEC]
+                            [--tls | --certfile FILE --keyfile FILE]
 
-Serves the conformance kit's reference venue (:class:`~tradewire.conformance.deribit.
-DeribitVenue`) with the asyncio binding: WebSocket at ``/ws/api/v2`` and HTTP at
-``/api/v2/...`` on the same port (``route_upgrade``; a kept-alive HTTP connection may
-upgrade on its next request, as ccxt's does).  ``--port 0`` (the default) takes a free
-port; ``--host`` is loopback unless you say otherwise.  ``--seed`` makes the simulated
-market replayable; ``--faults`` is a fault plan in the compact grammar of
-:mod:`tradewire.conformance._faults` (``disconnect@30s#1,gap:book.BTC-PERPETUAL.100ms@5s``).
+Serves the conformance kit's reference venue of ``VENUE`` (from the venue registry,
+``tradewire.bindings._venues``; Deribit's is :class:`~tradewire.conformance.deribit.
+DeribitVenue`) with the asyncio binding: for Deribit, WebSocket at ``/ws/api/v2`` and
+HTTP at ``/api/v2/...`` on the same port (``route_upgrade``; a kept-alive HTTP
+connection may upgrade on its next request, as ccxt's does).  ``--port 0`` (the
+default) takes a free port; ``--host`` is loopback unless you say otherwise.  ``--seed``
+makes the simulated market replayable; ``--faults`` is a fault plan in the compact
+grammar of :mod:`tradewire.conformance._faults`
+(``disconnect@30s#1,gap:book.BTC-PERPETUAL.100ms@5s``).
+
+TLS.  ``--tls`` serves ``wss://`` and ``https://`` with a certificate made at start (a
+fresh local CA signs one for 127.0.0.1, ::1, localhost and ``--host``; made with the
+``cryptography`` package); the CA's certificate is written to a file in a private
+temporary folder, removed when the venue stops, and named on the first line, so a
+client can trust it (``SSL_CERT_FILE``, ``ssl.create_default_context(cafile=...)``,
+``NODE_EXTRA_CA_CERTS``).  ``--certfile`` and ``--keyfile`` serve a certificate you
+made instead.
 
 Output.  The **first line of stdout** is the venue's address, flushed as soon as it
 listens, then nothing more goes to stdout::
 
     ws://127.0.0.1:PORT/ws/api/v2 http://127.0.0.1:PORT
+    wss://127.0.0.1:PORT/ws/api/v2 https://127.0.0.1:PORT /tmp/tradewire-tls-XXXX/ca.pem
 
 that is, the WebSocket URL, one space, the HTTP base URL (ccxt's ``urls.api.rest``; REST
-paths are ``/api/v2/{public|private}/{method}``), newline.  An IPv6 host is bracketed
-(``ws://[::1]:PORT/ws/api/v2``).  A script reads it with ``read -r ws http``.  Status lines
-(the demo credentials, the fault plan, ``stopped``) go to stderr.
+paths are ``/api/v2/{public|private}/{method}``; ``-`` for a venue without HTTP) and,
+with ``--tls``, one space and the CA file; newline.  An IPv6 host is bracketed
+(``ws://[::1]:PORT/ws/api/v2``).  A script reads it with ``read -r ws http ca``.  Status
+lines (the demo credentials, the fault plan, ``stopped``) go to stderr.
 
 It serves until Ctrl-C or SIGTERM, then closes every connection and exits 0 (a second
 Ctrl-C: 130).  Errors are one line on stderr, ``tradewire serve: error: ...``, never a
 traceback: exit 2 for bad arguments (an unknown venue, a bad port or seed, a fault plan
-the parser refuses, whose message names the bad item and part), exit 1 when the venue
-cannot listen (the port is in use, the host does not resolve).
-
-The helpers here (:func:`deribit_venue`, :func:`venue_factory`, :func:`venue_urls`) are
-what ``tradewire demo``, ``tradewire stream`` without ``--url`` and the pytest plugin
-use to start the same venue in-process.
+the parser refuses, whose message names the bad item and part, a certificate that does
+not load), exit 1 when the venue cannot listen (the port is in use, the host does not
+resolve).
 """
 
 from __future__ import annotations
@@ -38,131 +48,46 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import shutil
 import signal
+import ssl
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TextIO
-
-import msgspec
+from typing import TextIO
 
 from tradewire.conformance import FaultPlan, FaultSpecError
-from tradewire.conformance.deribit import (
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    DeribitVenue,
-    VenueConfig,
-)
-from tradewire.conformance.market import MarketConfig
 from tradewire.protocol import LocalProtocolError
 
-from . import asyncio as aio
 from ._common import describe
-from ._route import UpgradeOrHTTP, route_upgrade
+from ._tls import TLSFailed, local_tls, tls_from_files
+from ._venue_spec import VenueEntry
+from ._venues import DEFAULT_SEED, entry, reference_names, served
 
-__all__ = [
-    "DEFAULT_SEED",
-    "VENUES",
-    "WS_PATH",
-    "deribit_venue",
-    "register",
-    "run",
-    "served_deribit",
-    "stop_on_signals",
-    "venue_factory",
-    "venue_urls",
-]
+__all__ = ["register", "run", "stop_on_signals"]
 
 PROG = "tradewire serve"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-VENUES = ("deribit",)
-"""The venues ``serve`` runs."""
-
-WS_PATH = "/ws/api/v2"
-"""Where the Deribit venue serves WebSocket (HTTP is under ``/api/v2``)."""
-
-DEFAULT_SEED = 1
 
 
 class UsageError(Exception):
     """Bad arguments: exit 2."""
 
 
-# -- the venue, for every in-process user ------------------------------------------------------
-
-
-def deribit_venue(
-    *,
-    now: float,
-    epoch_offset: float,
-    seed: int = DEFAULT_SEED,
-    faults: FaultPlan | str | None = None,
-    market: MarketConfig | None = None,
-) -> DeribitVenue:
-    """The reference Deribit venue for a server whose clock reads ``now``.
-
-    ``epoch_offset`` is the binding's ``epoch_offset()``: the market starts at the
-    current epoch time, so clients that sign with wall-clock time are accepted.
-    ``market`` replaces the market's config (its ``seed`` and ``start_ms`` are set here).
-    Raises :class:`FaultSpecError` (a ``ValueError``) for a bad fault plan and
-    :class:`LocalProtocolError` for a plan naming an instrument the market lacks.
-    """
-    start_ms = round((now + epoch_offset) * 1000)
-    base = market if market is not None else MarketConfig()
-    config = VenueConfig(market=msgspec.structs.replace(base, seed=seed, start_ms=start_ms))
-    return DeribitVenue(config, now=now, faults=faults)
-
-
-def venue_factory(venue: DeribitVenue) -> Callable[[str | None], UpgradeOrHTTP[Any, Any]]:
-    """The ``serve()`` connection factory: WebSocket and HTTP on one port."""
-    return route_upgrade(venue.websocket_connection, venue.http_connection)
-
-
-def venue_urls(host: str, port: int) -> tuple[str, str]:
-    """``(ws_url, http_url)`` of a venue listening on ``host:port``."""
-    where = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    return f"ws://{where}:{port}{WS_PATH}", f"http://{where}:{port}"
-
-
-@contextlib.asynccontextmanager
-async def served_deribit(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    seed: int = DEFAULT_SEED,
-    faults: FaultPlan | str | None = None,
-    market: MarketConfig | None = None,
-) -> AsyncIterator[tuple[DeribitVenue, aio.Server]]:
-    """``async with served_deribit() as (venue, server)``: the venue (see
-    :func:`deribit_venue`) served by the asyncio binding for the block (``server.port``
-    is the port taken)."""
-    loop = asyncio.get_running_loop()
-    venue = deribit_venue(
-        now=loop.time(), epoch_offset=aio.epoch_offset(), seed=seed, faults=faults, market=market
-    )
-    async with aio.serve(
-        venue_factory(venue), host=host, port=port, on_events=venue.on_events, app=venue
-    ) as server:
-        yield venue, server
-
-
-# -- the command --------------------------------------------------------------------------------
-
-
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    names = reference_names()
     parser = commands.add_parser(
         "serve",
         help="run a reference venue on a local port",
         description=(
             "Run VENUE's reference venue (WebSocket and HTTP on one port) until Ctrl-C.  "
-            "The first line of stdout is 'WS_URL HTTP_URL', e.g. "
-            f"'ws://127.0.0.1:PORT{WS_PATH} http://127.0.0.1:PORT'.  Demo credentials: "
-            f"{DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}.  Exit 1: cannot listen; exit 2: "
-            "bad arguments."
+            "The first line of stdout is 'WS_URL HTTP_URL' (with --tls: 'WSS_URL "
+            "HTTPS_URL CA_FILE'), e.g. 'ws://127.0.0.1:PORT/ws/api/v2 "
+            "http://127.0.0.1:PORT'.  Demo credentials: tradewire-demo / "
+            "tradewire-demo-secret.  Exit 1: cannot listen; exit 2: bad arguments."
         ),
     )
-    parser.add_argument("venue", metavar="VENUE", help="accepted: " + ", ".join(VENUES))
+    parser.add_argument("venue", metavar="VENUE", help="accepted: " + ", ".join(names))
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", default="0", metavar="PORT", help="port (0: a free one)")
     parser.add_argument("--seed", default=str(DEFAULT_SEED), metavar="N", help="market seed")
@@ -172,6 +97,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="SPEC",
         help="fault plan, e.g. 'disconnect@30s#1,gap:book.BTC-PERPETUAL.100ms@5s'",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve wss:// and https:// with a certificate made now (its CA file is the "
+        "third field of the first line)",
+    )
+    parser.add_argument("--certfile", metavar="FILE", help="serve TLS with this certificate")
+    parser.add_argument("--keyfile", metavar="FILE", help="the private key of --certfile")
     parser.set_defaults(run=run)
 
 
@@ -179,17 +112,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 class Plan:
     """Checked arguments."""
 
-    venue: str
+    venue: VenueEntry
     host: str
     port: int
     seed: int
     faults: FaultPlan
+    tls: bool
+    certfile: str | None
+    keyfile: str | None
 
 
 def plan(args: argparse.Namespace) -> Plan:
     """Check the arguments; raises :class:`UsageError` with a one-line reason."""
-    if args.venue not in VENUES:
-        raise UsageError(f"unknown venue {args.venue!r}; accepted: {', '.join(VENUES)}")
+    try:
+        venue = entry(args.venue, reference=True)
+    except LocalProtocolError as exc:
+        raise UsageError(str(exc)) from None
     port = _int(args.port, "--port", "a port from 0 to 65535")
     if not 0 <= port <= 65535:
         raise UsageError(f"invalid --port {args.port!r}: expected a port from 0 to 65535")
@@ -200,7 +138,21 @@ def plan(args: argparse.Namespace) -> Plan:
         raise UsageError(f"--faults: {exc}") from None
     if not args.host:
         raise UsageError("invalid --host '': expected an address such as 127.0.0.1")
-    return Plan(venue=args.venue, host=args.host, port=port, seed=seed, faults=faults)
+    certfile, keyfile = args.certfile, args.keyfile
+    if args.tls and (certfile or keyfile):
+        raise UsageError("--tls makes its own certificate: give it, or --certfile, not both")
+    if keyfile and not certfile:
+        raise UsageError("--keyfile needs --certfile")
+    return Plan(
+        venue=venue,
+        host=args.host,
+        port=port,
+        seed=seed,
+        faults=faults,
+        tls=bool(args.tls),
+        certfile=certfile,
+        keyfile=keyfile,
+    )
 
 
 def _int(text: str, flag: str, expected: str) -> int:
@@ -236,37 +188,61 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+@contextlib.contextmanager
+def _tls(checked: Plan) -> Iterator[tuple[ssl.SSLContext | None, str]]:
+    """The server's TLS context and the CA file to name ("" when none)."""
+    if checked.certfile:
+        try:
+            context = tls_from_files(checked.certfile, checked.keyfile)
+        except TLSFailed as exc:
+            raise UsageError(str(exc)) from None
+        yield context, ""
+        return
+    if not checked.tls:
+        yield None, ""
+        return
+    made = local_tls(checked.host)
+    try:
+        yield made.context, str(made.ca_file)
+    finally:
+        shutil.rmtree(made.folder, ignore_errors=True)
+
+
 async def serve_until_stopped(checked: Plan, out: TextIO, err: TextIO) -> int:
     """Serve until SIGINT / SIGTERM; the first line of ``out`` is the address."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     stop_on_signals(loop, stop)
-    try:
-        venue = deribit_venue(
-            now=loop.time(),
-            epoch_offset=aio.epoch_offset(),
-            seed=checked.seed,
-            faults=checked.faults,
-        )
-    except LocalProtocolError as exc:
-        raise UsageError(f"--faults: {exc}") from None
-    async with aio.serve(
-        venue_factory(venue),
-        host=checked.host,
-        port=checked.port,
-        on_events=venue.on_events,
-        app=venue,
-    ) as server:
-        ws_url, http_url = venue_urls(checked.host, server.port)
-        print(f"{ws_url} {http_url}", file=out, flush=True)
-        faults = checked.faults.spec() or "none"
-        print(
-            f"{PROG}: {checked.venue} reference venue, seed {checked.seed}, faults: {faults}; "
-            f"demo credentials {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}; Ctrl-C stops",
-            file=err,
-            flush=True,
-        )
-        await stop.wait()
+    venue = checked.venue
+    with _tls(checked) as (context, ca_file):
+        async with contextlib.AsyncExitStack() as resources:
+            try:
+                started = await resources.enter_async_context(
+                    served(
+                        venue,
+                        host=checked.host,
+                        port=checked.port,
+                        ssl=context,
+                        seed=checked.seed,
+                        faults=checked.faults,
+                    )
+                )
+            except LocalProtocolError as exc:
+                raise UsageError(f"--faults: {exc}") from None
+            fields = [started.url, started.http_url or "-"]
+            if ca_file:
+                fields.append(ca_file)
+            print(" ".join(fields), file=out, flush=True)
+            faults = checked.faults.spec() or "none"
+            demo = venue.demo
+            key = f"demo credentials {demo[0]} / {demo[1]}; " if demo else ""
+            print(
+                f"{PROG}: {venue.name} reference venue, seed {checked.seed}, faults: "
+                f"{faults}; {key}Ctrl-C stops",
+                file=err,
+                flush=True,
+            )
+            await stop.wait()
     print(f"{PROG}: stopped", file=err, flush=True)
     return EXIT_OK
 

@@ -1,19 +1,27 @@
 """``tradewire stream VENUE CHANNEL...``: subscribe and print the decoded events.
 
 Connects with the asyncio binding, subscribes to the channels and prints every channel
-event (market and user data, book gaps) on stdout, one line each: readable by default,
-JSON lines with ``--json`` (``{"event": "BookUpdate", "channel": ..., "data": ...}``,
-encoded with msgspec).  Session events (connected, authenticated, subscribed, closed,
-reconnecting, heartbeat timeouts ...) go to stderr as readable status lines.  Secrets
-never print: credentials are held as :class:`~tradewire.protocol.Secret` and masked by
-every encoder here.
+event (market and user data) on stdout: by default in the line format every venue shares
+(``book TOPIC bid PxQ ask PxQ``, ``trade TOPIC SIDE PxQ``, ``ticker TOPIC bid PxQ ask
+PxQ last P``, ``EVENT TOPIC JSON`` for the rest; see :mod:`tradewire.bindings._venue_spec`),
+where a book line shows the best bid and ask of the book the client maintains; JSON lines
+with ``--json`` (``{"event": "BookUpdate", "channel": ..., "data": ...}``, encoded with
+msgspec).  Session events (connected, authenticated, subscribed, book gaps and resyncs,
+closed, reconnecting, heartbeat timeouts ...) go to stderr as readable status lines.
+Secrets never print: credentials are held as :class:`~tradewire.protocol.Secret` and
+masked by every encoder here.  The venues, their topics, client machines and line
+formatters come from the venue registry (``tradewire.bindings._venues``).
+
+``--url`` is used as given, path and query included (``wss://test.deribit.com/ws/api/v2``;
+a URL with no path takes the venue's), so a wrong path is the venue's refusal of the
+upgrade, not a stream from somewhere else.
 
 It stops by itself after ``--count N`` channel events or ``--seconds S``; Ctrl-C (or
 SIGTERM) closes the WebSocket with a close handshake.  Exit codes:
 
 * ``0``: stopped by ``--count``, ``--seconds``, Ctrl-C or SIGTERM (a second Ctrl-C: 130);
-* ``1``: the stream failed: connection refused, TLS failed, upgrade refused, no channel
-  accepted, or the connection closed for good;
+* ``1``: the stream failed: the connection refused or timed out, TLS failed, the upgrade
+  refused or timed out, no channel accepted, or the connection closed for good;
 * ``2``: bad arguments: unknown venue, invalid channel, bad ``--url``, missing
   credentials for a private channel, or no ``--url`` for a venue without a reference
   venue.
@@ -32,33 +40,29 @@ import contextlib
 import os
 import ssl
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from tradewire.protocol import (
     ClientMachine,
-    Command,
+    ConnectionDead,
     LocalProtocolError,
     RequestFailure,
+    RequestTimeout,
     Secret,
-    deribit,
+    UpgradeRejected,
 )
 
 from . import asyncio as aio
 from ._cli_serve import stop_on_signals
-from ._cli_stream_format import (
-    PROG,
-    is_channel_event,
-    json_line,
-    one_line,
-    readable_line,
-    status_line,
-)
-from ._common import ConnectFailed, describe, parse_ws_url
+from ._cli_stream_format import PROG, json_line, one_line, status_line
+from ._common import ConnectFailed, describe, parse_ws_url, with_url_target
+from ._venue_spec import VenueEntry
+from ._venues import REGISTRY, entry, served
 
-__all__ = ["VENUES", "embedded_venue", "register", "run"]
+__all__ = ["embedded_venue", "register", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ENV_CLIENT_ID = "TRADEWIRE_CLIENT_ID"
@@ -73,70 +77,41 @@ class StreamFailed(Exception):
     """The stream could not start or ended on its own: exit 1."""
 
 
-# -- venues ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Venue:
-    """What ``stream`` needs to know about one venue."""
-
-    #: Check a channel name; raises LocalProtocolError saying why; True if it needs auth.
-    check_channel: Callable[[str], bool]
-    #: The client machine, with credentials (``client_id``, ``client_secret``) or None.
-    machine: Callable[[tuple[str, Secret] | None], ClientMachine]
-    #: The command subscribing to the (checked) channels.
-    subscribe: Callable[[list[str]], Command]
-
-
-def _deribit_machine(credentials: tuple[str, Secret] | None) -> ClientMachine:
-    if credentials is None:
-        return deribit.ClientProtocol()
-    client_id, secret = credentials
-    return deribit.ClientProtocol(
-        credentials=deribit.Credentials(client_id=client_id, client_secret=secret)
-    )
-
-
-VENUES: dict[str, Venue] = {
-    "deribit": Venue(
-        check_channel=lambda name: deribit.parse_channel(name).needs_auth,
-        machine=_deribit_machine,
-        subscribe=lambda channels: deribit.Subscribe(channels=channels),
-    ),
-}
-
-
 @contextlib.asynccontextmanager
-async def embedded_venue(venue: str) -> AsyncIterator[str | None]:
+async def embedded_venue(venue: VenueEntry) -> AsyncIterator[str | None]:
     """The ``ws://`` URL of ``venue``'s reference venue, served in this process by the
     asyncio binding (127.0.0.1, a free port) for the ``async with`` block; ``None`` for a
     venue the conformance kit has no reference venue for.
 
-    Its demo key is registered, so ``--client-id tradewire-demo --client-secret
-    tradewire-demo-secret`` streams private and ``raw`` channels too.
+    Its demo key is registered, so (for Deribit) ``--client-id tradewire-demo
+    --client-secret tradewire-demo-secret`` streams private and ``raw`` channels too.
     """
-    if venue != "deribit":
+    if venue.reference is None:
         yield None
         return
-    from ._cli_serve import served_deribit, venue_urls  # the venue only when asked for
-
-    async with served_deribit() as (_, server):
-        yield venue_urls(server.host, server.port)[0]
+    async with served(venue) as running:
+        yield running.url
 
 
 # -- arguments ------------------------------------------------------------------------------
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive count, got {text!r}")
     return value
 
 
 def _positive_seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected seconds > 0, got {text!r}")
     return value
 
@@ -152,7 +127,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "bad arguments."
         ),
     )
-    parser.add_argument("venue", metavar="VENUE", help="accepted: " + ", ".join(VENUES))
+    parser.add_argument("venue", metavar="VENUE", help="accepted: " + ", ".join(REGISTRY))
     parser.add_argument("channels", metavar="CHANNEL", nargs="+", help="a channel name")
     parser.add_argument(
         "--url",
@@ -173,8 +148,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 class Plan:
     """Checked arguments: everything the stream needs."""
 
-    venue_name: str
-    venue: Venue
+    venue: VenueEntry
     channels: list[str]
     url: str | None
     credentials: tuple[str, Secret] | None
@@ -185,20 +159,18 @@ class Plan:
 
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     """Check the arguments; raises :class:`UsageError` with a one-line reason."""
-    venue = VENUES.get(args.venue)
-    if venue is None:
-        raise UsageError(f"unknown venue {args.venue!r}; accepted: {', '.join(VENUES)}")
+    try:
+        venue = entry(args.venue)
+    except LocalProtocolError as exc:
+        raise UsageError(str(exc)) from None
     channels = list(dict.fromkeys(args.channels))
     private: list[str] = []
     for name in channels:
         try:
-            if venue.check_channel(name):
+            if venue.check_topic(name):
                 private.append(name)
         except LocalProtocolError as exc:
-            reason = str(exc)
-            if repr(name) not in reason:
-                reason = f"invalid channel {name!r}: {reason}"
-            raise UsageError(reason) from None
+            raise UsageError(str(exc)) from None
     credentials = _credentials(args, environ)
     if private and credentials is None:
         raise UsageError(
@@ -208,7 +180,6 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     if args.url is not None:
         _check_url(args.url)
     return Plan(
-        venue_name=args.venue,
         venue=venue,
         channels=channels,
         url=args.url,
@@ -235,7 +206,10 @@ def _credentials(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "ws://[::1": not a URL
+        raise UsageError(f"bad --url: {exc}") from None
     if parts.username is not None or parts.password is not None:
         # never echo it: the URL holds a credential
         raise UsageError("bad --url: credentials in the URL are not accepted")
@@ -296,10 +270,10 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
     async with contextlib.AsyncExitStack() as resources:
         url = checked.url
         if url is None:
-            url = await resources.enter_async_context(embedded_venue(checked.venue_name))
+            url = await resources.enter_async_context(embedded_venue(checked.venue))
             if url is None:
                 raise UsageError(
-                    f"--url is required: there is no reference venue for {checked.venue_name!r}"
+                    f"--url is required: there is no reference venue for {checked.venue.name!r}"
                 )
         session = asyncio.create_task(_session(checked, url, out, err))
         stopper = asyncio.create_task(stop.wait())
@@ -314,21 +288,42 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _machine(checked: Plan) -> ClientMachine:
+    """The venue's client machine, with books maintained (the book lines show them)."""
+    venue = checked.venue
+    credentials = None
+    if checked.credentials is not None:
+        credentials = venue.credentials(*checked.credentials)
+    return venue.client(credentials=credentials, maintain_books=True)
+
+
 async def _session(checked: Plan, url: str, out: TextIO, err: TextIO) -> None:
-    machine = checked.venue.machine(checked.credentials)
+    machine = _machine(checked)
+    aimed = with_url_target(machine, parse_ws_url(url), prefer_url=True)  # the URL's path
+    where = _where(url)
     try:
-        async with aio.connect(url, machine) as client:
+        async with aio.connect(url, aimed) as client:
             await _subscribe(checked, client, err)
-            await _print_events(checked, client, out, err)
+            await _print_events(checked, client, machine, out, err)
     except ssl.SSLError as exc:
-        _failed(f"TLS failed with {_where(url)}: {exc}")
+        _failed(f"TLS failed with {where}: {exc}")
     except ConnectFailed as exc:
-        _failed(f"{_where(url)} refused the WebSocket: {exc}")
+        event = exc.event
+        if isinstance(event, UpgradeRejected):
+            _failed(f"{where} refused the WebSocket upgrade: {exc}")
+        if isinstance(event, ConnectionDead):
+            _failed(f"{where} timed out during the WebSocket upgrade: {exc}")
+        _failed(f"the WebSocket upgrade with {where} failed: {exc}")
+    except (TimeoutError, ConnectionRefusedError) as exc:
+        what = "timed out" if isinstance(exc, TimeoutError) else "connection refused"
+        _failed(f"could not connect to {where}: {what}")
     except OSError as exc:
         if isinstance(exc, BrokenPipeError):
             raise
-        _failed(f"could not connect to {_where(url)}: {describe(exc)}")
-    except RequestFailure as exc:  # the subscription: refused, timed out, connection lost
+        _failed(f"could not connect to {where}: {exc.strerror or describe(exc)}")
+    except RequestTimeout:
+        _failed("subscribing timed out: the venue did not answer")
+    except RequestFailure as exc:  # the subscription: refused, connection lost
         _failed(f"subscribing failed: {describe(exc)}")
 
 
@@ -348,18 +343,24 @@ async def _subscribe(checked: Plan, client: aio.Client, err: TextIO) -> None:
     print(f"{PROG}: streaming {len(active)} channel(s)", file=err, flush=True)
 
 
-async def _print_events(checked: Plan, client: aio.Client, out: TextIO, err: TextIO) -> None:
-    render = json_line if checked.json else readable_line
+async def _print_events(
+    checked: Plan, client: aio.Client, machine: ClientMachine, out: TextIO, err: TextIO
+) -> None:
+    lines_of = checked.venue.lines
     printed = 0
     async for event in client:
-        if is_channel_event(event):
-            out.write(render(event) + "\n")
+        lines = lines_of(event, machine)
+        if lines is None:
+            print(status_line(event), file=err)
+        elif checked.json or lines:
+            if checked.json:
+                out.write(json_line(event) + "\n")
+            else:
+                out.write("".join(one_line(line) + "\n" for line in lines))
             printed += 1
             if checked.count is not None and printed >= checked.count:
                 out.flush()
                 return
-        else:
-            print(status_line(event), file=err)
         if not client.queued:  # a batch is done: show it
             out.flush()
             err.flush()

@@ -1,4 +1,9 @@
-"""How ``tradewire stream`` prints events: JSON lines, readable lines, status lines.
+"""How ``tradewire stream`` prints events: JSON lines and status lines.
+
+The readable stream lines (``book TOPIC bid PxQ ask PxQ`` ...) are the venue registry's:
+each venue's entry maps its events to the common format (see
+:mod:`tradewire.bindings._venue_spec`); :func:`data_json` is the JSON its catch-all line
+carries.
 
 Every line is one line (newlines escaped, long ones cut at :data:`MAX_LINE`), and no
 encoder here can print a secret: :class:`~tradewire.protocol.Secret` values become the
@@ -11,17 +16,16 @@ from typing import Any
 
 import msgspec
 
-from tradewire.protocol import MASK, Event, Secret, deribit
+from tradewire.protocol import MASK, Event, Secret
 
 from ._common import describe
 
 __all__ = [
     "MAX_LINE",
     "PROG",
-    "is_channel_event",
+    "data_json",
     "json_line",
     "one_line",
-    "readable_line",
     "status_line",
 ]
 
@@ -56,25 +60,15 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
 
 
-def readable_line(event: Event) -> str:
-    """A one-line summary of a channel event."""
-    channel = getattr(event, "channel", "")
-    if isinstance(event, deribit.BookUpdate):
-        book = event.data
-        kind = "snapshot" if book.is_snapshot else f"change (prev {book.prev_change_id})"
-        best = ""
-        if book.bids and book.asks:
-            bid, ask = book.bids[0], book.asks[0]
-            best = f"  bid {bid[1]:g} x {bid[2]:g} / ask {ask[1]:g} x {ask[2]:g}"
-        sides = f"bids {len(book.bids)} asks {len(book.asks)}"
-        return one_line(f"{channel} #{book.change_id} {kind}: {sides}{best}")
+def data_json(event: Event) -> str:
+    """The event's data as JSON (its ``data`` alone when that is its only field besides
+    the topic and an empty label), secrets masked."""
     fields = _fields(event)
     fields.pop("channel", None)
     if fields.get("label") is None:
         fields.pop("label", None)
     data = fields.pop("data", None) if list(fields) == ["data"] else fields
-    body = _ENCODER.encode(data).decode()
-    return one_line(f"{channel} {type(event).__name__} {body}")
+    return _ENCODER.encode(data).decode()
 
 
 def status_line(event: Event) -> str:
@@ -84,7 +78,3 @@ def status_line(event: Event) -> str:
         shown = describe(value) if isinstance(value, BaseException) else repr(value)
         parts.append(f"{name}={shown}")
     return one_line(f"{PROG}: " + " ".join(parts))
-
-
-def is_channel_event(event: Event) -> bool:
-    return isinstance(getattr(event, "channel", None), str)

@@ -146,7 +146,10 @@ _HTTP_SCHEMES = {"http": (False, 80), "https": (True, 443)}
 def _parse(url: str, schemes: dict[str, tuple[bool, int]], argument: str) -> Endpoint:
     if not isinstance(url, str):
         raise LocalProtocolError(f"invalid {argument}: expected a str, got {url!r}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "ws://[::1": an unclosed IPv6 literal, ...
+        raise LocalProtocolError(f"invalid {argument}: {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in schemes:
         accepted = ", ".join(f"{s}://" for s in schemes)
@@ -206,20 +209,23 @@ def client_ssl_context(endpoint: Endpoint, context: ssl.SSLContext | None) -> ss
     return context if context is not None else ssl.create_default_context()
 
 
-def merge_handshake(handshake: Handshake, endpoint: Endpoint) -> Handshake:
+def merge_handshake(
+    handshake: Handshake, endpoint: Endpoint, *, prefer_url: bool = False
+) -> Handshake:
     """The machine's handshake with the URL filling what the machine leaves open.
 
     The machine wins: its path is used unless it is ``"/"`` (the default), in which case
     the URL's path is used; its query is used unless it is empty, in which case the URL's
     query is used.  So ``wss://www.deribit.com/ws/api/v2`` works with a machine that
     says nothing about paths, and a machine that knows its path cannot be pointed
-    elsewhere by a URL.
+    elsewhere by a URL.  With ``prefer_url`` the URL wins where it says something (a
+    path other than ``/``, a query): what a user typed (``tradewire stream --url``).
     """
     path = handshake.path
-    if path == "/" and endpoint.path:
+    if (path == "/" or prefer_url) and endpoint.path not in ("", "/"):
         path = endpoint.path
     query = handshake.query
-    if not query and endpoint.query:
+    if (not query or prefer_url) and endpoint.query:
         query = tuple(parse_qsl(endpoint.query, keep_blank_values=True))
     if path is handshake.path and query is handshake.query:
         return handshake
@@ -233,9 +239,10 @@ class _URLTargetMachine:
     so the hot path pays no extra call.
     """
 
-    def __init__(self, machine: ClientMachine, endpoint: Endpoint) -> None:
+    def __init__(self, machine: ClientMachine, endpoint: Endpoint, prefer_url: bool) -> None:
         self.inner = machine
         self._endpoint = endpoint
+        self._prefer_url = prefer_url
         self.connection_made: Callable[[float], None] = machine.connection_made
         self.receive_message: Callable[[bytes | str, float], None] = machine.receive_message
         self.send: Callable[[Command, float], RequestId | None] = machine.send
@@ -251,17 +258,20 @@ class _URLTargetMachine:
 
     @property
     def handshake(self) -> Handshake:
-        return merge_handshake(self.inner.handshake, self._endpoint)
+        return merge_handshake(self.inner.handshake, self._endpoint, prefer_url=self._prefer_url)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
 
-def with_url_target(machine: ClientMachine, endpoint: Endpoint) -> ClientMachine:
-    """``machine`` itself when the URL adds nothing to its handshake, else a thin proxy."""
+def with_url_target(
+    machine: ClientMachine, endpoint: Endpoint, *, prefer_url: bool = False
+) -> ClientMachine:
+    """``machine`` itself when the URL adds nothing to its handshake, else a thin proxy
+    (see :func:`merge_handshake` for ``prefer_url``)."""
     if endpoint.path in ("", "/") and not endpoint.query:
         return machine
-    return _URLTargetMachine(machine, endpoint)
+    return _URLTargetMachine(machine, endpoint, prefer_url)
 
 
 def describe(error: BaseException) -> str:

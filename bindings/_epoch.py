@@ -1,8 +1,9 @@
 """How a binding hands epoch time to client machines that sign with it.
 
 Machines are told the time (``now``) and never read a clock; some need *epoch* time
-(Deribit's ``client_signature`` timestamp, spec 2.2; the other venues' signed payloads
-and JWTs likewise), while a binding's own clock is monotonic (``loop.time()``,
+(Deribit's ``client_signature`` timestamp, section 2.2 of ``docs/venues/deribit.md``; the
+other venues' signed payloads and JWTs likewise), while a binding's own clock is
+monotonic (``loop.time()``,
 ``trio.current_time()``, ``time.monotonic()``) so that timers survive wall-clock steps.
 
 The hand-off: **a client stack, and the machine in it, is driven on the binding's

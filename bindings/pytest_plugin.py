@@ -1,10 +1,13 @@
-"""tradewire's pytest plugin: a reference Deribit venue per test, on a local port.
+"""tradewire's pytest plugin: a reference venue per test, on a local port.
 
 Installing tradewire registers this module with pytest (entry point ``pytest11``,
-name ``tradewire``); nothing to configure.  It adds the fixture ``deribit_venue`` for
-async tests run by anyio's pytest plugin (``@pytest.mark.anyio``; the ``anyio_backend``
-fixture picks asyncio or trio, and the venue is served by tradewire's binding for that
-backend, under the test's own event loop)::
+name ``tradewire``); nothing to configure.  For every venue in the venue registry
+(``tradewire.bindings._venues``) that has a reference venue it adds a fixture
+``<venue>_venue`` and a marker ``<venue>_faults`` (today: ``deribit_venue`` and
+``deribit_faults``), for async tests run by anyio's pytest plugin
+(``@pytest.mark.anyio``; the ``anyio_backend`` fixture picks asyncio or trio, and the
+venue is served by tradewire's binding for that backend, under the test's own event
+loop)::
 
     import pytest
     from tradewire.protocol.deribit import BookUpdate, GetTime, Subscribe
@@ -18,29 +21,31 @@ backend, under the test's own event loop)::
         # or your own client: deribit_venue.url, deribit_venue.http_url,
         # deribit_venue.client_id / deribit_venue.client_secret
 
-What the fixture gives (a :class:`ServedDeribit`):
+What the fixture gives (a :class:`ServedVenue`):
 
 * ``url``: ``ws://127.0.0.1:PORT/ws/api/v2``; ``http_url``: ``http://127.0.0.1:PORT``
   (REST at ``/api/v2/{public|private}/{method}``, on the same port; ccxt's
-  ``urls.api.rest``); ``host``, ``port``;
-* ``client_id`` / ``client_secret``: the venue's demo key (``tradewire-demo`` /
-  ``tradewire-demo-secret``), ``credentials``: the same as ``deribit.Credentials``;
-* ``venue``: the :class:`~tradewire.conformance.deribit.DeribitVenue` itself (its
-  market, its connections in ``venue.sockets``); ``server``: the binding's server;
-  ``faults``: the fault plan in force; ``backend``: ``"asyncio"`` or ``"trio"``;
+  ``urls.api.rest``; ``None`` for a venue without HTTP); ``host``, ``port``;
+* ``client_id`` / ``client_secret``: the venue's demo key (Deribit: ``tradewire-demo`` /
+  ``tradewire-demo-secret``), ``credentials``: the same as the venue's credentials
+  object (``deribit.Credentials``);
+* ``venue``: the reference venue itself (Deribit's
+  :class:`~tradewire.conformance.deribit.DeribitVenue`: its market, its connections in
+  ``venue.sockets``); ``server``: the binding's server; ``faults``: the fault plan in
+  force; ``backend``: ``"asyncio"`` or ``"trio"``; ``entry``: the registry entry;
 * ``inject(fault, connection_id=None)``: apply one fault now to a WebSocket connection
   (the newest open one by default), e.g. ``deribit_venue.inject("disconnect")``;
-* ``now()``: the server's clock; ``machine(**options)``: a ``deribit.ClientProtocol``
-  with the demo credentials; ``connect(machine=None, **options)``: ``connect()`` of the
-  backend's binding to ``url`` with that machine.
+* ``now()``: the server's clock; ``machine(**options)``: the venue's client machine
+  (``deribit.ClientProtocol``) with the demo credentials; ``connect(machine=None,
+  **options)``: ``connect()`` of the backend's binding to ``url`` with that machine.
 
 Fault plans use the grammar of :mod:`tradewire.conformance._faults`: from the marker
 ``@pytest.mark.deribit_faults("disconnect@2s#1", "gap:book.ETH-PERPETUAL.raw@1s")``
 (items are joined), or from the fixture's parameter (``@pytest.mark.parametrize(
 "deribit_venue", ["disconnect@1s#1", {"faults": "...", "seed": 7}], indirect=True)``).
 A bad plan fails the test's setup with the parser's message.  A dict parameter may also
-set ``seed`` (default 1) and ``market``, a
-:class:`~tradewire.conformance.market.MarketConfig` (``tick_interval=3600`` makes a
+set ``seed`` (default 1) and ``market``, the venue's market config (Deribit: a
+:class:`~tradewire.conformance.market.MarketConfig`; ``tick_interval=3600`` makes a
 market that only your orders move; its ``seed`` and ``start_ms`` are set by the fixture).
 The venue stops when the fixture is torn down: the server closes and every connection it
 accepted is dropped.
@@ -49,7 +54,7 @@ accepted is dropped.
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -58,61 +63,79 @@ import anyio
 import pytest
 
 from tradewire.conformance import Fault, FaultPlan
-from tradewire.conformance.deribit import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DeribitVenue
-from tradewire.conformance.market import MarketConfig
-from tradewire.protocol import LocalProtocolError, Secret, deribit
+from tradewire.protocol import ClientMachine, LocalProtocolError, Secret
 
-from ._cli_serve import DEFAULT_SEED, venue_factory, venue_urls
-from ._cli_serve import deribit_venue as _make_venue
+from ._venue_spec import ReferenceVenue, VenueEntry
+from ._venues import DEFAULT_SEED, ENTRIES, connection_factory, start_reference
 
-__all__ = ["ServedDeribit", "deribit_venue", "pytest_configure"]
+__all__ = [
+    "ServedDeribit",
+    "ServedVenue",
+    "fixture_name",
+    "fixtures",
+    "marker_name",
+    "pytest_configure",
+    "register_markers",
+]
 
-MARKER = "deribit_faults"
+
+def fixture_name(venue: VenueEntry) -> str:
+    return f"{venue.name}_venue"
+
+
+def marker_name(venue: VenueEntry) -> str:
+    return f"{venue.name}_faults"
+
+
+def register_markers(config: pytest.Config, entries: Iterable[VenueEntry]) -> None:
+    """Declare the ``<venue>_faults`` marker of every entry with a reference venue."""
+    for venue in entries:
+        if venue.reference is not None:
+            config.addinivalue_line(
+                "markers",
+                f"{marker_name(venue)}(*specs): the fault plan of the {fixture_name(venue)} "
+                "fixture (tradewire.conformance._faults grammar; several items are joined)",
+            )
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{MARKER}(*specs): the fault plan of the deribit_venue fixture "
-        "(tradewire.conformance._faults grammar; several items are joined)",
-    )
+    register_markers(config, ENTRIES)
 
 
 @dataclass
-class ServedDeribit:
-    """The reference Deribit venue of one test (see the module docstring)."""
+class ServedVenue:
+    """The reference venue of one test (see the module docstring)."""
 
     url: str
-    http_url: str
+    http_url: str | None
     host: str
     port: int
-    venue: DeribitVenue
+    venue: Any
     server: Any
     faults: FaultPlan
     backend: str
     binding: ModuleType
-    client_id: str = DEMO_CLIENT_ID
-    client_secret: str = DEMO_CLIENT_SECRET
+    entry: VenueEntry
+    client_id: str = ""
+    client_secret: str = ""
 
     @property
-    def credentials(self) -> deribit.Credentials:
-        """The demo key as ``deribit.Credentials``."""
-        return deribit.Credentials(
-            client_id=self.client_id, client_secret=Secret(self.client_secret)
-        )
+    def credentials(self) -> Any:
+        """The demo key as the venue's credentials object (``deribit.Credentials``)."""
+        return self.entry.credentials(self.client_id, Secret(self.client_secret))
 
     def now(self) -> float:
         """The server's clock (what the venue is driven with)."""
         return anyio.current_time()
 
-    def machine(self, **options: Any) -> deribit.ClientProtocol:
-        """A ``deribit.ClientProtocol`` logging in with the demo key (``options`` are
-        its other arguments)."""
+    def machine(self, **options: Any) -> ClientMachine:
+        """The venue's client machine logging in with the demo key (``options`` are its
+        other arguments)."""
         options.setdefault("credentials", self.credentials)
-        return deribit.ClientProtocol(**options)
+        return self.entry.client(**options)
 
     def connect(self, machine: Any = None, **options: Any) -> Any:
-        """``async with deribit_venue.connect() as client``: the backend binding's
+        """``async with <venue>_venue.connect() as client``: the backend binding's
         ``connect(url, machine, **options)``; the machine defaults to :meth:`machine`."""
         chosen = machine if machine is not None else self.machine()
         return self.binding.connect(self.url, chosen, **options)
@@ -131,6 +154,10 @@ class ServedDeribit:
         self.server.hub.settle(now)
 
 
+ServedDeribit = ServedVenue
+"""The fixture value's type under its first name (``deribit_venue`` gives one)."""
+
+
 def _backend_name(anyio_backend: object) -> str:
     if isinstance(anyio_backend, str):
         return anyio_backend
@@ -143,16 +170,16 @@ def _backend_name(anyio_backend: object) -> str:
 class _Settings:
     faults: FaultPlan
     seed: int
-    market: MarketConfig | None
+    market: Any
 
 
 _PARAM_KEYS = frozenset({"faults", "seed", "market"})
 
 
-def _settings(request: pytest.FixtureRequest) -> _Settings:
+def _settings(request: pytest.FixtureRequest, venue: VenueEntry) -> _Settings:
     """The fault plan, seed and market config from the marker and the fixture's parameter."""
     specs: list[str] = []
-    for marker in reversed(list(request.node.iter_markers(MARKER))):
+    for marker in reversed(list(request.node.iter_markers(marker_name(venue)))):
         specs += [str(arg) for arg in marker.args]
     seed, market = DEFAULT_SEED, None
     param = getattr(request, "param", None)
@@ -163,49 +190,74 @@ def _settings(request: pytest.FixtureRequest) -> _Settings:
             specs.append(str(param["faults"]))
         seed = int(param.get("seed", seed))
         market = param.get("market")
-        if market is not None and not isinstance(market, MarketConfig):
-            raise LocalProtocolError(f"invalid market {market!r}: expected a MarketConfig")
     elif param is not None:
         raise LocalProtocolError(
-            f"invalid deribit_venue parameter {param!r}: expected a fault plan string or "
-            "a dict with the keys 'faults', 'seed' and/or 'market'"
+            f"invalid {fixture_name(venue)} parameter {param!r}: expected a fault plan "
+            "string or a dict with the keys 'faults', 'seed' and/or 'market'"
         )
     plan = FaultPlan.parse(",".join(s for s in specs if s.strip()))
     return _Settings(faults=plan, seed=seed, market=market)
 
 
-@pytest.fixture
-async def deribit_venue(
-    request: pytest.FixtureRequest, anyio_backend: object
-) -> AsyncIterator[ServedDeribit]:
-    """The reference Deribit venue on 127.0.0.1 (a free port) for one async test; see
-    :mod:`tradewire.bindings.pytest_plugin`."""
-    backend = _backend_name(anyio_backend)
-    if backend not in ("asyncio", "trio"):
-        raise LocalProtocolError(f"invalid anyio_backend {backend!r}: expected asyncio or trio")
-    binding = importlib.import_module(f"tradewire.bindings.{backend}")
-    settings = _settings(request)
-    now = anyio.current_time()
-    venue = _make_venue(
-        now=now,
-        epoch_offset=binding.epoch_offset(),
-        seed=settings.seed,
-        faults=settings.faults,
-        market=settings.market,
-    )
-    host = "127.0.0.1"
-    async with binding.serve(
-        venue_factory(venue), host=host, port=0, on_events=venue.on_events, app=venue
-    ) as server:
-        url, http_url = venue_urls(host, server.port)
-        yield ServedDeribit(
-            url=url,
-            http_url=http_url,
-            host=host,
-            port=server.port,
-            venue=venue,
-            server=server,
+def _fixture(venue: VenueEntry) -> Callable[..., AsyncIterator[ServedVenue]]:
+    """The ``<venue>_venue`` fixture function of one registry entry."""
+
+    async def served_venue(
+        request: pytest.FixtureRequest, anyio_backend: object
+    ) -> AsyncIterator[ServedVenue]:
+        backend = _backend_name(anyio_backend)
+        if backend not in ("asyncio", "trio"):
+            raise LocalProtocolError(f"invalid anyio_backend {backend!r}: expected asyncio or trio")
+        binding = importlib.import_module(f"tradewire.bindings.{backend}")
+        settings = _settings(request, venue)
+        reference: ReferenceVenue = start_reference(
+            venue,
+            now=anyio.current_time(),
+            epoch_offset=binding.epoch_offset(),
+            seed=settings.seed,
             faults=settings.faults,
-            backend=backend,
-            binding=binding,
+            market=settings.market,
         )
+        host = "127.0.0.1"
+        demo = venue.demo or ("", "")
+        async with binding.serve(
+            connection_factory(venue, reference),
+            host=host,
+            port=0,
+            on_events=reference.on_events,
+            app=reference,
+        ) as server:
+            yield ServedVenue(
+                url=venue.urls.ws_url(host, server.port),
+                http_url=venue.urls.http_url(host, server.port),
+                host=host,
+                port=server.port,
+                venue=reference,
+                server=server,
+                faults=settings.faults,
+                backend=backend,
+                binding=binding,
+                entry=venue,
+                client_id=demo[0],
+                client_secret=demo[1],
+            )
+
+    served_venue.__name__ = fixture_name(venue)
+    served_venue.__doc__ = (
+        f"The reference {venue.title} venue on 127.0.0.1 (a free port) for one async "
+        "test; see :mod:`tradewire.bindings.pytest_plugin`."
+    )
+    return served_venue
+
+
+def fixtures(entries: Iterable[VenueEntry]) -> dict[str, Any]:
+    """The ``<venue>_venue`` fixtures of the entries with a reference venue, by name (a
+    module or conftest that puts them in its namespace offers them)."""
+    return {
+        fixture_name(venue): pytest.fixture(name=fixture_name(venue))(_fixture(venue))
+        for venue in entries
+        if venue.reference is not None
+    }
+
+
+globals().update(fixtures(ENTRIES))  # deribit_venue, ...: one per registered venue

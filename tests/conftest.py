@@ -5,6 +5,9 @@ same examples every time and a red CI always means a real regression, not a luck
 draw; ``deadline=None`` because timings on a shared 2-core machine are not what these
 properties are about.  Set ``TRADEWIRE_HYPOTHESIS=explore`` for fresh random examples
 (and hypothesis' example database) when hunting bugs locally.
+
+"spec N.N" in a test means section N.N of ``docs/venues/deribit.md`` (the only venue with
+tests so far; a test of another venue names its own file).
 """
 
 from __future__ import annotations

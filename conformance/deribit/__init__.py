@@ -27,11 +27,15 @@ Over real sockets (one port for WebSocket and HTTP)::
         ...  # ws://127.0.0.1:8080/ws/api/v2 and http://127.0.0.1:8080/api/v2/...
 
 In memory, :class:`VenueHarness` wires client stacks to the venue on a fake clock.
+
+"spec N.N" in this package (and in ``strategies``) is section N.N of
+``docs/venues/deribit.md``.
 """
 
 # -- venue (DeribitVenue, config, connections, faults, harness) ---------------------------
 # isort: split
 from .._faults import FAULT_KINDS, Fault, FaultPlan, FaultSpecError
+from ._catalog import INDEX_NAMES, PERPETUAL_EXPIRY_MS, deribit_catalog, expiries
 from ._config import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -41,6 +45,7 @@ from ._config import (
     ApiClient,
     VenueConfig,
 )
+from ._errors import REASON_CODES, refusal
 from ._harness import HTTPLink, VenueHarness
 from ._socket import VenueHTTP, VenueProtocol, VenueSocket
 from ._venue import DeribitVenue
@@ -53,6 +58,9 @@ __all__ = [
     "DEMO_CLIENT_SECRET",
     "EXTRA_METHODS",
     "FAULT_KINDS",
+    "INDEX_NAMES",
+    "PERPETUAL_EXPIRY_MS",
+    "REASON_CODES",
     "TOO_SLOW_CLOSE_CODE",
     "TOO_SLOW_REASON",
     "ApiClient",
@@ -66,6 +74,9 @@ __all__ = [
     "VenueHarness",
     "VenueProtocol",
     "VenueSocket",
+    "deribit_catalog",
+    "expiries",
+    "refusal",
     # -- end venue --
 ]
 

@@ -19,6 +19,7 @@ from tradewire.protocol.deribit.server import (
 
 from .._faults import FaultPlan
 from ..market import MarketConfig
+from ._methods_history import HISTORY_METHODS
 
 __all__ = [
     "DEMO_CLIENT_ID",
@@ -42,19 +43,23 @@ for ``connection_too_slow`` is not documented, spec 7.1)."""
 
 TOO_SLOW_REASON = "connection_too_slow"
 
-EXTRA_METHODS = frozenset(
-    {
-        "public/get_index_price_names",
-        "private/get_user_trades_by_instrument",
-        "private/get_user_trades_by_currency",
-        "private/get_order_history_by_instrument",
-        "private/get_order_history_by_currency",
-        "private/get_account_summaries",
-    }
+EXTRA_METHODS = (
+    frozenset(
+        {
+            "public/get_index_price_names",
+            "private/get_user_trades_by_instrument",
+            "private/get_user_trades_by_currency",
+            "private/get_order_history_by_instrument",
+            "private/get_order_history_by_currency",
+            "private/get_account_summaries",
+        }
+    )
+    | HISTORY_METHODS
 )
 """Methods without a typed command that the venue answers (they arrive as
-``GenericRequest``; ccxt's ``fetch_balance``, ``fetch_my_trades`` and
-``fetch_closed_orders`` use them)."""
+``GenericRequest``; ccxt's ``fetch_balance``, ``fetch_my_trades``, ``fetch_closed_orders``,
+``fetch_tickers``, ``fetch_ohlcv``, ``fetch_funding_rate``, ``fetch_volatility_history``,
+``fetch_deposit_address`` and the other clients of spec 8.2 use them)."""
 
 
 class ApiClient(msgspec.Struct, frozen=True, kw_only=True):

@@ -190,7 +190,7 @@ class Feeds:
         if family in _ALWAYS:
             return True
         if family is F.PRICE_INDEX or family is F.USER_MMP_TRIGGER:
-            return channel.index_name in mk.INDEX_NAMES
+            return channel.index_name in self.market.index_names()
         if family is F.USER_PORTFOLIO:
             return (channel.currency or "").upper() in self._currencies
         if family is F.INSTRUMENT_STATE:
@@ -252,7 +252,7 @@ class Feeds:
         elif family is F.PUBLIC_METHODS_STATE:
             data = PlatformState(allow_unauthenticated_public_requests=True)
         elif family is F.PLATFORM_STATE:
-            for index in mk.INDEX_NAMES:
+            for index in self.market.index_names():
                 self.notify(
                     connection_id, name, PlatformState(price_index=index, locked=False), now
                 )

@@ -35,6 +35,10 @@ method                                          market
                                                 ``fees`` with ``extended``)
 ``private/get_account_summaries``               the account's identity and ``summaries``,
                                                 one per currency (ccxt's ``fetch_balance``)
+the methods of spec 8.2's table                 see ``_methods_history``: book summaries,
+                                                trades by currency, historical volatility,
+                                                one instrument, funding, candles,
+                                                subaccounts, settlements, a deposit address
 =============================================== ===========================================
 
 Choices where the spec is open: the market account of a request is its Deribit account
@@ -69,73 +73,18 @@ from tradewire.protocol.deribit import (
 from tradewire.protocol.deribit import _commands as c
 from tradewire.protocol.deribit import _commands_market as cm
 from tradewire.protocol.deribit import _commands_trading as ct
-from tradewire.protocol.deribit._errors import ERROR_MESSAGES
 from tradewire.protocol.deribit.server import (
     RequestReceived,
     ServerState,
 )
 
 from .. import market as mk
+from ._answers import Answer, Refusal, int_param, invalid, require, text_param
+from ._errors import refusal
+from ._methods_history import HistoryMethods
 from ._wire import convert, index_price_result, order_book, summary
 
 __all__ = ["Answer", "Methods", "Refusal"]
-
-_LEVELS = {"none": 0, "read": 1, "read_write": 2}
-
-
-class Refusal(Exception):
-    """The request is answered with Deribit error ``code``."""
-
-    def __init__(self, code: int, data: Any = None, message: str | None = None) -> None:
-        self.code = code
-        self.message = message or ERROR_MESSAGES.get(code, "error")
-        self.data = data
-        super().__init__(f"{code}: {self.message}")
-
-
-def _invalid(param: str, reason: str) -> Refusal:
-    return Refusal(-32602, {"reason": reason, "param": param})
-
-
-class Answer(msgspec.Struct, frozen=True, kw_only=True):
-    """What a request produced: its ``result``, the market ``events`` to fan out, and the
-    id of an order it placed (for cancel-on-disconnect)."""
-
-    result: Any
-    events: Sequence[mk.MarketEvent] = ()
-    placed: str | None = None
-
-
-def _level(scope: str | None, area: str) -> int:
-    for token in (scope or "").split():
-        name, _, value = token.partition(":")
-        if name == area:
-            return _LEVELS.get(value, 0)
-    return 0
-
-
-def _require(event: RequestReceived, area: str, level: int) -> None:
-    if _level(event.scope, area) < level:
-        wanted = "read_write" if level == 2 else "read"
-        raise Refusal(13021, {"reason": f"scope {area}:{wanted} required"})
-
-
-def _int_param(params: Mapping[str, Any], name: str, default: int) -> int:
-    value = params.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise _invalid(name, "expected an integer") from None
-    if number < 1:
-        raise _invalid(name, "expected an integer >= 1")
-    return number
-
-
-def _text_param(params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value:
-        raise Refusal(-32000, {"reason": "missing", "param": name})
-    return value
 
 
 class Methods:
@@ -191,6 +140,7 @@ class Methods:
             "private/get_order_history_by_instrument": self._order_history,
             "private/get_order_history_by_currency": self._order_history,
             "private/get_account_summaries": self._account_summaries,
+            **HistoryMethods(market).table(),
         }
 
     def answer(self, event: RequestReceived, now: float) -> Answer:
@@ -207,7 +157,8 @@ class Methods:
                 raise Refusal(10033, {"reason": f"{command.method} is not modelled"})
             return handler(command, event, now)
         except mk.MarketError as exc:
-            raise Refusal(exc.code, exc.data, exc.message) from None
+            code, message, data = refusal(exc)
+            raise Refusal(code, data, message) from None
 
     # -- records --------------------------------------------------------------------------
 
@@ -260,11 +211,11 @@ class Methods:
         try:
             record = self.market.index_price(command.index_name)
         except KeyError:
-            raise _invalid("index_name", "unknown index") from None
+            raise invalid("index_name", "unknown index") from None
         return Answer(result=index_price_result(record))
 
     def _index_names(self, _: Mapping[str, Any], __: RequestReceived) -> Answer:
-        return Answer(result=list(mk.INDEX_NAMES))
+        return Answer(result=self.market.index_names())
 
     def _last_trades(
         self, command: cm.GetLastTradesByInstrument, _: RequestReceived, __: float
@@ -307,7 +258,7 @@ class Methods:
         )
 
     def _place(self, command: ct.PlaceOrder, event: RequestReceived, now: float) -> Answer:
-        _require(event, "trade", 2)
+        require(event, "trade", 2)
         self._unmodelled(
             command,
             ("advanced", "linked_order_type", "otoco_config", "display_amount", "mmp"),
@@ -338,7 +289,7 @@ class Methods:
     def _edit(
         self, command: ct.Edit | ct.EditByLabel, event: RequestReceived, now: float
     ) -> Answer:
-        _require(event, "trade", 2)
+        require(event, "trade", 2)
         self._unmodelled(
             command, ("advanced", "trigger_price", "trigger_offset", "display_amount", "mmp")
         )
@@ -361,12 +312,12 @@ class Methods:
         return Answer(result=self._execution(execution), events=execution.events)
 
     def _cancel(self, command: ct.Cancel, event: RequestReceived, now: float) -> Answer:
-        _require(event, "trade", 2)
+        require(event, "trade", 2)
         cancelled = self.market.cancel(self.account(event), command.order_id, now)
         return Answer(result=self.order(cancelled.orders[0]), events=cancelled.events)
 
     def _cancel_many(self, command: Any, event: RequestReceived, now: float) -> Answer:
-        _require(event, "trade", 2)
+        require(event, "trade", 2)
         filters: dict[str, Any] = {}
         if isinstance(command, ct.CancelAllByCurrency | ct.CancelAllByKindOrType):
             filters = {"currency": command.currency, "kind": command.kind}
@@ -391,7 +342,7 @@ class Methods:
     # -- queries --------------------------------------------------------------------------
 
     def _open_orders(self, command: Any, event: RequestReceived, _: float) -> Answer:
-        _require(event, "trade", 1)
+        require(event, "trade", 1)
         filters: dict[str, Any] = {"type": getattr(command, "type", None) or "all"}
         if isinstance(command, ct.GetOpenOrders | ct.GetOpenOrdersByCurrency):
             filters["kind"] = command.kind
@@ -405,7 +356,7 @@ class Methods:
         return Answer(result=[self.order(o) for o in orders])
 
     def _order_state(self, command: ct.GetOrderState, event: RequestReceived, _: float) -> Answer:
-        _require(event, "trade", 1)
+        require(event, "trade", 1)
         return Answer(result=self.order(self.market.order(self.account(event), command.order_id)))
 
     def _filtered(self, records: Sequence[Any], params: Mapping[str, Any]) -> list[Any]:
@@ -414,7 +365,7 @@ class Methods:
         if instrument is not None:
             kept = [r for r in records if r.instrument_name == instrument]
         else:
-            currency = _text_param(params, "currency")
+            currency = text_param(params, "currency")
             kind = params.get("kind") or "any"
             kept = []
             for record in records:
@@ -425,30 +376,30 @@ class Methods:
         return kept
 
     def _user_trades(self, params: Mapping[str, Any], event: RequestReceived) -> Answer:
-        _require(event, "trade", 1)
+        require(event, "trade", 1)
         kept = self._filtered(self.market.user_trades(self.account(event)), params)
-        count = _int_param(params, "count", 10)
+        count = int_param(params, "count", 10)
         page = [convert(t, UserTrade) for t in kept[:count]]
         return Answer(result={"trades": page, "has_more": len(kept) > count})
 
     def _order_history(self, params: Mapping[str, Any], event: RequestReceived) -> Answer:
-        _require(event, "trade", 1)
+        require(event, "trade", 1)
         kept = self._filtered(self.market.order_history(self.account(event)), params)
-        count = _int_param(params, "count", 20)
+        count = int_param(params, "count", 20)
         return Answer(result=[self.order(o) for o in kept[:count]])
 
     def _positions(self, command: ct.GetPositions, event: RequestReceived, _: float) -> Answer:
-        _require(event, "account", 1)
+        require(event, "account", 1)
         positions = self.market.positions(self.account(event), command.currency, command.kind)
         return Answer(result=[convert(p, Position) for p in positions])
 
     def _position(self, command: ct.GetPosition, event: RequestReceived, _: float) -> Answer:
-        _require(event, "account", 1)
+        require(event, "account", 1)
         record = self.market.position(self.account(event), command.instrument_name)
         return Answer(result=convert(record, Position))
 
     def _account_summaries(self, params: Mapping[str, Any], event: RequestReceived) -> Answer:
-        _require(event, "account", 1)
+        require(event, "account", 1)
         account = self.account(event)
         username = event.client_id or account
         summaries = [
@@ -469,9 +420,9 @@ class Methods:
     def _account_summary(
         self, command: ct.GetAccountSummary, event: RequestReceived, _: float
     ) -> Answer:
-        _require(event, "account", 1)
+        require(event, "account", 1)
         if command.currency not in self._currencies:
-            raise _invalid("currency", f"expected one of {', '.join(self._currencies)}")
+            raise invalid("currency", f"expected one of {', '.join(self._currencies)}")
         account = self.account(event)
         portfolio = self.market.portfolio(account, command.currency)
         result = summary(

@@ -48,6 +48,7 @@ from tradewire.protocol.deribit.server import (
 from .. import market as mk
 from .._fault_engine import FaultyMachine, FaultySocket
 from .._faults import Fault, FaultPlan
+from ._catalog import deribit_catalog
 from ._config import EXTRA_METHODS, TOO_SLOW_REASON, VenueConfig
 from ._feeds import Feeds
 from ._methods import Methods, Refusal
@@ -78,7 +79,7 @@ class DeribitVenue:
             config = msgspec.structs.replace(config, faults=plan)
         self.config = config
         self.birth = now
-        self.market = mk.Market(config.market, now=now)
+        self.market = mk.Market(config.market, catalog=deribit_catalog(config.market), now=now)
         server = msgspec.structs.replace(
             config.server,
             epoch_offset=config.market.start_ms / 1000 - now,

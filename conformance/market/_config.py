@@ -80,6 +80,11 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     1 to ``taker_max_lots`` minimum amounts hits the book (user orders included).
 
     ``ticker_events``: emit a :class:`Ticker` per active instrument on every tick.
+
+    The past (``_history``): ``past_hours`` hours of hourly index prices and funding
+    before ``start_ms`` (historical volatility, funding history), and ``past_trades``
+    public trades per instrument in the last of them (at most 24 hours); 0 for a market
+    with no past.
     """
 
     seed: int = 0
@@ -103,14 +108,17 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
     taker_max_lots: int = 10
     starting_balances: dict[str, float] = msgspec.field(default_factory=_balances)
     ticker_events: bool = True
+    past_hours: int = 16 * 24
+    past_trades: int = 50
 
     def __post_init__(self) -> None:
         if not self.tick_interval > 0:
             raise ValueError(f"tick_interval must be > 0, got {self.tick_interval!r}")
-        for name in ("btc_usd", "eth_usd"):
-            if not self.start_prices.get(name, 0) > 0:
+        for name, price in self.start_prices.items():
+            if not price > 0:
                 raise ValueError(f"start_prices[{name!r}] must be > 0")
-            if not self.volatilities.get(name, 0) > 0:
+        for name, vol in self.volatilities.items():
+            if not vol > 0:
                 raise ValueError(f"volatilities[{name!r}] must be > 0")
         counts = (
             self.weekly_expiries,
@@ -118,8 +126,10 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True):
             self.option_expiries,
             self.option_strikes,
             self.maker_levels,
+            self.past_hours,
+            self.past_trades,
         )
         if min(counts) < 0 or self.maker_max_lots < 1 or self.taker_max_lots < 1:
-            raise ValueError("catalog and maker counts must be >= 0, lot maxima >= 1")
+            raise ValueError("catalog, maker and past counts must be >= 0, lot maxima >= 1")
         if not (0 <= self.maker_churn <= 1 and 0 <= self.taker_rate <= 1):
             raise ValueError("maker_churn and taker_rate are probabilities in [0, 1]")

@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from tradewire.protocol import LocalProtocolError
 
-from ._catalog import Contract, build_catalog, build_currencies
+from ._catalog import Catalog, Contract
 from ._changes import Fault
-from ._config import MAX_CATCHUP_TICKS, MarketConfig
+from ._config import MAX_CATCHUP_TICKS, MAX_TRADE_HISTORY, MarketConfig
 from ._engine import Batch, Engine
 from ._errors import MarketError
+from ._history import History
 from ._makers import Makers, Takers
 from ._orders import LiveOrder
 from ._pricing import Pricer
@@ -44,8 +46,10 @@ from ._records import (
     BookChange,
     BookSnapshot,
     Cancellation,
+    Candles,
     Currency,
     Execution,
+    FundingRate,
     Greeks,
     GroupedBook,
     IndexPrice,
@@ -57,30 +61,47 @@ from ._records import (
     PriceLevel,
     PublicTrade,
     Quote,
+    Settlement,
     Ticker,
     TickerStats,
     UserTrade,
 )
 from ._trading import cancel, cancel_many, edit, find_order, place, select_orders
 
-__all__ = ["INDEX_NAMES", "Market"]
-
-INDEX_NAMES = ("btc_usd", "eth_usd", "btc_usdc")
+__all__ = ["Market"]
 
 
 class Market:
-    """A deterministic simulated market; see the module docstring for the tick."""
+    """A deterministic simulated market; see the module docstring for the tick.
 
-    def __init__(self, config: MarketConfig | None = None, *, now: float = 0.0) -> None:
+    ``catalog`` is what the venue lists (its instruments, currencies and index names, as
+    data; the Deribit venue's comes from ``deribit_catalog(config)``).  Every price walk
+    the catalog names needs a start price and a volatility in ``config`` (``ValueError``).
+    """
+
+    def __init__(
+        self, config: MarketConfig | None = None, *, catalog: Catalog, now: float = 0.0
+    ) -> None:
         self.config = config = config if config is not None else MarketConfig()
+        for walk in catalog.walks():
+            if walk not in config.start_prices or walk not in config.volatilities:
+                raise ValueError(
+                    f"start_prices[{walk!r}] and volatilities[{walk!r}] are needed by the catalog"
+                )
         self._birth = now
         self._tick = 0
         self._last_ms = config.start_ms
-        contracts = build_catalog(config)
+        contracts = [Contract(item.instrument, item.underlying) for item in catalog.listings]
         self._contracts = contracts
-        self._currencies = build_currencies()
-        self.pricer = Pricer(config, contracts, random.Random(f"{config.seed}/walk"))
+        self._currencies = list(catalog.currencies)
+        self._indexes = dict(catalog.indexes)
+        self.pricer = Pricer(
+            config, contracts, random.Random(f"{config.seed}/walk"), indexes=self._indexes
+        )
         self.engine = Engine(config, contracts, self.pricer)
+        self.history = History(config, self.pricer, contracts)
+        self.history.seed(config, self.engine, contracts)
+        self._settlements: dict[str, deque[Settlement]] = {}
         self._makers = Makers(config, random.Random(f"{config.seed}/makers"))
         self._takers = Takers(config, random.Random(f"{config.seed}/takers"))
         batch = Batch(config.start_ms)
@@ -94,6 +115,11 @@ class Market:
         return f"Market(seed={self.config.seed}, time={self._last_ms})"
 
     # -- time ------------------------------------------------------------------------------
+
+    @property
+    def now_ms(self) -> int:
+        """The latest time the market saw (epoch ms)."""
+        return self._last_ms
 
     def timestamp(self, now: float) -> int:
         """``now`` (caller's seconds) as epoch milliseconds."""
@@ -132,7 +158,8 @@ class Market:
     def _run_tick(self, now_ms: int) -> list[MarketEvent]:
         engine, pricer = self.engine, self.pricer
         pricer.step(now_ms)
-        events: list[MarketEvent] = [self.index_price(name) for name in INDEX_NAMES]
+        self.history.record(now_ms)
+        events: list[MarketEvent] = [self.index_price(name) for name in self._indexes]
         batch = Batch(now_ms)
         for c in self._contracts:
             if c.active and c.expiry_ms is not None and c.expiry_ms <= now_ms:
@@ -172,9 +199,26 @@ class Market:
         for account in engine.accounts.values():
             state = account.positions.get(c.name)
             if state is not None and state.lots != 0:
-                account.apply_fill(c, state.lots < 0, abs(state.lots), delivery, 0.0)
+                held = c.amount(state.lots)
+                pnl = account.apply_fill(c, state.lots < 0, abs(state.lots), delivery, 0.0)
                 batch.positions[(account.account_id, c.name)] = None
                 batch.portfolios[(account.account_id, c.settlement)] = None
+                settled = self._settlements.setdefault(
+                    account.account_id, deque(maxlen=MAX_TRADE_HISTORY)
+                )
+                settled.append(
+                    Settlement(
+                        account=account.account_id,
+                        type="delivery",
+                        timestamp=batch.now_ms,
+                        instrument_name=c.name,
+                        position=held,
+                        mark_price=delivery,
+                        index_price=self.pricer.index_price(c.index),
+                        profit_loss=round(pnl, 12) + 0.0,
+                        session_profit_loss=round(pnl, 12) + 0.0,
+                    )
+                )
         engine.delivery[c.name] = delivery
         c.close()
 
@@ -206,9 +250,13 @@ class Market:
     def currencies(self) -> list[Currency]:
         return list(self._currencies)
 
+    def index_names(self) -> list[str]:
+        """The index names the catalog publishes, in its order."""
+        return list(self._indexes)
+
     def index_price(self, index_name: str) -> IndexPrice:
-        """``btc_usd``, ``eth_usd`` or ``btc_usdc`` now (``KeyError`` for others)."""
-        if index_name not in INDEX_NAMES:
+        """One of :meth:`index_names` now (``KeyError`` for others)."""
+        if index_name not in self._indexes:
             raise KeyError(index_name)
         price = self.pricer.index_price(index_name)
         return IndexPrice(
@@ -347,6 +395,119 @@ class Market:
             ),
             **extra,
         )
+
+    # -- history -------------------------------------------------------------------------
+
+    def trades(self, currency: str | None = None, kind: str | None = None) -> list[PublicTrade]:
+        """The public trades kept (``MAX_PUBLIC_TRADES`` per instrument) of the instruments
+        filed under ``currency`` (``None``/``any``: all) and of ``kind``, oldest first."""
+        found = [
+            trade
+            for c in self._contracts
+            if currency in (None, "any", c.instrument.currency) and kind in (None, "any", c.kind)
+            for trade in self.engine.trades[c.name]
+        ]
+        found.sort(key=lambda t: (t.timestamp, t.instrument_name, t.trade_seq))
+        return found
+
+    def _walk(self, index_name: str) -> str:
+        walk = self._indexes.get(index_name)
+        if walk is None:
+            raise KeyError(index_name)
+        return walk
+
+    def index_history(self, index_name: str) -> list[tuple[int, float]]:
+        """Hourly ``(timestamp, price)`` of a published index, oldest first (the seeded
+        past, then every whole hour the market has run; ``KeyError`` for an unknown one)."""
+        return self.history.index(self._walk(index_name))
+
+    def volatility_history(self, index_name: str) -> list[tuple[int, float]]:
+        """Hourly historical volatility (percent) of a published index (see ``_history``)."""
+        return self.history.volatility(self._walk(index_name))
+
+    def funding_history(self, name: str, start_ms: int, end_ms: int) -> list[FundingRate]:
+        """Hourly funding of perpetual ``name`` with ``start_ms <= timestamp <= end_ms``;
+        ``invalid_arguments`` for an instrument that is not a perpetual."""
+        c = self._contract(name)
+        if not c.perpetual:
+            raise MarketError(
+                "invalid_arguments", data={"reason": "not a perpetual", "param": "instrument_name"}
+            )
+        return [
+            rate
+            for rate in self.history.funding(name, c.underlying)
+            if start_ms <= rate.timestamp <= end_ms
+        ]
+
+    def funding_value(self, name: str, start_ms: int, end_ms: int) -> float:
+        """The funding accrued by perpetual ``name`` over ``(start_ms, end_ms]``: the sum
+        of the hourly rates in it."""
+        rates = self.funding_history(name, start_ms + 1, end_ms)
+        return round(sum(rate.interest_1h for rate in rates), 12) + 0.0
+
+    def candles(self, name: str, start_ms: int, end_ms: int, period_ms: int) -> Candles:
+        """OHLC candles of ``name`` from the public trades kept, one per ``period_ms``
+        from the period holding ``start_ms`` to the one holding ``end_ms``.
+
+        A period without trades repeats the last close with zero volume; periods before
+        the first trade kept are left out (``status`` ``"no_data"`` when nothing is left).
+        At most 5000 candles, the latest.
+        """
+        c = self._contract(name)
+        if period_ms < 1 or end_ms < start_ms:
+            raise MarketError("invalid_arguments", data={"param": "resolution"})
+        first = start_ms // period_ms
+        last = end_ms // period_ms
+        first = max(first, last - 4999)
+        buckets: dict[int, list[PublicTrade]] = {}
+        previous: PublicTrade | None = None
+        for trade in self.engine.trades[c.name]:
+            slot = trade.timestamp // period_ms
+            if slot < first:
+                previous = trade
+            elif slot <= last:
+                buckets.setdefault(slot, []).append(trade)
+        rows: list[tuple[int, float, float, float, float, float, float]] = []
+        close = None if previous is None else previous.price
+        for slot in range(first, last + 1):
+            trades = buckets.get(slot)
+            if not trades:
+                if close is not None:
+                    rows.append((slot * period_ms, close, close, close, close, 0.0, 0.0))
+                continue
+            prices = [t.price for t in trades]
+            close = prices[-1]
+            if c.kind == "future" and c.inverse:  # amounts in USD
+                volume = sum(t.amount / t.price for t in trades)
+                cost = sum(t.amount for t in trades)
+            else:
+                volume = sum(t.amount for t in trades)
+                cost = sum(t.amount * t.price for t in trades)
+            rows.append(
+                (
+                    slot * period_ms, prices[0], max(prices), min(prices), close,
+                    round(volume, 8), round(cost, 8),
+                )
+            )  # fmt: skip
+        return Candles(
+            status="ok" if rows else "no_data",
+            ticks=tuple(r[0] for r in rows),
+            open=tuple(r[1] for r in rows),
+            high=tuple(r[2] for r in rows),
+            low=tuple(r[3] for r in rows),
+            close=tuple(r[4] for r in rows),
+            volume=tuple(r[5] for r in rows),
+            cost=tuple(r[6] for r in rows),
+        )
+
+    def settlements(self, account: str, currency: str | None = None) -> list[Settlement]:
+        """The account's settled positions, oldest first (bounded: ``MAX_TRADE_HISTORY``),
+        of instruments filed under ``currency`` (``None``: all)."""
+        return [
+            s
+            for s in self._settlements.get(account, ())
+            if currency is None or self._contract(s.instrument_name).instrument.currency == currency
+        ]
 
     # -- trading ---------------------------------------------------------------------------
 

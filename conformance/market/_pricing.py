@@ -2,10 +2,11 @@
 
 Model (deliberately simple, documented so a test can recompute any number):
 
-* **Index** (``btc_usd``, ``eth_usd``): a geometric random walk.  Each tick multiplies
-  the price by ``exp(sigma * sqrt(dt / year) * walk_scale * z)`` with ``z`` a standard
-  normal draw clamped to +-4 (a bounded step), rounded to cents.  ``btc_usdc`` equals
-  ``btc_usd`` (USDC is taken at par).
+* **Index** (each walk the catalog names, e.g. ``btc_usd``, ``eth_usd``): a geometric
+  random walk.  Each tick multiplies the price by
+  ``exp(sigma * sqrt(dt / year) * walk_scale * z)`` with ``z`` a standard normal draw
+  clamped to +-4 (a bounded step), rounded to cents.  A published index name follows the
+  walk the catalog maps it to (Deribit's ``btc_usdc`` follows ``btc_usd``).
 * **Perpetual mark**: ``index * (1 + premium)``; the premium is a per-perpetual
   mean-reverting walk (``premium * 0.99 + N(0, 1e-5)`` per tick) bounded to +-0.05%.
   ``current_funding`` and ``funding_8h`` are the premium; ``interest_value``
@@ -116,12 +117,21 @@ def implied_volatility(
 class Pricer:
     """Index walks and per-contract marks at the current tick (marks cached per tick)."""
 
-    def __init__(self, config: MarketConfig, contracts: list[Contract], rng: random.Random):
+    def __init__(
+        self,
+        config: MarketConfig,
+        contracts: list[Contract],
+        rng: random.Random,
+        *,
+        indexes: dict[str, str],
+    ) -> None:
         self._rng = rng
         self._scale = config.walk_scale
         self._basis = config.future_basis
+        self._indexes = indexes
         self.vols = dict(config.volatilities)
-        self.index = {name: float(config.start_prices[name]) for name in ("btc_usd", "eth_usd")}
+        walks = {c.underlying for c in contracts} | set(indexes.values())
+        self.index = {name: float(config.start_prices[name]) for name in sorted(walks)}
         self.premium = {c.name: 0.0 for c in contracts if c.perpetual}
         self.interest = dict.fromkeys(self.premium, 0.0)
         self.now_ms = config.start_ms
@@ -147,8 +157,8 @@ class Pricer:
         self._options.clear()
 
     def index_price(self, index_name: str) -> float:
-        """``btc_usd``, ``eth_usd``, or ``btc_usdc`` (taken equal to ``btc_usd``)."""
-        return self.index["btc_usd" if index_name == "btc_usdc" else index_name]
+        """A published index (following its walk, see ``Catalog.indexes``) or a walk."""
+        return self.index[self._indexes.get(index_name, index_name)]
 
     def years_left(self, contract: Contract) -> float:
         if contract.expiry_ms is None:

@@ -24,9 +24,11 @@ import msgspec
 __all__ = [
     "BookChange",
     "BookSnapshot",
+    "Candles",
     "Cancellation",
     "Currency",
     "Execution",
+    "FundingRate",
     "Greeks",
     "GroupedBook",
     "IndexPrice",
@@ -39,6 +41,7 @@ __all__ = [
     "PriceLevel",
     "PublicTrade",
     "Quote",
+    "Settlement",
     "TickSizeStep",
     "Ticker",
     "TickerStats",
@@ -266,7 +269,50 @@ class Ticker(Record, frozen=True, kw_only=True):
     interest_rate: float | None = None
 
 
+class FundingRate(Record, frozen=True, kw_only=True):
+    """One hour of a perpetual's funding (``get_funding_rate_history``): the index at the
+    hour and an hour before, the 8-hour rate (the premium) and its hourly share."""
+
+    timestamp: int
+    index_price: float
+    prev_index_price: float
+    interest_8h: float
+    interest_1h: float
+
+
+class Candles(Record, frozen=True, kw_only=True):
+    """OHLC candles of one instrument (``get_tradingview_chart_data``), one entry per
+    period in each list; ``status`` is ``"no_data"`` when there is none.  ``volume`` is
+    in the base currency, ``cost`` in the quote currency."""
+
+    status: str
+    ticks: tuple[int, ...]
+    open: tuple[float, ...]
+    high: tuple[float, ...]
+    low: tuple[float, ...]
+    close: tuple[float, ...]
+    volume: tuple[float, ...]
+    cost: tuple[float, ...]
+
+
 # -- per account (spec 5) ---------------------------------------------------------------
+
+
+class Settlement(Record, frozen=True, kw_only=True):
+    """A position settled at expiry (``type`` ``delivery``): the size that was held
+    (``position``), the delivery price (``mark_price``), the index then, and the profit
+    or loss realised (settlement currency)."""
+
+    account: str
+    type: str
+    timestamp: int
+    instrument_name: str
+    position: float
+    mark_price: float
+    index_price: float
+    profit_loss: float
+    session_profit_loss: float
+    funding: float = 0.0
 
 
 class Order(Record, frozen=True, kw_only=True):

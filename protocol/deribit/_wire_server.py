@@ -29,6 +29,10 @@ Our choices where the spec is silent: envelope problems other than bad JSON use 
 rather than JSON-RPC's -32600, because Deribit gives -32600 its own meaning (too large);
 a missing ``jsonrpc`` member is accepted (only a wrong one is refused); a request with no
 ``id`` is decoded (id ``None``), since the venue was seen answering one without ``id``.
+One leading ``/`` of ``method`` is dropped here, the one place every request passes (a
+WebSocket message and an HTTP POST body alike), so ``/public/get_time`` is served as
+``public/get_time``: Deribit's docs write methods as paths and real clients copy that
+(spec 1.2, 10).
 
 Outbound, :func:`encode_result` / :func:`encode_error` add ``testnet``, ``usIn``,
 ``usOut`` and ``usDiff`` (microseconds) to every response and leave ``id`` out when it is
@@ -132,6 +136,8 @@ def decode_request(data: bytes | str, *, max_size: int = MAX_MESSAGE_SIZE) -> Rp
     if loose.jsonrpc is not UNSET and loose.jsonrpc != "2.0":
         raise _bad_request('invalid jsonrpc: expected "2.0"', request_id)
     method = loose.method
+    if isinstance(method, str) and method.startswith("/"):
+        method = method[1:]  # "/public/get_time" is "public/get_time" (spec 1.2)
     if not isinstance(method, str) or not method:
         raise _bad_request("invalid method: expected a non-empty str", request_id)
     params = loose.params

@@ -9,6 +9,7 @@ import queue
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,6 +19,7 @@ from typing import IO
 
 import anyio
 import pytest
+import trustme
 
 from tradewire.bindings import asyncio as aio
 from tradewire.protocol import HTTPRequest, WebSocketClosed
@@ -204,6 +206,98 @@ def test_bad_arguments_and_a_busy_port_are_one_line(args: list[str], code: int, 
             command(*args), capture_output=True, text=True, timeout=20, check=False
         )
     assert done.returncode == code
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith("tradewire serve: error: ")
+    assert says in line
+
+
+TLS_LINE = re.compile(
+    r"wss://127\.0\.0\.1:(\d+)/ws/api/v2 https://127\.0\.0\.1:(\d+)(?: (/\S+/ca\.pem))?\n"
+)
+
+
+async def talk_tls(ws_url: str, http_url: str, context: ssl.SSLContext) -> tuple[int, int]:
+    """tradewire's client over wss:// and a GET over https://, trusting ``context``."""
+    credentials = Credentials(client_id="tradewire-demo", client_secret="tradewire-demo-secret")
+    with anyio.fail_after(15):
+        machine = ClientProtocol(credentials=credentials)
+        async with aio.connect(ws_url, machine, ssl=context) as client:
+            server_ms = await client.request(GetTime())
+        async with aio.http_client(http_url, ssl=context) as http:
+            response = await http.request(HTTPRequest.get("/api/v2/public/get_time"))
+    return int(server_ms), response.status
+
+
+def test_tls_with_a_certificate_it_makes_names_its_ca_on_the_first_line() -> None:
+    served = Served("deribit", "--tls")
+    try:
+        line = served.first_line()
+        match = TLS_LINE.fullmatch(line)
+        assert match is not None, line
+        ws_url, http_url, ca_file = line.split()
+        assert Path(ca_file).is_file()
+        trusting = ssl.create_default_context(cafile=ca_file)
+        server_ms, status = anyio.run(talk_tls, ws_url, http_url, trusting)
+        with pytest.raises(ssl.SSLCertVerificationError):  # the system CAs do not know it
+            anyio.run(talk_tls, ws_url, http_url, ssl.create_default_context())
+    finally:
+        code, err, rest = served.stop(signal.SIGINT)
+    assert code == 0, err
+    assert rest == []
+    assert abs(server_ms - time.time() * 1000) < 10_000
+    assert status == 200
+    assert not Path(ca_file).parent.exists()  # removed when the venue stops
+
+
+def test_tls_with_the_users_certificate(tmp_path: Path) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile = tmp_path / "cert.pem", tmp_path / "key.pem"
+    issued.cert_chain_pems[0].write_to_path(str(certfile))
+    issued.private_key_pem.write_to_path(str(keyfile))
+    served = Served("deribit", "--certfile", str(certfile), "--keyfile", str(keyfile))
+    try:
+        line = served.first_line()
+        match = TLS_LINE.fullmatch(line)
+        assert match is not None, line
+        assert match.group(3) is None  # no CA of its own to name
+        ws_url, http_url = line.split()
+        trusting = ssl.create_default_context()
+        ca.configure_trust(trusting)
+        server_ms, status = anyio.run(talk_tls, ws_url, http_url, trusting)
+    finally:
+        code, err, _ = served.stop(signal.SIGTERM)
+    assert code == 0, err
+    assert status == 200
+    assert abs(server_ms - time.time() * 1000) < 10_000
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["deribit", "--tls", "--certfile", "c.pem"], "--tls makes its own certificate"),
+        (["deribit", "--keyfile", "k.pem"], "--keyfile needs --certfile"),
+        (["deribit", "--certfile", "/nonexistent/c.pem"], "no such file"),
+        (["deribit", "--certfile", "{self}"], "do not load"),
+        (["deribit", "--bogus"], "unrecognized arguments: --bogus (usage: tradewire serve"),
+        ([], "required: VENUE (usage: tradewire serve"),
+        (["deribit", "--port"], "argument --port: expected one argument"),
+    ],
+    ids=[
+        "tls-and-certfile",
+        "keyfile-alone",
+        "missing-file",
+        "not-a-cert",
+        "flag",
+        "venue",
+        "port",
+    ],
+)
+def test_argument_errors_are_one_line_with_serves_usage(args: list[str], says: str) -> None:
+    args = [arg.replace("{self}", __file__) for arg in args]
+    done = subprocess.run(command(*args), capture_output=True, text=True, timeout=20, check=False)
+    assert done.returncode == 2
     assert done.stdout == ""
     [line] = done.stderr.splitlines()
     assert line.startswith("tradewire serve: error: ")

@@ -1,11 +1,16 @@
-"""``tradewire stream``: the console script in a subprocess against a Deribit venue
-served by the sync binding in this process (a thread), on 127.0.0.1.  Every wait is
+"""``tradewire stream``: the console script in a subprocess against the reference Deribit
+venue served by the sync binding in this process (a thread), on 127.0.0.1.  Every wait is
 bounded: line reads, subprocess exits, the server's view of the close."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import functools
+import io
 import os
 import queue
+import re
 import signal
 import socket
 import ssl
@@ -22,12 +27,14 @@ import msgspec
 import pytest
 import trustme
 
+from tradewire.bindings import _cli_stream
 from tradewire.bindings import sync as tw
-from tradewire.bindings._cli_stream_format import json_line, readable_line, status_line
+from tradewire.bindings._cli_stream_format import data_json, json_line, status_line
+from tradewire.conformance.deribit import DeribitVenue
 from tradewire.protocol import MASK, ConnectionLost, RequestFailed, WebSocketClosed
 from tradewire.protocol.deribit import AuthClientCredentials, BookData
 
-from .deribit_venue import CLIENT_ID, SECRET, DeribitVenue
+from .reference_venue import CLIENT_ID, SECRET, RequestLog, reference_venue
 
 BOOK = "book.BTC-PERPETUAL.100ms"
 RAW_BOOK = "book.ETH-PERPETUAL.raw"
@@ -45,11 +52,21 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-c", code, "stream", *args]
 
 
+BOOK_LINE = re.compile(
+    r"book book\.BTC-PERPETUAL\.100ms bid (?:\d+(?:\.\d+)?x\d+(?:\.\d+)?|-) "
+    r"ask (?:\d+(?:\.\d+)?x\d+(?:\.\d+)?|-)"
+)
+
+
+def start(faults: str | None = None) -> tuple[DeribitVenue, RequestLog]:
+    return reference_venue(time.monotonic(), tw.epoch_offset(), faults=faults)
+
+
 @pytest.fixture
-def venue() -> Iterator[tuple[DeribitVenue, tw.Server]]:
-    venue = DeribitVenue(tw.epoch_offset(), tick=0.05)
-    with tw.serve(venue.factory, on_events=venue.on_events, app=venue) as server:
-        yield venue, server
+def venue() -> Iterator[tuple[RequestLog, tw.Server]]:
+    venue, log = start()
+    with tw.serve(log.factory, on_events=log.on_events, app=venue) as server:
+        yield log, server
 
 
 class Running:
@@ -113,7 +130,7 @@ def wait_for(condition: Any, timeout: float = 10.0) -> None:
 
 
 def test_json_lines_decode_to_book_events_and_sigint_closes_cleanly(
-    venue: tuple[DeribitVenue, tw.Server],
+    venue: tuple[RequestLog, tw.Server],
 ) -> None:
     market, server = venue
     cli = Running("deribit", BOOK, "--url", server.url, "--json")
@@ -135,7 +152,7 @@ def test_json_lines_decode_to_book_events_and_sigint_closes_cleanly(
     assert market.closed == [WebSocketClosed(code=1000, reason="", by="remote")]
 
 
-def test_count_stops_by_itself_with_readable_lines(venue: tuple[DeribitVenue, tw.Server]) -> None:
+def test_count_stops_by_itself_with_readable_lines(venue: tuple[RequestLog, tw.Server]) -> None:
     market, server = venue
     done = run_cli(
         "deribit",
@@ -150,9 +167,7 @@ def test_count_stops_by_itself_with_readable_lines(venue: tuple[DeribitVenue, tw
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith(f"{BOOK} #")
-    assert "snapshot" in lines[0]
-    assert all(line.startswith(BOOK) and "change (prev " in line for line in lines[1:])
+    assert all(BOOK_LINE.fullmatch(line) for line in lines), lines
     assert "streaming 1 channel(s)" in done.stderr
     wait_for(lambda: market.closed)
     assert market.closed[0].code == 1000
@@ -161,7 +176,7 @@ def test_count_stops_by_itself_with_readable_lines(venue: tuple[DeribitVenue, tw
 def test_wss_with_credentials_from_the_environment_never_prints_the_secret(
     tmp_path: Path, ca: trustme.CA, server_ssl: ssl.SSLContext
 ) -> None:
-    market = DeribitVenue(tw.epoch_offset(), tick=0.05)
+    market, log = start()
     bundle = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
     env = dict(
@@ -170,7 +185,7 @@ def test_wss_with_credentials_from_the_environment_never_prints_the_secret(
         TRADEWIRE_CLIENT_SECRET=SECRET,
         SSL_CERT_FILE=str(bundle),  # the default context trusts the test CA
     )
-    with tw.serve(market.factory, on_events=market.on_events, app=market, ssl=server_ssl) as s:
+    with tw.serve(log.factory, on_events=log.on_events, app=market, ssl=server_ssl) as s:
         url = f"wss://localhost:{s.port}"
         done = run_cli("deribit", RAW_BOOK, "--url", url, "--json", "--count", "2", env=env)
     assert done.returncode == 0, done.stderr
@@ -178,7 +193,7 @@ def test_wss_with_credentials_from_the_environment_never_prints_the_secret(
     assert [event["channel"] for event in events] == [RAW_BOOK, RAW_BOOK]
     assert "Authenticated" in done.stderr
     assert SECRET not in done.stdout + done.stderr
-    assert market.requests(0)[0] == ("public/auth", "client_signature")
+    assert log.requests(0)[0] == ("public/auth", "client_signature")
 
 
 def _closed_port() -> int:
@@ -191,16 +206,26 @@ def _closed_port() -> int:
     ("args", "code", "says"),
     [
         (["kraken", BOOK, "--url", "ws://127.0.0.1:9"], 2, "accepted: deribit"),
+        (["deribit", BOOK, "--url", "ws://[::1"], 2, "bad --url"),
+        (["deribit", BOOK, "--count", "x"], 2, "argument --count: expected a positive"),
+        (["deribit", BOOK, "--seconds", "-1"], 2, "argument --seconds: expected seconds"),
+        (["deribit", BOOK, "--bogus"], 2, "unrecognized arguments: --bogus"),
+        (["deribit"], 2, "required: CHANNEL"),
         (["deribit", "book.BTC-PERPETUAL.1s", "--url", "ws://127.0.0.1:9"], 2, "'1s'"),
         (["deribit", "bogus.channel", "--url", "ws://127.0.0.1:9"], 2, "'bogus.channel'"),
         (["deribit", RAW_BOOK, "--url", "ws://127.0.0.1:9"], 2, "--client-id"),
         (["deribit", BOOK, "--url", "http://127.0.0.1:9"], 2, "ws://, wss://"),
         (["deribit", BOOK, "--url", "ws:///ws/api/v2"], 2, "no host"),
         (["deribit", BOOK, "--url", "ws://me:hunter2@127.0.0.1:9"], 2, "credentials"),
-        (["deribit", BOOK, "--url", "ws://127.0.0.1:{closed}"], 1, "could not connect"),
+        (["deribit", BOOK, "--url", "ws://127.0.0.1:{closed}"], 1, "connection refused"),
     ],
     ids=[
         "venue",
+        "malformed-url",
+        "count",
+        "seconds",
+        "unknown-flag",
+        "no-channel",
         "interval",
         "family",
         "private-without-key",
@@ -219,6 +244,8 @@ def test_bad_arguments_and_failures_are_one_line(args: list[str], code: int, say
     assert line.startswith("tradewire stream: error: ")
     assert says in line
     assert "hunter2" not in line
+    assert "_positive" not in line
+    assert "ValueError" not in line
 
 
 def test_without_url_it_streams_from_the_embedded_reference_venue() -> None:
@@ -246,8 +273,8 @@ def test_without_url_it_streams_from_the_embedded_reference_venue() -> None:
 
 
 def test_an_untrusted_certificate_is_one_line(server_ssl: ssl.SSLContext) -> None:
-    market = DeribitVenue(tw.epoch_offset())
-    with tw.serve(market.factory, on_events=market.on_events, ssl=server_ssl) as server:
+    market, log = start()
+    with tw.serve(log.factory, on_events=log.on_events, ssl=server_ssl) as server:
         done = run_cli(
             "deribit", BOOK, "--url", f"wss://localhost:{server.port}", env=NO_CREDENTIALS
         )
@@ -255,16 +282,16 @@ def test_an_untrusted_certificate_is_one_line(server_ssl: ssl.SSLContext) -> Non
     [line] = done.stderr.splitlines()
     assert "TLS failed with wss://localhost:" in line
     assert "certificate verify failed" in line
-    assert market.sockets == []
+    assert market.accepted == 0
 
 
-def test_seconds_stops_by_itself(venue: tuple[DeribitVenue, tw.Server]) -> None:
+def test_seconds_stops_by_itself(venue: tuple[RequestLog, tw.Server]) -> None:
     market, server = venue
     started = time.monotonic()
     done = run_cli("deribit", BOOK, "--url", server.url, "--seconds", "0.5", env=NO_CREDENTIALS)
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 10
-    assert done.stdout.splitlines()[0].startswith(f"{BOOK} #")
+    assert BOOK_LINE.fullmatch(done.stdout.splitlines()[0])
     wait_for(lambda: market.closed)
     assert market.closed[0].code == 1000
 
@@ -279,7 +306,7 @@ def test_secrets_never_print_in_json_or_status_lines() -> None:
     assert msgspec.json.decode(line)["command"]["client_secret"] == MASK
     assert msgspec.json.decode(line)["error"] == "ConnectionLost: gone"
     assert "TOPSECRET" not in status_line(leaky)
-    assert "TOPSECRET" not in readable_line(leaky)
+    assert "TOPSECRET" not in data_json(leaky)
 
 
 def test_a_refused_upgrade_is_one_line(kit: SimpleNamespace) -> None:
@@ -289,3 +316,60 @@ def test_a_refused_upgrade_is_one_line(kit: SimpleNamespace) -> None:
     [line] = done.stderr.splitlines()
     assert line.startswith(f"tradewire stream: error: ws://127.0.0.1:{server.port} refused")
     assert "HTTP 403" in line
+
+
+def test_gaps_resyncs_and_reconnects_go_to_stderr_and_only_book_lines_to_stdout() -> None:
+    # the venue breaks the book's change_id chain after 0.5 s and drops the connection
+    # (no close frame) after 2 s: the stream rides through both
+    venue, log = start(faults=f"gap:{BOOK}@0.5s#1,disconnect@2s#1")
+    with tw.serve(log.factory, on_events=log.on_events, app=venue) as server:
+        done = run_cli("deribit", BOOK, "--url", server.url, "--seconds", "4", env=NO_CREDENTIALS)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines
+    assert all(BOOK_LINE.fullmatch(line) for line in lines), lines[:5]
+    err = done.stderr
+    assert f"BookGap channel='{BOOK}'" in err
+    assert f"BookResynced channel='{BOOK}'" in err
+    assert "WebSocketClosed code=1006" in err
+    assert "Connected subprotocol=None attempt=1" in err
+    assert venue.accepted == 2
+
+
+def test_the_url_path_is_used_and_a_wrong_one_is_a_refused_upgrade() -> None:
+    venue, log = start()
+    with tw.serve(log.factory, on_events=log.on_events, app=venue) as server:
+        wrong = run_cli("deribit", BOOK, "--url", server.url + "/not/the/api", env=NO_CREDENTIALS)
+        right = run_cli(
+            "deribit", BOOK, "--url", server.url + "/ws/api/v2/", "--count", "1",
+            env=NO_CREDENTIALS,
+        )  # fmt: skip
+    assert wrong.returncode == 1
+    assert wrong.stdout == ""
+    [line] = wrong.stderr.splitlines()
+    assert line.startswith(f"tradewire stream: error: ws://127.0.0.1:{server.port} refused")
+    assert "HTTP 404" in line
+    assert right.returncode == 0, right.stderr
+    assert BOOK_LINE.fullmatch(right.stdout.strip())
+
+
+def test_an_upgrade_that_never_comes_is_timed_out_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a listener that takes TCP connections (the kernel's backlog) and never answers
+    connect = _cli_stream.aio.connect
+    monkeypatch.setattr(_cli_stream.aio, "connect", functools.partial(connect, open_timeout=0.5))
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+        args = argparse.Namespace(
+            venue="deribit", channels=[BOOK], url=url, json=False, count=1, seconds=5.0,
+            client_id=None, client_secret=None,
+        )  # fmt: skip
+        checked = _cli_stream.plan(args, {})
+        with pytest.raises(_cli_stream.StreamFailed) as failed:
+            asyncio.run(_cli_stream.stream(checked, io.StringIO(), io.StringIO()))
+    message = str(failed.value)
+    assert message.startswith(f"{url} timed out during the WebSocket upgrade")
+    assert "refused" not in message

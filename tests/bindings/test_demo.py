@@ -80,6 +80,6 @@ def test_a_step_that_does_not_happen_fails_with_one_line(
     out, err = capsys.readouterr()
     assert code == 1
     assert time.monotonic() - started < 10
-    assert err == "tradewire demo: error: no resync after the book gap by 1s\n"
+    assert err == "tradewire demo: error: timed out: no resync after the book gap by 1s\n"
     assert "-> cancelled" not in out  # no summary: the demo stopped at the failed step
     assert "tradewire demo: ok" not in out

@@ -1,7 +1,7 @@
-"""The real Deribit client machine through the asyncio and trio bindings, against a
-Deribit venue served by the same binding (``serve()`` + ``route_upgrade``, a
-``ServerProtocol`` per connection sharing one ``ServerState``), over real sockets on
-127.0.0.1.  One test body for both backends (anyio's plugin picks the backend)."""
+"""The real Deribit client machine through the asyncio and trio bindings, against the
+reference Deribit venue served by the same binding (``serve()`` + ``route_upgrade``, as
+``tradewire serve`` starts it), over real sockets on 127.0.0.1.  One test body for both
+backends (anyio's plugin picks the backend)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
+from tradewire.conformance.deribit import DeribitVenue
 from tradewire.protocol import (
     Connected,
     ConnectionLost,
@@ -34,6 +35,7 @@ from tradewire.protocol.deribit import (
     GetTime,
     LoggedOut,
     Logout,
+    PlatformStatus,
     Status,
     Subscribe,
     SubscribeResult,
@@ -43,7 +45,14 @@ from tradewire.protocol.deribit import (
     VersionResult,
 )
 
-from .deribit_venue import CHANNELS, CLIENT_ID, DeribitVenue, client_machine, subscribe_calls
+from .reference_venue import (
+    CHANNELS,
+    CLIENT_ID,
+    RequestLog,
+    client_machine,
+    reference_venue,
+    subscribe_calls,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -61,17 +70,21 @@ async def collect_until(client: Any, done: Callable[[list[Event]], bool]) -> lis
     raise AssertionError(f"the stream ended first; got {events[-5:]!r}")
 
 
-def serve(binding: ModuleType, venue: DeribitVenue, **options: Any) -> Any:
-    return binding.serve(venue.factory, on_events=venue.on_events, app=venue, **options)
+def start(binding: ModuleType, faults: str | None = None) -> tuple[DeribitVenue, RequestLog]:
+    return reference_venue(anyio.current_time(), binding.epoch_offset(), faults=faults)
+
+
+def serve(binding: ModuleType, log: RequestLog, **options: Any) -> Any:
+    return binding.serve(log.factory, on_events=log.on_events, app=log.venue, **options)
 
 
 async def test_authenticates_with_a_signature_and_requests_typed_results(
     binding: ModuleType, kit: SimpleNamespace
 ) -> None:
     fds, tasks = kit.fds(), kit.live_tasks()
-    venue = DeribitVenue(binding.epoch_offset(), tick=0.05)
+    _venue, log = start(binding)
     with anyio.fail_after(10):
-        async with serve(binding, venue) as server:
+        async with serve(binding, log) as server:
             async with binding.connect(server.url, client_machine()) as client:
                 version = await client.request(Test())
                 server_ms = await client.request(GetTime())
@@ -84,27 +97,30 @@ async def test_authenticates_with_a_signature_and_requests_typed_results(
     assert isinstance(version, VersionResult)
     assert abs(server_ms - time.time() * 1000) < 5_000  # the venue speaks epoch ms
     assert isinstance(ticker, Ticker)
-    assert ticker.best_ask_price == 100.5
+    assert ticker.instrument_name == "BTC-PERPETUAL"
+    assert ticker.best_bid_price is not None
+    assert ticker.best_ask_price is not None
+    assert ticker.best_bid_price < ticker.best_ask_price
     assert isinstance(summary, AccountSummary)
-    assert summary.equity == 1.5
+    assert (summary.currency, summary.equity) == ("BTC", 10.0)  # the demo account
     assert subscribed == SubscribeResult(active=(CHANNELS[0],))
     [auth] = of(events, Authenticated)
     assert "trade:read_write" in auth.scope.split()
     books = [event.data for event in of(events, BookUpdate)]
     assert books[0].is_snapshot
     assert [b.prev_change_id for b in books[1:]] == [b.change_id for b in books[:-1]]
-    assert venue.requests(0)[0] == ("public/auth", "client_signature")  # login goes first
+    assert log.requests(0)[0] == ("public/auth", "client_signature")  # login goes first
     assert response.status == 200
     assert abs(response.json()["result"] - time.time() * 1000) < 5_000
-    assert venue.closed == [WebSocketClosed(code=1000, reason="", by="remote")]
+    assert log.closed == [WebSocketClosed(code=1000, reason="", by="remote")]
     assert kit.live_tasks() == tasks
     assert kit.fds() == fds
 
 
 async def test_signatures_need_the_epoch_hand_off(binding: ModuleType) -> None:
-    venue = DeribitVenue(binding.epoch_offset())
+    venue, log = start(binding)
     with anyio.fail_after(10):
-        async with serve(binding, venue) as server:
+        async with serve(binding, log) as server:
             # epoch_offset=0.0 drives the machine on the bare monotonic clock: the
             # signature's timestamp is decades off and the venue refuses the login
             async with binding.connect(server.url, client_machine(), epoch_offset=0.0) as client:
@@ -120,23 +136,22 @@ async def test_signatures_need_the_epoch_hand_off(binding: ModuleType) -> None:
                 async with binding.connect(server.url, client_machine(), epoch_offset="0"):
                     pass
     assert isinstance(of(events, AuthenticationFailed)[0].error, Unauthorized)
-    assert len(venue.sockets) == 1  # nothing was dialled for the refused arguments
+    assert venue.accepted == 1  # nothing was dialled for the refused arguments
 
 
 async def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_restored(
     binding: ModuleType, kit: SimpleNamespace
 ) -> None:
     fds, tasks = kit.fds(), kit.live_tasks()
-    venue = DeribitVenue(binding.epoch_offset())
-    venue.abort_after.add("public/status")
+    venue, log = start(binding, faults="disconnect@2s#1")  # no close frame, after 2 s
     with anyio.fail_after(10):
         async with (
-            serve(binding, venue) as server,
+            serve(binding, log) as server,
             binding.connect(server.url, client_machine(), backoff=kit.fast_backoff()) as client,
         ):
             result = await client.request(Subscribe(channels=list(CHANNELS)))
             assert set(result.active) == set(CHANNELS)
-            await client.request(Status())  # answered, then the venue drops the connection
+            assert isinstance(await client.request(Status()), PlatformStatus)
             events = await collect_until(
                 client,
                 lambda e: (
@@ -148,8 +163,8 @@ async def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_re
             active, desired = set(ledger.active()), set(ledger.desired())
             summary = await client.request(GetAccountSummary(currency="BTC"))
     assert WebSocketClosed(code=1006, reason="", by="transport") in events
-    assert len(venue.sockets) == 2
-    again = venue.requests(1)
+    assert venue.accepted == 2
+    again = log.requests(1)
     methods = [method for method, _ in again]
     assert methods[0] == "public/auth"  # re-authenticated first ...
     calls = subscribe_calls(again)
@@ -167,10 +182,10 @@ async def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_re
 async def test_logout_ends_the_session_and_closes_the_stack(
     binding: ModuleType, kit: SimpleNamespace
 ) -> None:
-    venue = DeribitVenue(binding.epoch_offset())
+    venue, log = start(binding)
     with anyio.fail_after(10):
         async with (
-            serve(binding, venue) as server,
+            serve(binding, log) as server,
             binding.connect(server.url, client_machine(), backoff=kit.fast_backoff()) as client,
         ):
             await client.request(Subscribe(channels=[CHANNELS[0]]))
@@ -182,8 +197,8 @@ async def test_logout_ends_the_session_and_closes_the_stack(
     assert len(of(events, LoggedOut)) == 1
     assert WebSocketClosed(code=1000, reason="logout", by="remote") in events
     assert client.stack.state is StackState.CLOSED
-    assert len(venue.sockets) == 1
-    assert venue.requests(0)[-1] == ("private/logout", None)
+    assert venue.accepted == 1
+    assert log.requests(0)[-1] == ("private/logout", None)
 
 
 async def test_wss_with_a_trusted_ca_and_an_untrusted_certificate_refused(
@@ -193,9 +208,9 @@ async def test_wss_with_a_trusted_ca_and_an_untrusted_certificate_refused(
     client_ssl: ssl.SSLContext,
 ) -> None:
     fds, tasks = kit.fds(), kit.live_tasks()
-    venue = DeribitVenue(binding.epoch_offset())
+    venue, log = start(binding)
     with anyio.fail_after(10):
-        async with serve(binding, venue, ssl=server_ssl) as server:
+        async with serve(binding, log, ssl=server_ssl) as server:
             url = f"wss://localhost:{server.port}/ws/api/v2"
             async with binding.connect(url, client_machine(), ssl=client_ssl) as client:
                 summary = await client.request(GetAccountSummary(currency="BTC"))
@@ -203,8 +218,8 @@ async def test_wss_with_a_trusted_ca_and_an_untrusted_certificate_refused(
                 async with binding.connect(url, client_machine()):  # the system CAs only
                     pass
     assert isinstance(summary, AccountSummary)
-    assert len(venue.sockets) == 1  # the refused handshake built no connection
-    assert venue.requests(0)[0] == ("public/auth", "client_signature")
-    assert CLIENT_ID not in repr(venue.log[1:])
+    assert venue.accepted == 1  # the refused handshake built no connection
+    assert log.requests(0)[0] == ("public/auth", "client_signature")
+    assert CLIENT_ID not in repr(log.requests(0)[1:])
     assert kit.live_tasks() == tasks
     assert kit.fds() == fds

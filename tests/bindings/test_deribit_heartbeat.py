@@ -1,6 +1,7 @@
-"""A Deribit venue that stops writing and answering (a zombie connection) is detected by
-the client machine's heartbeat deadline, then replaced by a reconnect, through the
-asyncio and trio bindings over real sockets on 127.0.0.1.
+"""A Deribit venue that stops writing and answering (a zombie connection: the reference
+venue's ``zombie`` fault) is detected by the client machine's heartbeat deadline, then
+replaced by a reconnect, through the asyncio and trio bindings over real sockets on
+127.0.0.1.
 
 Deribit's heartbeat interval is at least 10 s (spec 1.5), so detection takes 10 s of
 the binding's clock.  These tests run that clock ``RATE`` times faster than real time:
@@ -25,7 +26,7 @@ import trio.testing
 from tradewire.protocol import Connected, ConnectionDead, Event, SubscriptionActive
 from tradewire.protocol.deribit import Authenticated, HeartbeatTimeout, Subscribe
 
-from .deribit_venue import CHANNELS, DeribitVenue, client_machine, subscribe_calls
+from .reference_venue import CHANNELS, client_machine, reference_venue, subscribe_calls
 
 pytestmark = pytest.mark.anyio
 
@@ -101,18 +102,19 @@ async def test_a_zombie_venue_is_detected_by_the_heartbeat_deadline_then_replace
     binding: ModuleType, kit: SimpleNamespace
 ) -> None:
     fds, tasks = kit.fds(), kit.live_tasks()
-    venue = DeribitVenue(binding.epoch_offset())
+    venue, log = reference_venue(anyio.current_time(), binding.epoch_offset())
     machine = client_machine(heartbeat_interval=10, heartbeat_grace=0.5)
     with anyio.fail_after(60):
         async with (
-            binding.serve(venue.factory, on_events=venue.on_events) as server,
+            binding.serve(log.factory, on_events=log.on_events, app=venue) as server,
             binding.connect(
                 server.url, machine, ping_interval=None, backoff=kit.fast_backoff()
             ) as client,
         ):
             await client.request(Subscribe(channels=list(CHANNELS)))
-            venue.sockets[0].silence()  # no more reads, writes, answers; never closes
             silenced = anyio.current_time()
+            # no more reads, writes, answers; never closes (same loop: applied at once)
+            venue.inject(max(venue.sockets), "zombie", silenced)
             events: list[Event] = []
             async for event in client:
                 events.append(event)
@@ -129,8 +131,8 @@ async def test_a_zombie_venue_is_detected_by_the_heartbeat_deadline_then_replace
     assert events.index(detected) < events.index(reconnected)  # dead, then replaced
     assert len(of(events, ConnectionDead)) == 1  # the heartbeat, not the keepalive ping
     assert len(of(events, Authenticated)) == 2
-    assert len(venue.sockets) == 2
-    again = venue.requests(1)
+    assert venue.accepted == 2
+    again = log.requests(1)
     assert again[0] == ("public/auth", "client_signature")
     assert sorted(c for _, cs in subscribe_calls(again) for c in cs) == sorted(CHANNELS)
     assert active == set(CHANNELS)

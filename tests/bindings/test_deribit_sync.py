@@ -1,6 +1,8 @@
-"""The real Deribit client machine through the sync binding, against a Deribit venue
-served by the sync binding's thread (``serve()`` + ``route_upgrade``), over real sockets
-on 127.0.0.1.  Each test checks that no thread and no file descriptor outlives it.
+"""The real Deribit client machine through the sync binding, against the reference
+Deribit venue served by the sync binding's thread (``serve()`` + ``route_upgrade``), over
+real sockets on 127.0.0.1.  Each test checks that no thread and no file descriptor
+outlives it.  The venue's fault plans drop a connection or turn it into a zombie (the
+server runs in its own thread, so faults come from the plan, not from the test).
 
 The zombie test waits for Deribit's 10 s heartbeat deadline in real time (the sync
 binding's clock is ``time.monotonic()``); the async bindings run it on a fast clock.
@@ -47,7 +49,13 @@ from tradewire.protocol.deribit import (
     VersionResult,
 )
 
-from .deribit_venue import CHANNELS, DeribitVenue, client_machine, subscribe_calls
+from .reference_venue import (
+    CHANNELS,
+    RequestLog,
+    client_machine,
+    reference_venue,
+    subscribe_calls,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -89,13 +97,17 @@ def drain(client: tw.Client, timeout: float = 10.0) -> tuple[list[Event], bool]:
     return events, time.monotonic() <= deadline
 
 
-def serve(venue: DeribitVenue, **options: Any) -> tw.Server:
-    return tw.serve(venue.factory, on_events=venue.on_events, app=venue, **options)
+def start(faults: str | None = None) -> tuple[Any, RequestLog]:
+    return reference_venue(time.monotonic(), tw.epoch_offset(), faults=faults)
+
+
+def serve(log: RequestLog, **options: Any) -> tw.Server:
+    return tw.serve(log.factory, on_events=log.on_events, app=log.venue, **options)
 
 
 def test_authenticates_with_a_signature_and_requests_typed_results(kit: SimpleNamespace) -> None:
-    venue = DeribitVenue(tw.epoch_offset(), tick=0.05)
-    with serve(venue) as server:
+    venue, log = start()
+    with serve(log) as server:
         with tw.connect(server.url, client_machine()) as client:
             assert isinstance(client.request(Test(), timeout=10), VersionResult)
             server_ms = client.request(GetTime(), timeout=10)
@@ -105,7 +117,7 @@ def test_authenticates_with_a_signature_and_requests_typed_results(kit: SimpleNa
             events = collect_until(client, lambda e: len(of(e, BookUpdate)) >= 3)
         with tw.http_client(server.http_url) as http:
             response = http.request(
-                HTTPRequest.get("/api/v2/public/ticker", query={"instrument_name": "X"})
+                HTTPRequest.get("/api/v2/public/ticker", query={"instrument_name": "ETH-PERPETUAL"})
             )
         # without the epoch hand-off the signature is decades off: refused
         with tw.connect(server.url, client_machine(), epoch_offset=0.0) as client:
@@ -120,24 +132,23 @@ def test_authenticates_with_a_signature_and_requests_typed_results(kit: SimpleNa
     assert len(of(events, Authenticated)) == 1
     books = [event.data for event in of(events, BookUpdate)]
     assert [b.prev_change_id for b in books[1:]] == [b.change_id for b in books[:-1]]
-    assert venue.requests(0)[0] == ("public/auth", "client_signature")
+    assert log.requests(0)[0] == ("public/auth", "client_signature")
     assert response.status == 200
-    assert response.json()["result"]["best_bid_price"] == 100.0
+    assert response.json()["result"]["instrument_name"] == "ETH-PERPETUAL"
     assert isinstance(of(refused, AuthenticationFailed)[0].error, Unauthorized)
-    assert len(venue.sockets) == 2
+    assert venue.accepted == 2
 
 
 def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_restored(
     kit: SimpleNamespace,
 ) -> None:
-    venue = DeribitVenue(tw.epoch_offset())
-    venue.abort_after.add("public/status")
+    _venue, log = start(faults="disconnect@2s#1")  # no close frame, after 2 s
     with (
-        serve(venue) as server,
+        serve(log) as server,
         tw.connect(server.url, client_machine(), backoff=kit.fast_backoff()) as client,
     ):
         client.request(Subscribe(channels=list(CHANNELS)), timeout=10)
-        client.request(Status(), timeout=10)  # answered, then the connection is dropped
+        client.request(Status(), timeout=10)  # answered; the connection is dropped later
         events = collect_until(
             client,
             lambda e: (
@@ -148,7 +159,7 @@ def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_restored
         with client._cond:
             active, desired = set(client.machine.ledger.active()), client.machine.ledger.desired()
     assert WebSocketClosed(code=1006, reason="", by="transport") in events
-    again = venue.requests(1)
+    again = log.requests(1)
     assert again[0] == ("public/auth", "client_signature")
     calls = subscribe_calls(again)
     assert sorted(c for _, cs in calls for c in cs) == sorted(CHANNELS)
@@ -158,14 +169,13 @@ def test_reconnects_after_the_server_aborts_with_auth_and_subscriptions_restored
 def test_a_zombie_venue_is_detected_by_the_heartbeat_deadline_then_replaced(
     kit: SimpleNamespace,
 ) -> None:
-    venue = DeribitVenue(tw.epoch_offset())
+    _venue, log = start(faults="zombie@1s#1")  # silent from 1 s on, never closing
     machine = client_machine(heartbeat_interval=10, heartbeat_grace=0.5)
     with (
-        serve(venue) as server,
+        serve(log) as server,
         tw.connect(server.url, machine, ping_interval=None, backoff=kit.fast_backoff()) as c,
     ):
         c.request(Subscribe(channels=list(CHANNELS)), timeout=10)
-        venue.sockets[0].silence()
         silenced = time.monotonic()
         events = collect_until(
             c,
@@ -183,14 +193,14 @@ def test_a_zombie_venue_is_detected_by_the_heartbeat_deadline_then_replaced(
     assert 10.0 <= took < 15.0
     reconnected = next(e for e in events if isinstance(e, Connected) and e.attempt == 1)
     assert events.index(detected) < events.index(reconnected)
-    assert venue.requests(1)[0] == ("public/auth", "client_signature")
+    assert log.requests(1)[0] == ("public/auth", "client_signature")
     assert active == set(CHANNELS)
 
 
 def test_logout_ends_the_session_and_closes_the_stack(kit: SimpleNamespace) -> None:
-    venue = DeribitVenue(tw.epoch_offset())
+    venue, log = start()
     with (
-        serve(venue) as server,
+        serve(log) as server,
         tw.connect(server.url, client_machine(), backoff=kit.fast_backoff()) as client,
     ):
         assert client.request(Logout(), timeout=10) is None
@@ -201,18 +211,18 @@ def test_logout_ends_the_session_and_closes_the_stack(kit: SimpleNamespace) -> N
         time.sleep(0.2)
     assert len(of(events, LoggedOut)) == 1
     assert client.stack.state is StackState.CLOSED
-    assert len(venue.sockets) == 1
+    assert venue.accepted == 1
 
 
 def test_wss_with_a_trusted_ca_and_an_untrusted_certificate_refused(
     kit: SimpleNamespace, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
 ) -> None:
-    venue = DeribitVenue(tw.epoch_offset())
-    with serve(venue, ssl=server_ssl) as server:
+    venue, log = start()
+    with serve(log, ssl=server_ssl) as server:
         url = f"wss://localhost:{server.port}/ws/api/v2"
         with tw.connect(url, client_machine(), ssl=client_ssl) as client:
             summary = client.request(GetAccountSummary(currency="BTC"), timeout=10)
         with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
             tw.connect(url, client_machine())
     assert isinstance(summary, AccountSummary)
-    assert len(venue.sockets) == 1
+    assert venue.accepted == 1

@@ -99,3 +99,34 @@ async def test_ccxt_pro_creates_and_cancels_an_order_with_the_demo_key(
     assert cancelled["id"] == order["id"]
     assert cancelled["status"] == "canceled"
     assert deribit_venue.venue.market.open_orders("1") == []  # nothing left open (account 1)
+
+
+async def test_ccxt_market_data_and_account_calls_beyond_the_basics(
+    exchange: Any, deribit_venue: ServedDeribit
+) -> None:
+    """The calls of spec 8.2's table that ccxt makes, over HTTP GET (public, and signed)."""
+    with anyio.fail_after(20):
+        await exchange.load_markets()
+        tickers = await exchange.fetch_tickers(params={"code": "BTC"})
+        candles = await exchange.fetch_ohlcv(SYMBOL, "1h", limit=30)
+        trades = await exchange.fetch_trades(SYMBOL, limit=5)
+        volatility = await exchange.fetch_volatility_history("BTC")
+        funding = await exchange.fetch_funding_rate(SYMBOL)
+        funding_history = await exchange.fetch_funding_rate_history(SYMBOL)
+        address = await exchange.fetch_deposit_address("ETH")
+    ticker = tickers[SYMBOL]
+    assert 0 < ticker["bid"] < ticker["ask"]
+    assert ticker["last"] is not None  # the venue has traded before anyone connected
+    assert len(tickers) > 10  # every BTC instrument
+    assert len(candles) >= 20
+    assert all(low <= high for _, _, high, low, _, _ in candles)
+    assert [c[0] for c in candles] == sorted(c[0] for c in candles)
+    assert len(trades) == 5
+    assert all(t["symbol"] == SYMBOL for t in trades)
+    assert len(volatility) > 300
+    assert all(v["volatility"] > 0 for v in volatility)
+    assert isinstance(funding["fundingRate"], float)
+    assert len(funding_history) > 24
+    assert all(abs(r["fundingRate"]) <= 0.0005 for r in funding_history)
+    assert address["currency"] == "ETH"
+    assert address["address"].startswith("0x")

@@ -82,12 +82,15 @@ def test_every_flow_has_a_file_and_every_file_a_flow() -> None:
 
 
 def test_the_wheel_ships_the_transcripts() -> None:
-    """What setuptools does with package-data: a glob relative to the package folder."""
+    """What setuptools does with package-data: a glob relative to the package folder (the
+    transcripts folder is a data package of its own; tests/test_packaging.py builds the
+    wheel and looks)."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    package = "tradewire.conformance.deribit.transcripts"
+    assert package in config["tool"]["setuptools"]["packages"]
     package_data = config["tool"]["setuptools"]["package-data"]
-    patterns = package_data.get("*", []) + package_data.get("tradewire.conformance.deribit", [])
-    package = ROOT / "conformance" / "deribit"
-    shipped = {Path(p).resolve() for pattern in patterns for p in glob.glob(str(package / pattern))}
+    patterns = package_data.get("*", []) + package_data.get(package, [])
+    shipped = {Path(p).resolve() for pattern in patterns for p in glob.glob(str(FOLDER / pattern))}
     assert {p.resolve() for p in FOLDER.glob("*.jsonl")} <= shipped
 
 

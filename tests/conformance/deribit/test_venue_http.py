@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
+
 from tradewire.conformance.deribit import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, HTTPLink
 from tradewire.protocol import HTTPRequest, HTTPResponse
 from tradewire.protocol.deribit import (
@@ -136,3 +138,40 @@ def test_http_refuses_unsigned_private_calls_and_websocket_only_methods() -> Non
     replayed = signed_get(http, "/api/v2/private/get_positions", {"currency": "BTC"}, "same")
     assert exchange(http, replayed).status == 200
     assert exchange(http, replayed).json()["error"]["data"] == {"reason": "nonce_reused"}
+
+
+def test_post_bodies_with_a_leading_slash_are_served_like_the_plain_form() -> None:
+    # deribit-trading-sdk POSTs public calls to the bare /api/v2 and signed private ones
+    # to /api/v2/private/<name>, with "/private/<name>" as the body's method (spec 1.3)
+    harness = make_harness(STILL)
+    http = harness.http()
+    body = {"jsonrpc": "2.0", "method": "/public/get_time", "params": None}
+    answer = exchange(http, HTTPRequest.post_json("/api/v2", body))
+    assert answer.status == 200, answer.json()
+    assert answer.json()["result"] == harness.venue.state.epoch_ms(http.clock.now)
+    ask = harness.venue.market.book("BTC-PERPETUAL").asks[0][0]
+    params = {"instrument_name": "BTC-PERPETUAL", "amount": 10, "type": "limit", "price": ask - 500}
+    text = msgspec.json.encode(
+        {"jsonrpc": "2.0", "id": 0, "method": "/private/buy", "params": params}
+    )
+    header = build_http_authorization(
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        timestamp_ms=harness.venue.state.epoch_ms(http.clock.now),
+        nonce="slash",
+        method="POST",
+        uri="/api/v2/private/buy",
+        body=text,
+    )
+    bought = exchange(
+        http,
+        HTTPRequest(
+            method="POST",
+            path="/api/v2/private/buy",
+            headers=(("Content-Type", "application/json"), ("Authorization", header)),
+            body=text,
+        ),
+    )
+    assert bought.status == 200, bought.json()
+    assert bought.json()["id"] == 0
+    assert bought.json()["result"]["order"]["order_state"] == "open"

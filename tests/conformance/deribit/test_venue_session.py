@@ -174,3 +174,42 @@ def test_the_websocket_paths() -> None:
     assert [e.status for e in events if isinstance(e, UpgradeRejected)] == [404]
     assert wrong.state is StackState.CLOSED
     assert slash is not None
+
+
+def test_methods_with_a_leading_slash_are_served_like_the_plain_form() -> None:
+    # deribit-trading-sdk writes every method as a path (spec 1.2): "/public/auth",
+    # "/private/subscribe", "/private/buy" must work as their plain names do
+    harness = make_harness(SMALL)
+    machine, _ = raw_client(harness)
+    harness.pump()
+    plain = call(harness, machine, "public/get_time")["result"]
+    assert call(harness, machine, "/public/get_time")["result"] == plain
+    ms = harness.venue.state.epoch_ms(harness.now)
+    login = call(
+        harness,
+        machine,
+        "/public/auth",
+        {
+            "grant_type": "client_signature",
+            "client_id": DEMO_CLIENT_ID,
+            "timestamp": ms,
+            "nonce": "slash1",
+            "data": "",
+            "signature": signature(DEMO_CLIENT_SECRET, ms, "slash1", ""),
+        },
+    )
+    assert "access_token" in login["result"], login
+    subscribed = call(
+        harness, machine, "/private/subscribe", {"channels": ["book.BTC-PERPETUAL.raw"]}
+    )
+    assert subscribed["result"] == ["book.BTC-PERPETUAL.raw"]
+    ask = harness.venue.market.book("BTC-PERPETUAL").asks[0][0]
+    bought = call(
+        harness,
+        machine,
+        "/private/buy",
+        {"instrument_name": "BTC-PERPETUAL", "amount": 10, "type": "limit", "price": ask - 500},
+    )
+    assert bought["result"]["order"]["order_state"] == "open", bought
+    # only one slash is dropped: "//public/get_time" is not a method
+    assert call(harness, machine, "//public/get_time")["error"]["code"] == -32601

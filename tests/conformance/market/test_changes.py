@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.markets import deribit_market
 
 from tradewire.conformance.market import (
     BookChange,
@@ -171,7 +172,7 @@ def run(m: Market, ops: list[Operation]) -> tuple[list[Any], dict[int, dict[str,
 @settings(max_examples=40, deadline=None)
 @given(operations)
 def test_books_rebuilt_from_any_snapshot_match_the_market(ops: list[Operation]) -> None:
-    m = Market(BUSY, now=0.0)
+    m = deribit_market(BUSY)
     start = {name: m.book(name) for name in NAMES}
     events, snapshots = run(m, ops)
     stream = [c.change_id for c in changes_of(events)]

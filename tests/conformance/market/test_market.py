@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 import pytest
+from support.markets import deribit_market
 
 from tradewire.conformance.market import (
     MAX_CATCHUP_TICKS,
@@ -28,7 +29,7 @@ PERP = "BTC-PERPETUAL"
 
 
 def session(config: MarketConfig, seed: int) -> list[Any]:
-    m = Market(msgspec.structs.replace(config, seed=seed), now=100.0)
+    m = deribit_market(msgspec.structs.replace(config, seed=seed), now=100.0)
     events: list[Any] = []
     for i in range(1, 31):
         now = 100.0 + i * 0.1
@@ -99,7 +100,7 @@ def test_a_tick_publishes_in_order(busy: Market) -> None:
 
 
 def test_ticker_events_can_be_turned_off(quiet: Market) -> None:
-    m = Market(msgspec.structs.replace(quiet.config, ticker_events=False))
+    m = deribit_market(msgspec.structs.replace(quiet.config, ticker_events=False))
     assert not any(isinstance(e, Ticker) for e in m.advance(1.0))
 
 
@@ -107,7 +108,7 @@ def test_ticker_events_can_be_turned_off(quiet: Market) -> None:
 
 
 def test_index_steps_are_bounded(quiet: Market) -> None:
-    m = Market(msgspec.structs.replace(quiet.config, walk_scale=1_000.0))
+    m = deribit_market(msgspec.structs.replace(quiet.config, walk_scale=1_000.0))
     sigma = 0.6 * math.sqrt(100 / YEAR_MS) * 1_000.0
     price = 60_000.0
     for i in range(1, 200):

@@ -1,14 +1,15 @@
 """Order management: edit, cancel, the cancel-all family, labels, queries, and every
-refusal with its Deribit code (and the protocol's error class for that code)."""
+refusal, with the Deribit code and message the reference venue answers it with (and the
+protocol's error class for that code)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
+from tradewire.conformance.deribit import REASON_CODES, refusal
 from tradewire.conformance.market import (
-    REASON_CODES,
     BookChange,
     Execution,
     Market,
@@ -25,10 +26,20 @@ def limit(m: Market, who: str, side: str, amount: float, price: float, **kw: Any
     return m.place(who, kw.pop("instrument", PERP), side, 1.0, amount=amount, price=price, **kw)
 
 
-def refused(call: Any) -> MarketError:
+class Refused(NamedTuple):
+    """A market refusal and the Deribit error answering it."""
+
+    reason: str
+    code: int
+    message: str
+    data: Any
+
+
+def refused(call: Any) -> Refused:
     with pytest.raises(MarketError) as info:
         call()
-    return info.value
+    code, message, data = refusal(info.value)
+    return Refused(info.value.reason, code, message, data)
 
 
 # -- edit ---------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""The instrument catalog and currencies: names valid in the protocol's grammar, facts as
-spec 6.1 lists them, expiries computed from the start time."""
+"""Deribit's catalog for the simulated market: names valid in the protocol's grammar,
+facts as spec 6.1 lists them, expiries computed from the start time, and the Deribit error
+of every market refusal."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import datetime
 
 import msgspec
 import pytest
+from support.markets import deribit_market
 
-from tradewire.conformance.market import (
+from tradewire.conformance.deribit import (
     PERPETUAL_EXPIRY_MS,
-    Market,
-    MarketConfig,
-    MarketError,
+    REASON_CODES,
+    deribit_catalog,
     expiries,
+    refusal,
 )
+from tradewire.conformance.market import REASONS, Market, MarketConfig, MarketError
 from tradewire.protocol import deribit
 from tradewire.protocol.deribit import parse_instrument
 
@@ -27,7 +30,7 @@ def ms(year: int, month: int, day: int, hour: int = 0) -> int:
 
 @pytest.fixture(scope="module")
 def full() -> Market:
-    return Market(MarketConfig(), now=0.0)
+    return deribit_market(MarketConfig())
 
 
 def test_every_name_parses_and_agrees_with_its_facts(full: Market) -> None:
@@ -134,7 +137,7 @@ def test_expiries_are_fridays_at_least_a_day_ahead() -> None:
 
 
 def test_names_follow_the_injected_start_time() -> None:
-    m = Market(MarketConfig(start_ms=ms(2023, 7, 31), option_expiries=1, option_strikes=0))
+    m = deribit_market(MarketConfig(start_ms=ms(2023, 7, 31), option_expiries=1, option_strikes=0))
     names = {i.instrument_name for i in m.instruments()}
     assert {"BTC-4AUG23", "BTC-11AUG23", "BTC-29SEP23", "BTC-4AUG23-60000-P"} <= names
 
@@ -147,7 +150,7 @@ def test_filters_and_lookups(full: Market) -> None:
     assert full.instruments(expired=True) == []
     with pytest.raises(MarketError) as info:
         full.instrument("BTC-1JAN30")
-    assert info.value.code == 10020
+    assert refusal(info.value)[:2] == (10020, "invalid_or_unsupported_instrument")
 
 
 def test_currencies(full: Market) -> None:
@@ -173,6 +176,27 @@ def test_config_is_checked() -> None:
     with pytest.raises(ValueError, match="tick_interval"):
         MarketConfig(tick_interval=0)
     with pytest.raises(ValueError, match="start_prices"):
-        MarketConfig(start_prices={"btc_usd": 1.0})
+        MarketConfig(start_prices={"btc_usd": -1.0})
+    lacking = MarketConfig(start_prices={"btc_usd": 1.0})  # the catalog walks eth_usd too
+    with pytest.raises(ValueError, match="start_prices\\['eth_usd'\\]"):
+        Market(lacking, catalog=deribit_catalog(lacking))
     with pytest.raises(ValueError, match="probabilities"):
         MarketConfig(taker_rate=2)
+
+
+def test_every_market_reason_has_a_deribit_code_and_message() -> None:
+    assert set(REASON_CODES) == REASONS
+    for reason in sorted(REASONS):
+        code, message, data = refusal(MarketError(reason, "7", data={"x": 1}))
+        assert code == REASON_CODES[reason]
+        assert message.endswith(" 7")
+        assert data == {"x": 1}
+
+
+def test_the_catalog_names_its_indexes_and_their_walks() -> None:
+    catalog = deribit_catalog(MarketConfig())
+    assert list(catalog.indexes) == ["btc_usd", "eth_usd", "btc_usdc"]
+    assert catalog.walks() == ["btc_usd", "eth_usd"]
+    market = deribit_market(MarketConfig())
+    assert market.index_names() == ["btc_usd", "eth_usd", "btc_usdc"]
+    assert market.index_price("btc_usdc").price == market.index_price("btc_usd").price
