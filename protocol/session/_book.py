@@ -9,8 +9,14 @@ It takes the two level shapes the venues send, both "size is the new total at pr
 
 :meth:`OrderBook.apply_snapshot` replaces both sides and takes either shape.  Bad peer
 data (unknown action, wrong arity, a price that is not a finite number, a negative or
-non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError`, and every
-batch is checked whole before anything changes, so a rejected batch changes nothing.
+non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError` naming it.
+A snapshot is checked whole before it replaces anything, so a rejected snapshot changes
+nothing.  A delta batch is checked as it is applied, in one pass (a second pass over every
+batch would cost as much as applying it): a bad level stops the batch there, the levels
+before it stay applied, and the book is marked ``stale``, as it is after any lost update,
+until the next snapshot replaces it.  That is what a venue client does anyway (a book that
+missed an update is only good again after a snapshot), and what tradewire's client
+machines do: they resync the channel.
 Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
 stored as given, with no conversion on the hot path; strings are rejected, so the Rails
 and Currency.com machines convert their decimal strings themselves.  ``bool`` passes as a
@@ -21,21 +27,25 @@ no delta is applied across it).  ``sequence`` (e.g. Deribit's ``change_id``) and
 are carried for the owner and never read; a snapshot clears ``stale``, since a snapshot
 is what ends a resync.
 
-Layout, for ~20-level changes near the top of books of hundreds or thousands of levels:
-per side a dict price -> size and an ascending list of rank keys (the price for bids,
-minus the price for asks), so both sides keep their best level at the *end* of the list,
-where :func:`bisect.insort` moves little memory.  A deleted level stays as a tombstone
+Layout, for ~20-level changes near the top of books of hundreds to hundreds of thousands
+of levels: per side a dict price -> size and the rank keys (the price for bids, minus the
+price for asks) in ascending order, split into chunks of at most ``2 * _load`` keys with
+each chunk's last key in ``maxes``, so both sides keep their best level at the *end*, an
+insert near the top touches only the last chunk, and an insert anywhere costs a bisect of
+``maxes`` and a move of one chunk (the "sorted list of lists" of ``sortedcontainers``).
+A change to an existing level is one dict store.  A deleted level stays as a tombstone
 (size ``0``): Deribit deletes and re-creates the same prices near the top all the time,
 and reviving a tombstone is one dict store.  Tombstones are trimmed off the top after
 every batch, so the last key is always the best live level, and a side is compacted when
 its tombstones outnumber its live levels (amortised O(1) per delete; a side holds at
 most about twice ``max_levels`` entries).
+
 """
 
 from __future__ import annotations
 
 import math
-from bisect import insort
+from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from operator import neg
 from typing import Any, ClassVar, Literal
@@ -54,53 +64,109 @@ _SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to
 
 
 class _Side:
-    """One side: ``sizes`` (live levels and tombstones) and ``keys`` (rank keys, ascending)."""
+    """One side: ``sizes`` (live levels and tombstones) and the rank keys, ascending, in
+    chunks (``chunks``, each at most ``2 * load`` keys; ``maxes`` holds each chunk's last
+    key), so an insert anywhere moves at most one chunk's worth of memory."""
 
-    __slots__ = ("dead", "keys", "name", "sign", "sizes")
+    __slots__ = ("chunks", "dead", "load", "maxes", "name", "sign", "sizes")
 
-    def __init__(self, name: str, sign: int) -> None:
+    def __init__(self, name: str, sign: int, load: int) -> None:
         self.name = name
         self.sign = sign  # rank key = price * sign
+        self.load = load
         self.sizes: dict[float, float] = {}
-        self.keys: list[float] = []
+        self.chunks: list[list[float]] = []
+        self.maxes: list[float] = []
         self.dead = 0  # tombstones: entries of ``sizes`` with size 0
+
+    def reset(self, sizes: dict[Any, Any], keys: list[Any]) -> None:
+        """Take a checked side whole: ``sizes`` (live only) and its sorted rank keys."""
+        load = self.load
+        self.sizes = sizes
+        self.chunks = chunks = [keys[i : i + load] for i in range(0, len(keys), load)]
+        self.maxes = [chunk[-1] for chunk in chunks]
+        self.dead = 0
+
+    def insert(self, key: float) -> None:
+        """Add a rank key that is not there (a new live level)."""
+        maxes = self.maxes
+        if not maxes:
+            self.chunks.append([key])
+            maxes.append(key)
+            return
+        i = bisect_left(maxes, key)
+        if i == len(maxes):  # past every key: the new best; the last chunk takes it
+            i -= 1
+            chunk = self.chunks[i]
+            chunk.append(key)
+            maxes[i] = key
+        else:
+            chunk = self.chunks[i]
+            insort(chunk, key)
+        if len(chunk) > 2 * self.load:
+            half = len(chunk) >> 1
+            self.chunks.insert(i + 1, chunk[half:])
+            del chunk[half:]
+            maxes.insert(i, chunk[-1])
+
+    def count(self) -> int:
+        return sum(map(len, self.chunks))
+
+    def best(self) -> float | None:
+        chunks = self.chunks
+        return chunks[-1][-1] if chunks else None
 
     def top(self, n: int) -> list[Level]:
         """The best ``n`` live levels, best first; stops as soon as it has them."""
         levels: list[Level] = []
         if n > 0:
             sizes, sign = self.sizes, self.sign
-            for k in reversed(self.keys):
-                if v := sizes[p := k * sign]:
-                    levels.append((p, v))
-                    if len(levels) == n:
-                        break
+            for chunk in reversed(self.chunks):
+                for k in reversed(chunk):
+                    if v := sizes[p := k * sign]:
+                        levels.append((p, v))
+                        if len(levels) == n:
+                            return levels
         return levels
 
     def levels(self) -> list[Level]:
         """Every live level, best first."""
         sizes, sign = self.sizes, self.sign
-        return [(p, v) for k in reversed(self.keys) if (v := sizes[p := k * sign])]
+        return [
+            (p, v)
+            for chunk in reversed(self.chunks)
+            for k in reversed(chunk)
+            if (v := sizes[p := k * sign])
+        ]
 
     def settle(self, dead: int, compact_min: int) -> None:
         """Trim tombstones off the top; compact when they outnumber the live levels."""
         if dead:
-            keys, sizes, sign = self.keys, self.sizes, self.sign
-            while keys and not sizes[keys[-1] * sign]:
-                del sizes[keys.pop() * sign]
-                dead -= 1
-            if dead > compact_min and 2 * dead > len(keys):
-                self.sizes = sizes = {p: v for p, v in sizes.items() if v}
-                self.keys = [k for k in keys if k * sign in sizes]
-                dead = 0
+            chunks, sizes, sign = self.chunks, self.sizes, self.sign
+            while chunks:
+                chunk = chunks[-1]
+                while chunk and not sizes[chunk[-1] * sign]:
+                    del sizes[chunk.pop() * sign]
+                    dead -= 1
+                if chunk:
+                    self.maxes[-1] = chunk[-1]
+                    break
+                chunks.pop()
+                self.maxes.pop()
+            if dead > compact_min and 2 * dead > len(sizes):
+                live = {p: v for p, v in sizes.items() if v}
+                keys = [k for chunk in chunks for k in chunk if k * sign in live]
+                self.reset(live, keys)
+                return
         self.dead = dead
 
 
 class OrderBook:
     """A price-level (L2) book: two sides of ``price -> size``, queried best first.
 
-    ``max_levels`` bounds the live levels of each side; peer data that would exceed it is
-    a :class:`RemoteProtocolError` and changes nothing.  ``sequence`` and ``stale`` belong
+    ``max_levels`` bounds the live levels of each side; a snapshot that would exceed it is
+    a :class:`RemoteProtocolError` and changes nothing, a delta batch that leaves more
+    is one that leaves the book stale.  ``sequence`` and ``stale`` belong
     to the owner (see the module docstring).  There is no ``__len__`` on purpose: an empty
     book would be falsy and ``if book:`` would mean two things; use :meth:`depth`.
     """
@@ -108,6 +174,7 @@ class OrderBook:
     __slots__ = ("_ask", "_bid", "_sides", "max_levels", "sequence", "stale")
 
     _compact_min: ClassVar[int] = 32  # tombstones tolerated per side before compaction
+    _load: ClassVar[int] = 512  # keys per chunk (a chunk splits past twice this)
 
     def __init__(self, *, max_levels: int = 100_000) -> None:
         if not _is_int(max_levels) or max_levels < 1:
@@ -117,8 +184,8 @@ class OrderBook:
         self.max_levels = max_levels
         self.sequence: int | None = None
         self.stale = False
-        self._bid = _Side("bid", 1)
-        self._ask = _Side("ask", -1)
+        self._bid = _Side("bid", 1, self._load)
+        self._ask = _Side("ask", -1, self._load)
         self._sides = {"bid": self._bid, "ask": self._ask}
 
     # -- updates from the peer ---------------------------------------------------------
@@ -133,8 +200,8 @@ class OrderBook:
         """
         bid_sizes, bid_keys = self._build(self._bid, bids)
         ask_sizes, ask_keys = self._build(self._ask, asks)
-        self._bid.sizes, self._bid.keys, self._bid.dead = bid_sizes, bid_keys, 0
-        self._ask.sizes, self._ask.keys, self._ask.dead = ask_sizes, ask_keys, 0
+        self._bid.reset(bid_sizes, bid_keys)
+        self._ask.reset(ask_sizes, ask_keys)
         self.stale = False
 
     def set_levels(self, side: Side, levels: Iterable[Sequence[Any]]) -> None:
@@ -147,28 +214,33 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        sizes = s.sizes
+        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
+        sign, dead = s.sign, s.dead
+        get, insert = sizes.get, s.insert
         try:
             for price, size in batch:
                 if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
-                    raise _invalid(s, batch, 2)
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise _invalid(s, batch, 2) from exc
-        if len(s.keys) - s.dead + len(batch) > self.max_levels:
-            self._check_room(s, batch)
-        sizes, keys, sign, dead = s.sizes, s.keys, s.sign, s.dead
-        get = sizes.get
-        for price, size in batch:
-            if size:
-                old = get(price)
-                if old is None:
-                    insort(keys, price * sign)
-                elif not old:
-                    dead -= 1
-                sizes[price] = size
-            elif get(price):
-                sizes[price] = 0
-                dead += 1
+                    raise ValueError
+                if size:
+                    old = get(price)
+                    if not old:
+                        room -= 1
+                        if old is None:
+                            insert(price * sign)
+                        else:
+                            dead -= 1
+                    sizes[price] = size
+                elif get(price):
+                    sizes[price] = 0
+                    dead += 1
+                    room += 1
+        except (TypeError, ValueError, ArithmeticError):
+            s.settle(dead, self._compact_min)
+            raise self._refused(s, batch, 2) from None
         s.settle(dead, self._compact_min)
+        if room < 0:
+            raise self._overfull(s, room)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -183,45 +255,56 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
+        sizes = s.sizes
+        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
+        sign, dead = s.sign, s.dead
+        get, insert = sizes.get, s.insert
         try:
             for action, price, size in batch:
                 if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
-                    raise _invalid(s, batch, 3)
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise _invalid(s, batch, 3) from exc
-        if len(s.keys) - s.dead + len(batch) > self.max_levels:
-            self._check_room(s, [(p, 0 if a == "delete" else v) for a, p, v in batch])
-        sizes, keys, sign, dead = s.sizes, s.keys, s.sign, s.dead
-        get = sizes.get
-        for action, price, size in batch:
-            if size and action != "delete":
-                old = get(price)
-                if old is None:
-                    insort(keys, price * sign)
-                elif not old:
-                    dead -= 1
-                sizes[price] = size
-            elif get(price):
-                sizes[price] = 0
-                dead += 1
+                    raise ValueError
+                if size and action != "delete":
+                    old = get(price)
+                    if not old:
+                        room -= 1
+                        if old is None:
+                            insert(price * sign)
+                        else:
+                            dead -= 1
+                    sizes[price] = size
+                elif get(price):
+                    sizes[price] = 0
+                    dead += 1
+                    room += 1
+        except (TypeError, ValueError, ArithmeticError):
+            s.settle(dead, self._compact_min)
+            raise self._refused(s, batch, 3) from None
         s.settle(dead, self._compact_min)
+        if room < 0:
+            raise self._overfull(s, room)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
         for s in (self._bid, self._ask):
-            s.sizes, s.keys, s.dead = {}, [], 0
+            s.reset({}, [])
 
     # -- queries -------------------------------------------------------------------------
 
     def best_bid(self) -> Level | None:
         """The highest bid as ``(price, size)``, or ``None`` when there are no bids."""
-        keys = self._bid.keys
-        return (keys[-1], self._bid.sizes[keys[-1]]) if keys else None
+        chunks = self._bid.chunks
+        if not chunks:
+            return None
+        price = chunks[-1][-1]
+        return (price, self._bid.sizes[price])
 
     def best_ask(self) -> Level | None:
         """The lowest ask as ``(price, size)``, or ``None`` when there are no asks."""
-        keys = self._ask.keys
-        return (-keys[-1], self._ask.sizes[-keys[-1]]) if keys else None
+        chunks = self._ask.chunks
+        if not chunks:
+            return None
+        price = -chunks[-1][-1]
+        return (price, self._ask.sizes[price])
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best ``n`` levels of each side: ``(bids descending, asks ascending)``."""
@@ -243,7 +326,7 @@ class OrderBook:
             s = self._sides[side]
         except (KeyError, TypeError):
             raise _bad_side(side) from None
-        return len(s.keys) - s.dead
+        return len(s.sizes) - s.dead
 
     def is_crossed(self) -> bool:
         """Both sides are non-empty and the best bid is at or above the best ask.
@@ -251,8 +334,8 @@ class OrderBook:
         A locked book (equal prices) counts as crossed: no venue rests such a book, so
         either way the local copy is wrong.
         """
-        bids, asks = self._bid.keys, self._ask.keys
-        return bool(bids and asks) and bids[-1] >= -asks[-1]
+        bids, asks = self._bid.chunks, self._ask.chunks
+        return bool(bids and asks) and bids[-1][-1] >= -asks[-1][-1]
 
     def __repr__(self) -> str:
         return (
@@ -288,13 +371,20 @@ class OrderBook:
         keys = sorted(sizes) if s.sign > 0 else sorted(map(neg, sizes))
         return sizes, keys
 
-    def _check_room(self, s: _Side, pairs: Iterable[Sequence[Any]]) -> None:
-        """Count the live levels after ``pairs`` exactly, when the quick bound fails."""
-        final = {p: v for p, v in pairs}  # the last size for each price
-        live = len(s.keys) - s.dead
-        live += sum((1 if v else 0) - (1 if s.sizes.get(p) else 0) for p, v in final.items())
-        if live > self.max_levels:
-            raise _too_deep(s, live, self.max_levels)
+    def _refused(self, s: _Side, batch: Sequence[Any], width: int) -> RemoteProtocolError:
+        """A bad level stopped the batch part-way: the book is stale (module docstring)."""
+        self.stale = True
+        error = _invalid(s, batch, width)
+        return RemoteProtocolError(f"{error}; the book is stale until the next snapshot")
+
+    def _overfull(self, s: _Side, room: int) -> RemoteProtocolError:
+        """A batch left more than ``max_levels`` live levels: the book is stale."""
+        self.stale = True
+        levels = self.max_levels - room
+        return RemoteProtocolError(
+            f"book {s.name} side holds {levels} levels after the update (limit "
+            f"max_levels={self.max_levels}); the book is stale until the next snapshot"
+        )
 
 
 def _is_int(value: object) -> bool:
