@@ -296,6 +296,8 @@ def test_every_request_resolves_exactly_once(
     assert all(count == 1 for count in outcomes.values())
     hypothesis.event(f"requests: {len(opened) if len(opened) < 8 else '8+'}")
     hypothesis.target(outlived, label="requests that outlived a deadline moved later")
-    hypothesis.event(f"requests that outlived a deadline moved later: {outlived if outlived < 2 else '2+'}")
+    hypothesis.event(
+        f"requests that outlived a deadline moved later: {outlived if outlived < 2 else '2+'}"
+    )
     for kind in sorted({k.__name__ for k in kinds.values()}):
         hypothesis.event(f"some resolved by {kind}")
