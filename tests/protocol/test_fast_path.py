@@ -27,8 +27,9 @@ import itertools
 import random
 import struct
 
+import hypothesis
 import pytest
-from hypothesis import event, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tradewire.conformance import EchoServer
@@ -303,8 +304,8 @@ def test_fast_path_matches_wsproto(stream: list[bytes], cuts: list[int]) -> None
     bits, non-minimal lengths, garbage) split at any points."""
     trace, _ = differential(pieces)
     error = first_error(trace)
-    event(f"pieces: {len(pieces) if len(pieces) < 4 else '4+'}")
-    event("outcome: " + (f"closed with {error[1]}" if error else "no error"))
+    hypothesis.event(f"pieces: {len(pieces) if len(pieces) < 4 else '4+'}")
+    hypothesis.event("outcome: " + (f"closed with {error[1]}" if error else "no error"))
 
 
 @settings(max_examples=300, deadline=None)
@@ -328,15 +329,15 @@ def test_fast_path_matches_wsproto_on_utf8_split_anywhere(
     )
     # a cut before a continuation byte falls inside a multi-byte sequence
     inside = any(0 < c < len(data) and 0x80 <= data[c] < 0xC0 for c in cuts)
-    event(f"payload: {how}")
-    event(f"split inside a multi-byte sequence: {inside}")
+    hypothesis.event(f"payload: {how}")
+    hypothesis.event(f"split inside a multi-byte sequence: {inside}")
     error = first_error(trace)
     if error is None:
-        event("outcome: delivered")
+        hypothesis.event("outcome: delivered")
     elif error[0] < completing:
-        event(f"outcome: {error[1]} before the frame was complete")
+        hypothesis.event(f"outcome: {error[1]} before the frame was complete")
     else:
-        event(f"outcome: {error[1]} on the piece completing the frame")
+        hypothesis.event(f"outcome: {error[1]} on the piece completing the frame")
 
 
 @settings(max_examples=200, deadline=None)
@@ -354,9 +355,11 @@ def test_fast_path_matches_wsproto_around_max_message_size(
     """Frames a few bytes under to 70 bytes over the limit, whole or in pieces."""
     over = len(sized) - 4 - LIMIT  # every frame here has the two-byte extended length
     trace, _ = differential(split(b"".join([sized, *after]), cuts))
-    event(f"size: {'at most LIMIT' if over <= 0 else 'LIMIT + 1..64' if over <= 64 else 'beyond'}")
+    hypothesis.event(
+        f"size: {'at most LIMIT' if over <= 0 else 'LIMIT + 1..64' if over <= 64 else 'beyond'}"
+    )
     error = first_error(trace)
-    event("outcome: " + (f"closed with {error[1]}" if error else "delivered"))
+    hypothesis.event("outcome: " + (f"closed with {error[1]}" if error else "delivered"))
 
 
 @pytest.mark.parametrize("bad", INVALID)
