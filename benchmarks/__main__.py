@@ -13,19 +13,25 @@ from this same run, each marked PASS or FAIL:
 
 ``--quick`` (fewer messages and repeats) finishes in under a minute; its targets are
 indicative only (the memory target is then checked from 10k to 100k messages).
+
+The exit status is 0 when every target of the run passed and 1 when one failed or
+could not be measured (a library missing, say), in either mode, so a script or CI can
+act on it.  Each benchmark module is imported when it runs: each needs only its own
+libraries (orjson, websockets, picows ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import statistics
 import sys
 import time
 from dataclasses import dataclass
+from types import ModuleType
 
-from . import bench_book, bench_decode, bench_e2e, bench_encode, bench_memory, bench_stack
 from ._machine import make_machine
-from ._timing import Result, Target, header, render
+from ._timing import Result, Target, exit_status, header, render
 
 BENCHMARKS = ("decode", "book", "encode", "stack", "e2e", "memory")
 
@@ -64,6 +70,11 @@ def _ratio(name: str, a: Result, b: Result, *, limit: float, at_most: bool, note
     return Target(name, value, low, high, limit, at_most, note=note)
 
 
+def _load(name: str) -> ModuleType:
+    """The module ``bench_<name>``, imported when that benchmark runs."""
+    return importlib.import_module(f".bench_{name}", __package__)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -81,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     refs: dict[str, Result] = {}
     targets: list[Target] = []
     if "decode" in only:
+        bench_decode = _load("decode")
         rows, named = bench_decode.run(mode.micro_repeats, mode.scale)
         results += rows
         refs.update(bench_decode.references(rows, named))
@@ -91,17 +103,17 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = "book change: json.loads + dict / machine"
         targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
-    for bench, wanted in ((bench_book, "book"), (bench_encode, "encode")):
+    for wanted in ("book", "encode"):
         if wanted in only:
-            rows, ref = bench.run(mode.micro_repeats, mode.scale)
+            rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
             results += rows
             refs[ref.group] = ref
     if "stack" in only:
-        rows, ref = bench_stack.run(mode.micro_repeats, 5_000)
+        rows, ref = _load("stack").run(mode.micro_repeats, 5_000)
         results += rows
         refs[ref.group] = ref
     if "e2e" in only:
-        rows, by_name = bench_e2e.run(mode.e2e_repeats, mode.e2e_count)
+        rows, by_name = _load("e2e").run(mode.e2e_repeats, mode.e2e_count)
         results += rows
         tw = by_name["tradewire asyncio binding"]
         ws = by_name["websockets (asyncio) + json.loads + dict handling"]
@@ -112,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         name = "end to end: asyncio binding / picows + msgspec"
         targets.append(_ratio(name, tw, pw, limit=0.5, at_most=False, note=note))
     if "memory" in only:
-        rows, keeps, lags = bench_memory.run(mode.marks, mode.memory_repeats)
+        rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows
         low, high = mode.marks
         for growth, who in (
@@ -128,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print(render(results, refs, targets))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
-    return 0
+    failed = [t.name for t in targets if not t.passed]
+    if failed:
+        print(
+            f"{len(failed)} of {len(targets)} targets failed: {'; '.join(failed)}", file=sys.stderr
+        )
+    return exit_status(targets)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ __all__ = [
     "Result",
     "Target",
     "cpu_share",
+    "exit_status",
     "header",
     "interleave",
     "render",
@@ -71,7 +72,13 @@ class Target:
 
     @property
     def passed(self) -> bool:
+        """Within the limit; a target that was not measured (NaN) has not passed."""
         return self.value <= self.limit if self.at_most else self.value >= self.limit
+
+
+def exit_status(targets: Sequence[Target]) -> int:
+    """The process exit status for a run: 0 if every target passed, else 1."""
+    return 0 if all(t.passed for t in targets) else 1
 
 
 _CLOCKS = [0, 0]  # wall and CPU nanoseconds of every timed sample

@@ -17,6 +17,7 @@ under arbitrary interleavings with hypothesis.
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Any
 
 from ._errors import ConnectionLost, LocalProtocolError, RequestFailure, RequestTimeout
@@ -69,9 +70,9 @@ class RequestTable:
             raise LocalProtocolError(
                 f"invalid max_pending: expected a positive int, got {max_pending!r}"
             )
-        if not default_timeout > 0:
+        if not 0 < default_timeout < math.inf:
             raise LocalProtocolError(
-                f"invalid default_timeout: expected seconds > 0, got {default_timeout!r}"
+                f"invalid default_timeout: expected finite seconds > 0, got {default_timeout!r}"
             )
         self._ids = ids
         self._pending: dict[RequestId, PendingRequest] = {}
@@ -97,8 +98,10 @@ class RequestTable:
             )
         if timeout is None:
             timeout = self.default_timeout
-        elif not timeout > 0:
-            raise LocalProtocolError(f"invalid timeout: expected seconds > 0, got {timeout!r}")
+        elif not 0 < timeout < math.inf:
+            raise LocalProtocolError(
+                f"invalid timeout: expected finite seconds > 0, got {timeout!r}"
+            )
         if request_id is None:
             request_id = self._ids()
         elif request_id in self._pending:
@@ -142,10 +145,18 @@ class RequestTable:
         return RequestFailed(request_id=request_id, command=entry.command, error=error)
 
     def set_deadline(self, request_id: RequestId, deadline: float) -> None:
-        """Move a pending request's deadline (a retry that must end sooner or later)."""
+        """Move a pending request's deadline (a retry that must end sooner or later).
+
+        Only the new deadline fires, earlier or later than the old one.  It must be a
+        finite time: a request with a deadline that can never pass would never resolve.
+        """
         entry = self._pending.get(request_id)
         if entry is None:
             raise LocalProtocolError(f"invalid request_id: {request_id!r} is not pending")
+        if not math.isfinite(deadline):
+            raise LocalProtocolError(
+                f"invalid deadline: expected a finite time in seconds, got {deadline!r}"
+            )
         entry.deadline = deadline
         self._push_deadline(entry)
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -218,6 +219,7 @@ def test_books_are_kept_for_subscribed_channels_only() -> None:
     assert h.client.book(B) is None
 
 
+@pytest.mark.parametrize("maintain", [True, False], ids=["maintained", "not-maintained"])
 @settings(max_examples=200, deadline=None)
 @given(
     steps=st.lists(
@@ -225,8 +227,14 @@ def test_books_are_kept_for_subscribed_channels_only() -> None:
         max_size=40,
     )
 )
-def test_no_delta_is_ever_delivered_or_applied_across_a_gap(steps: list[tuple[str, int]]) -> None:
-    h = subscribed(A, maintain_books=True)
+def test_no_delta_is_ever_delivered_or_applied_across_a_gap(
+    maintain: bool, steps: list[tuple[str, int]]
+) -> None:
+    """With and without a maintained book (without is the default and the hot path):
+    no change is delivered unless it continues the last delivered one.  ``event()``
+    reports how many gaps an example reported and whether changes were delivered again
+    after a gap (see ``pytest --hypothesis-show-statistics``)."""
+    h = subscribed(A, maintain_books=maintain)
     venue_id = 100
     for kind, jump in steps:
         if kind == "snapshot":
@@ -244,13 +252,21 @@ def test_no_delta_is_ever_delivered_or_applied_across_a_gap(steps: list[tuple[st
         if event.data.prev_change_id is not None:
             assert event.data.prev_change_id == last
         last = event.data.change_id
-    maintained = h.client.book(A)
-    assert (maintained is None) == (not steps or all(k == "ack" for k, _ in steps))
-    if maintained is not None and delivered and not maintained.stale:
-        assert maintained.bids() == [(100.0, float(delivered[-1].data.change_id))]
+    if maintain:
+        maintained = h.client.book(A)
+        assert (maintained is None) == (not steps or all(k == "ack" for k, _ in steps))
+        if maintained is not None and delivered and not maintained.stale:
+            assert maintained.bids() == [(100.0, float(delivered[-1].data.change_id))]
+    else:
+        with pytest.raises(LocalProtocolError, match="maintain_books=True"):
+            h.client.book(A)
     gaps = h.of(BookGap)
     resynced = h.of(BookResynced)
     assert len(resynced) <= len(gaps)
+    hypothesis.event(f"gaps reported: {len(gaps) if len(gaps) < 3 else '3+'}")
+    kinds = [type(e) for e in h.events if isinstance(e, BookUpdate | BookGap)]
+    after = BookGap in kinds and BookUpdate in kinds[kinds.index(BookGap) :]
+    hypothesis.event(f"changes delivered again after a gap: {after}")
 
 
 # -- through the WebSocket stacks ----------------------------------------------------------

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import msgspec
 import pytest
 from hypothesis import given, settings
@@ -448,34 +449,54 @@ def _good_answer(method: str, params: dict[str, Any]) -> Any:
     return "ok"
 
 
+_send = st.tuples(
+    st.just("send"),
+    st.sampled_from(["time", "time", "private", "subscribe", "unsubscribe"]),
+)
 _reply = st.tuples(
     st.just("reply"),
     st.integers(0, 50),
     st.sampled_from(["ok", "ok", "ok", "error", "10028", "bad"]),
 )
+_branches: dict[str, st.SearchStrategy[tuple[Any, ...]]] = {
+    "send": _send,
+    "reply": _reply,
+    "advance": st.tuples(st.just("advance"), st.floats(0, 2) | st.floats(0, 12)),
+    "lose": st.tuples(st.just("lose"), st.just(0)),
+    "connect": st.tuples(st.just("connect"), st.just(0)),
+    "test_request": st.tuples(st.just("test_request"), st.just(0)),
+}
 _ops = st.lists(
-    st.one_of(
-        st.tuples(
-            st.just("send"),
-            st.sampled_from(["time", "time", "private", "subscribe", "unsubscribe"]),
-        ),
-        _reply,
-        _reply,
-        _reply,
-        st.tuples(st.just("advance"), st.floats(0, 2) | st.floats(0, 12)),
-        st.tuples(st.just("lose"), st.just(0)),
-        st.tuples(st.just("connect"), st.just(0)),
-        st.tuples(st.just("test_request"), st.just(0)),
+    # Weighted by repetition in sampled_from (one_of does not weigh a repeated branch):
+    # replies are what resolve requests, so they are a third of the picks.
+    st.sampled_from(["send", *["reply"] * 3, "advance", "lose", "connect", "test_request"]).flatmap(
+        _branches.__getitem__
     ),
     max_size=80,
 )
 
 
+@st.composite
+def _sessions(draw: st.DrawFn) -> list[tuple[Any, ...]]:
+    """Operations with at least two requests sent, at drawn places among the rest."""
+    ops = draw(_ops)
+    for send in draw(st.lists(_send, min_size=2, max_size=5)):
+        ops.insert(draw(st.integers(0, len(ops))), send)
+    return ops
+
+
 @settings(max_examples=300, deadline=None)
-@given(ops=_ops, heartbeat=st.sampled_from([None, 10]))
+@given(ops=_sessions(), heartbeat=st.sampled_from([None, 10]))
 def test_every_request_resolves_exactly_once(
     ops: list[tuple[Any, ...]], heartbeat: int | None
 ) -> None:
+    """Sends, answers (good, venue errors, 10028, malformed), time, lost and restored
+    connections and heartbeats in any order: each request resolves exactly once.
+
+    Every example sends at least two requests; ``event()`` reports how many, and how
+    they resolved (``pytest --hypothesis-show-statistics``): an example where nothing
+    was pending proves nothing about exactly-once.
+    """
     h = Harness(
         credentials=credentials(),
         request_timeout=5.0,
@@ -530,6 +551,13 @@ def test_every_request_resolves_exactly_once(
     seen = [e.request_id for e in resolved]
     assert sorted(map(str, seen)) == sorted(map(str, ids)), "each request exactly once"
     assert h.client.pending == 0
+    hypothesis.event(f"requests: {len(ids) if len(ids) < 6 else '6+'}")
+    for outcome in sorted({_resolution(e) for e in resolved if e.request_id in ids}):
+        hypothesis.event(f"some resolved by {outcome}")
+
+
+def _resolution(event: RequestSucceeded | RequestFailed) -> str:
+    return "a result" if isinstance(event, RequestSucceeded) else type(event.error).__name__
 
 
 _json = st.recursive(

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,13 +51,16 @@ COMMANDS: dict[str, Any] = {
     "summary": GetAccountSummary(currency="BTC"),
 }
 
+requests = st.one_of(
+    st.tuples(st.just("send"), st.sampled_from(sorted(COMMANDS))),
+    st.tuples(st.just("send_short"), st.sampled_from(sorted(COMMANDS))),
+    st.tuples(st.just("subscribe"), st.sets(st.sampled_from(CHANNELS), min_size=1)),
+    st.tuples(st.just("unsubscribe"), st.sets(st.sampled_from(CHANNELS), min_size=1)),
+    st.tuples(st.just("unsubscribe_all"), st.just(None)),
+)
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("send"), st.sampled_from(sorted(COMMANDS))),
-        st.tuples(st.just("send_short"), st.sampled_from(sorted(COMMANDS))),
-        st.tuples(st.just("subscribe"), st.sets(st.sampled_from(CHANNELS), min_size=1)),
-        st.tuples(st.just("unsubscribe"), st.sets(st.sampled_from(CHANNELS), min_size=1)),
-        st.tuples(st.just("unsubscribe_all"), st.just(None)),
+        requests,
         st.tuples(st.just("advance"), st.floats(0, 3) | st.floats(0, 25)),
         st.tuples(st.just("drop"), st.just(None)),
         st.tuples(st.just("blackhole"), st.booleans()),
@@ -69,9 +73,21 @@ ops = st.lists(
 )
 
 
+@st.composite
+def sessions(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """Operations with at least two requests, at drawn places among the rest."""
+    drawn = draw(ops)
+    for request in draw(st.lists(requests, min_size=2, max_size=4)):
+        drawn.insert(draw(st.integers(0, len(drawn))), request)
+    return drawn
+
+
 @settings(max_examples=200, deadline=None)
-@given(ops=ops)
+@given(ops=sessions())
 def test_any_session_resolves_every_request_once_and_converges(ops: list[tuple[str, Any]]) -> None:
+    """Every example makes at least two requests; ``event()`` reports how many, how
+    they resolved and how many maintained books it checked at the end (see
+    ``pytest --hypothesis-show-statistics``)."""
     venue = PairVenue(make_state(expires_in=40))
     pair = make_pair(venue, credentials=credentials(), request_timeout=5.0, maintain_books=True)
     ids: list[Any] = []
@@ -119,9 +135,21 @@ def test_any_session_resolves_every_request_once_and_converges(ops: list[tuple[s
     desired = set(pair.machine.ledger.desired())
     assert set(pair.machine.ledger.active()) == desired
     assert pair.server_machine().channels == desired
+    books = 0
     for channel in desired:
         if channel.startswith("book."):
             book = pair.machine.book(channel)
             assert book is not None
             assert not book.stale
             assert (book.bids(), book.asks()) == venue.book(channel.split(".")[1])
+            books += 1
+    hypothesis.event(f"requests: {len(ids) if len(ids) < 6 else '6+'}")
+    for kind in sorted(
+        {
+            "a result" if isinstance(e, RequestSucceeded) else type(e.error).__name__
+            for e in outcomes
+            if e.request_id in ids
+        }
+    ):
+        hypothesis.event(f"some resolved by {kind}")
+    hypothesis.event(f"maintained books compared with the venue's: {books}")

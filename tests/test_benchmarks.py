@@ -1,0 +1,100 @@
+"""``python -m benchmarks`` exits non-zero when a target fails.
+
+Nothing here times anything: the benchmark modules are replaced by fakes that hand
+back made-up samples, and what is checked is how ``main`` turns targets into an exit
+status.  (Speed itself is measured by ``python -m benchmarks``, never asserted in tests.)
+"""
+
+from __future__ import annotations
+
+import math
+import runpy
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # the repository's benchmarks/
+from benchmarks import __main__ as bench_main
+from benchmarks._timing import Result, Target, exit_status
+
+CHANGE = "book change, 20 levels"
+
+
+def fake_decode(machine_us: float) -> types.ModuleType:
+    """A stand-in for ``bench_decode``: rows with the samples given, nothing run."""
+
+    def run(repeats: int, scale: float) -> tuple[list[Result], dict[str, Result]]:
+        named = {
+            f"{CHANGE}/{label}": Result("decode", label, "us", [value] * 3)
+            for label, value in (("machine", machine_us), ("msgspec", 1.0), ("json", 10.0))
+        }
+        return list(named.values()), named
+
+    def references(rows: list[Result], named: dict[str, Result]) -> dict[str, Result]:
+        return {"decode": named[f"{CHANGE}/msgspec"]}
+
+    module = types.ModuleType("benchmarks.bench_decode")
+    module.run = run  # type: ignore[attr-defined]
+    module.references = references  # type: ignore[attr-defined]
+    return module
+
+
+def target(value: float) -> Target:
+    return Target("t", value, value, value, limit=1.3, at_most=True)
+
+
+def test_the_exit_status_is_1_when_any_target_fails_or_was_not_measured() -> None:
+    assert exit_status([]) == 0
+    assert exit_status([target(1.0), target(1.3)]) == 0
+    assert exit_status([target(1.0), target(1.31)]) == 1
+    assert exit_status([target(math.nan)]) == 1  # "not measured" is not a pass
+    at_least = Target("t", 2.0, 2.0, 2.0, limit=2.5, at_most=False)
+    assert exit_status([at_least]) == 1
+
+
+@pytest.mark.parametrize(("machine_us", "status"), [(1.2, 0), (2.0, 1)])
+def test_main_returns_1_when_a_target_of_the_run_fails(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    machine_us: float,
+    status: int,
+) -> None:
+    monkeypatch.setattr(bench_main, "_load", {"decode": fake_decode(machine_us)}.__getitem__)
+    assert bench_main.main(["--quick", "--only", "decode"]) == status
+    out, err = capsys.readouterr()
+    verdict = "FAIL" if status else "PASS"
+    assert f"{verdict}  book change: machine / bare msgspec" in out
+    assert ("targets failed: book change: machine / bare msgspec" in err) == bool(status)
+
+
+def test_python_dash_m_benchmarks_exits_with_that_status(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What ``python -m benchmarks --quick --only decode`` runs, in this process, with the
+    # decode benchmark replaced by the fake (the module imports it by name when it runs).
+    monkeypatch.setitem(sys.modules, "benchmarks.bench_decode", fake_decode(2.0))
+    monkeypatch.delitem(sys.modules, "benchmarks.__main__")  # run afresh, as -m does
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "--quick", "--only", "decode"])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_module("benchmarks", run_name="__main__")
+    assert exit_info.value.code == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_every_benchmark_is_loaded_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # --only NAME and the lazy import agree: every choice names a bench_<name> module.
+    loaded: list[str] = []
+
+    def load(name: str) -> Any:
+        loaded.append(name)
+        raise LookupError(name)
+
+    monkeypatch.setattr(bench_main, "_load", load)
+    for name in bench_main.BENCHMARKS:
+        with pytest.raises(LookupError):
+            bench_main.main(["--quick", "--only", name])
+        assert (Path(bench_main.__file__).parent / f"bench_{name}.py").is_file()
+    assert loaded == list(bench_main.BENCHMARKS)
