@@ -120,6 +120,12 @@ class VenueProtocol(ServerProtocol):
         self._cut = False  # a disconnect fault fired: nothing more goes out
         self._now = 0.0
 
+    @property
+    def max_message_size(self) -> int:
+        """The largest request taken (32 kB); the WebSocket stack keeps no more of a
+        message arriving in pieces, and a bigger one is answered -32600 by its size."""
+        return self.config.max_message_size
+
     # -- the driving contract, with faults --------------------------------------------------
 
     def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
@@ -328,13 +334,23 @@ class VenueSocket(WebSocketServerStack):
 
 
 class VenueHTTP(HTTPServerConnection):
-    """An HTTP connection of the venue; tells the venue when it is gone."""
+    """An HTTP connection of the venue; tells the venue when it is gone, and a server
+    binding (through ``wakeup``) when the venue answered on it."""
+
+    wakeup: Callable[[], None] | None = None
 
     def __init__(
         self, state: ServerState, *, peer: str | None, on_lost: Callable[[int], None]
     ) -> None:
         super().__init__(state, peer=peer)
         self._on_lost = on_lost
+
+    def send(self, command: Command, now: float) -> RequestId | None:
+        try:
+            return super().send(command, now)
+        finally:
+            if self.wakeup is not None:
+                self.wakeup()
 
     @property
     def connection_id(self) -> int:
