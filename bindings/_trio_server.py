@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from ._common import (
+    DEFAULT_MAX_HELD_INPUT,
     DEFAULT_MAX_WRITE_BUFFER,
     TLS_HANDSHAKE_TIMEOUT,
     AppTimer,
@@ -154,10 +155,15 @@ async def serve(
     on_events: EventsCallback | None = None,
     app: AppTimer | None = None,
     max_write_buffer: int = DEFAULT_MAX_WRITE_BUFFER,
+    max_held_input: int = DEFAULT_MAX_HELD_INPUT,
 ) -> AsyncIterator[Server]:
     """``async with serve(factory) as server``: as in the asyncio binding."""
     hub = ServerHub(
-        connection_factory, on_events=on_events, app=app, max_write_buffer=max_write_buffer
+        connection_factory,
+        on_events=on_events,
+        app=app,
+        max_write_buffer=max_write_buffer,
+        max_held_input=max_held_input,
     )
     server = Server(hub, host, ssl)
     failure: BaseException | None = None
