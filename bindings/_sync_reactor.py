@@ -68,6 +68,8 @@ class _Conn:
         return plain, not data or tls.eof
 
     def push(self, data: bytes) -> int:
+        if self.broken:
+            return 0  # a write failed: the transport is gone, the loop reports the loss
         if self.tls is not None:
             self.tls.send(data)
             self._pull()

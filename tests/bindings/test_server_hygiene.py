@@ -262,3 +262,25 @@ def test_a_websocket_stack_alone_holds_its_head_limit_in_one_read() -> None:
     with pytest.raises(RemoteProtocolError):
         stack.receive_data(big_head(40 * 1024), 0.0)
     assert stack.data_to_send().startswith(b"HTTP/1.1 400")
+
+
+def test_a_sync_connection_buffers_nothing_once_a_write_failed() -> None:
+    from tradewire.bindings._sync_reactor import _Conn
+
+    class Loop:
+        def flushed(self, conn: Any) -> None:
+            pass
+
+        def armed(self, conn: Any) -> None:
+            pass
+
+    ours, theirs = socket.socketpair()
+    theirs.close()  # the peer is gone
+    try:
+        conn = _Conn(Loop(), ours, None)  # type: ignore[arg-type]
+        conn.push(b"x" * 1000)  # the write fails
+        assert conn.broken
+        assert conn.push(b"y" * 1000) == 0
+        assert not conn.out
+    finally:
+        ours.close()
