@@ -170,7 +170,7 @@ class Server:
         listeners: list[trio.abc.Listener[Any]],
         handlers: trio.Nursery,
         *,
-        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+        task_status: trio.TaskStatus[list[trio.abc.Listener[Any]]] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Accept until ``close()``; connection tasks go to ``handlers``, so closing
         stops the accepting without cancelling them."""
