@@ -111,8 +111,13 @@ class _Link(asyncio.BufferedProtocol):
             ready.set_result(None)
 
     def push(self, data: bytes) -> int:
-        self.transport.write(data)
-        return self.transport.get_write_buffer_size()
+        """Write ``data``; nothing once the transport is closing or failed (asyncio
+        counts such writes and logs "socket.send() raised exception" past five)."""
+        transport = self.transport
+        if transport.is_closing():
+            return 0  # gone: connection_lost is on its way
+        transport.write(data)
+        return transport.get_write_buffer_size()
 
     def shut(self, abort: bool) -> None:
         """Close (flushing) or abort; a close that takes longer than ``grace`` is aborted."""

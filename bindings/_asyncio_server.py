@@ -14,6 +14,7 @@ from types import TracebackType
 
 from ._asyncio_link import _Link
 from ._common import (
+    DEFAULT_MAX_HELD_INPUT,
     DEFAULT_MAX_WRITE_BUFFER,
     TLS_HANDSHAKE_TIMEOUT,
     AppTimer,
@@ -135,6 +136,7 @@ def serve(
     on_events: EventsCallback | None = None,
     app: AppTimer | None = None,
     max_write_buffer: int = DEFAULT_MAX_WRITE_BUFFER,
+    max_held_input: int = DEFAULT_MAX_HELD_INPUT,
 ) -> Server:
     """``async with serve(factory) as server``: accept TCP (TLS) connections.
 
@@ -143,13 +145,20 @@ def serve(
     :class:`~tradewire.protocol.HTTPServerStack`, an :class:`UpgradeOrHTTP` ...).
     ``on_events(connection, events, now)`` receives each connection's events (without
     it they are drained and dropped); after it runs, every connection is flushed, so
-    the application may write to any connection through its stack.  ``app`` is an
-    application-wide timer (``next_deadline`` / ``handle_timer``).  A peer whose
-    unsent output passes ``max_write_buffer`` bytes is dropped.  Errors raised by the
+    the application may write to any connection through its stack (see
+    :class:`ServerConnection` for how only those written to are visited).  ``app`` is
+    an application-wide timer (``next_deadline`` / ``handle_timer``).  A peer whose
+    unsent output passes ``max_write_buffer`` bytes is dropped; when the unfinished
+    input all connections hold passes ``max_held_input`` bytes, the one holding it the
+    longest is dropped.  Errors raised by the
     factory, ``on_events`` or ``app`` are logged (logger ``tradewire.bindings``) and
     drop the connection concerned; the server keeps serving.
     """
     hub = ServerHub(
-        connection_factory, on_events=on_events, app=app, max_write_buffer=max_write_buffer
+        connection_factory,
+        on_events=on_events,
+        app=app,
+        max_write_buffer=max_write_buffer,
+        max_held_input=max_held_input,
     )
     return Server(hub, host, port, ssl)

@@ -35,6 +35,7 @@ from tradewire.protocol import (
 __all__ = [
     "CLOSE_GRACE",
     "TLS_HANDSHAKE_TIMEOUT",
+    "DEFAULT_MAX_HELD_INPUT",
     "DEFAULT_MAX_QUEUED_EVENTS",
     "DEFAULT_MAX_WRITE_BUFFER",
     "WRITE_HIGH_WATER",
@@ -52,6 +53,7 @@ __all__ = [
     "merge_handshake",
     "parse_http_url",
     "parse_ws_url",
+    "tracks_work",
     "with_url_target",
 ]
 
@@ -64,6 +66,13 @@ WRITE_HIGH_WATER = 1 << 20
 
 #: Outbound bytes a server connection may buffer before it is dropped as too slow.
 DEFAULT_MAX_WRITE_BUFFER = 16 << 20
+
+#: Bytes of unfinished input (incomplete messages, request heads and bodies) a server
+#: holds across all its connections (``serve(max_held_input=...)``); past it, the
+#: connection that has held input the longest is dropped.  Each connection's own share
+#: is bounded by its stack (a Deribit request: 32 kB), so this is what a crowd of
+#: hostile connections that never finish a message can make the server hold.
+DEFAULT_MAX_HELD_INPUT = 64 << 20
 
 #: Seconds a transport gets to flush and close before it is aborted.
 CLOSE_GRACE = 5.0
@@ -298,6 +307,20 @@ class ServerConnection(Protocol):
     :class:`~tradewire.protocol.WebSocketServerStack`,
     :class:`~tradewire.protocol.HTTPServerStack` and
     :class:`~tradewire.bindings.UpgradeOrHTTP` have this shape.
+
+    Optional attributes ``serve()`` uses when present:
+
+    * ``wakeup``, declared on the class (an instance attribute, or one a wrapper
+      forwards with ``__getattr__``, does not count: see :func:`tracks_work`):
+      ``serve()`` stores a callable there; the object calls it whenever
+      application code queued output, events or a close on it (its ``send``,
+      ``respond``, ``close`` ...), so after an event only the connections written to are
+      settled.  Without it, the connection is settled after every application callback
+      (correct, but the cost of each event then grows with such connections);
+    * ``tracked``: ``False`` when the object has ``wakeup`` but can no longer honour it
+      (a router whose inner stack has none); it is then settled every time;
+    * ``buffered``: bytes held for unfinished input, bounded across connections by
+      ``max_held_input`` (:data:`DEFAULT_MAX_HELD_INPUT`).
     """
 
     @property
@@ -325,6 +348,15 @@ class AppTimer(Protocol):
     def next_deadline(self) -> float | None: ...
 
     def handle_timer(self, now: float) -> None: ...
+
+
+def tracks_work(connection: object) -> bool:
+    """``connection``'s class declares ``wakeup``: it says when it has work.
+
+    Only the class counts, so a wrapper that forwards attributes to a stack does not
+    claim to report its own state changes.
+    """
+    return hasattr(type(connection), "wakeup")
 
 
 #: ``on_events(connection, events, now)``: a connection's events, with the loop's time

@@ -16,6 +16,11 @@ head is an upgrade, the HTTP stack is retired (its last output is flushed first,
 events still delivered, then ``connection_lost``) and a fresh WebSocket stack gets the
 head and every byte read after it.  A WebSocket never goes back to HTTP.
 
+The router forwards ``serve()``'s ``wakeup`` to the stacks it builds, and counts the
+bytes it holds (an incomplete head, pipelined requests) in ``buffered`` with its stack's.
+A head is at most ``max_head`` bytes however it arrives: one that is longer, even whole
+in one read, goes to the HTTP stack, which answers 431.
+
 Work that becomes possible only after the application answered (routing the held
 bytes) runs from :meth:`UpgradeOrHTTP.handle_timer`: :meth:`UpgradeOrHTTP.next_deadline`
 then returns the last ``now`` seen, a timer due at once, so the events it produces are
@@ -36,7 +41,7 @@ import h11
 
 from tradewire.protocol import Event, LocalProtocolError, RemoteProtocolError
 
-from ._common import ServerConnection
+from ._common import ServerConnection, tracks_work
 
 __all__ = ["MAX_HEAD", "MAX_PIPELINED", "UpgradeOrHTTP", "classify_request_head", "route_upgrade"]
 
@@ -59,11 +64,12 @@ def classify_request_head(data: bytes, *, max_head: int = MAX_HEAD) -> Kind | No
 
     An upgrade is a ``GET`` whose ``Upgrade`` header lists the ``websocket`` token
     (RFC 6455 section 4.2.1; case-insensitive).  Malformed heads are ``"http"``: the
-    HTTP stack answers them with 400.  Only the head is inspected; a body never is.
+    HTTP stack answers them with 400, and heads over ``max_head`` bytes, complete or
+    not, with 431.  Only the head is inspected; a body never is.
     """
-    end = data.find(b"\r\n\r\n")
+    end = data.find(b"\r\n\r\n", 0, max_head + 4)
     if end < 0:
-        end = data.find(b"\n\n")
+        end = data.find(b"\n\n", 0, max_head + 2)
         if end < 0:
             if len(data) > max_head or (data and not data[:1].isalpha()):
                 return "http"
@@ -119,6 +125,9 @@ class UpgradeOrHTTP(Generic[W, H]):
     error response and asked to close).
     """
 
+    #: Set by ``serve()`` (see ``ServerConnection``); forwarded to the stacks built.
+    wakeup: Callable[[], None] | None = None
+
     def __init__(
         self,
         websocket: Callable[[str | None], W],
@@ -155,6 +164,30 @@ class UpgradeOrHTTP(Generic[W, H]):
         self._deadline: float | None = None
         self._closing = False
         self._now = 0.0
+        #: ``False`` once a stack without ``wakeup`` is in use (``serve()`` then settles
+        #: this connection after every application callback).
+        self.tracked = True
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for unfinished input: here (heads, pipelined requests) and in the
+        stack in use."""
+        stack = self.stack
+        inner: int = getattr(stack, "buffered", 0) if stack is not None else 0
+        return len(self._held) + inner
+
+    def _wake(self) -> None:
+        wakeup = self.wakeup
+        if wakeup is not None:
+            wakeup()
+
+    def _adopt(self, stack: W | H, now: float) -> None:
+        """Wire a stack just built: its ``wakeup`` is ours, then ``connection_made``."""
+        if tracks_work(stack):
+            stack.wakeup = self._wake  # type: ignore[union-attr]
+        else:
+            self.tracked = False
+        stack.connection_made(now)
 
     @property
     def should_close_transport(self) -> bool:
@@ -268,7 +301,7 @@ class UpgradeOrHTTP(Generic[W, H]):
             if self.stack is None:
                 self.kind = "http"
                 self.stack = self._http(self.peer)
-                self.stack.connection_made(now)
+                self._adopt(self.stack, now)
             self._framer = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_head)
         self._give_eof(now)
 
@@ -313,7 +346,7 @@ class UpgradeOrHTTP(Generic[W, H]):
         built = self._websocket(self.peer)
         self.stack = built
         self.kind = "websocket"
-        built.connection_made(now)
+        self._adopt(built, now)
         # the head alone first: a WebSocket stack reads frames that arrive in the same
         # call as the upgrade head only at its next read
         end = _head_end(head)

@@ -4,7 +4,10 @@
 buffer, and the ``Link`` / ``ServerLink`` the shared session and hub write through.
 :class:`_Reactor` is the loop: a wake-up socket pair, read/write interests, lingering
 closes (flush, at most ``CLOSE_GRACE`` seconds) and three hooks its subclasses fill in
-(``tick``, ``on_ready``, ``on_stop``).  ``now`` is :func:`time.monotonic`.
+(``tick``, ``on_ready``, ``on_stop``), plus two a server uses to find the connections
+that need attention without looking at all of them (``armed``: a connection's deadline
+changed; ``flushed``: its outbound buffer was written to or drained).  ``now`` is
+:func:`time.monotonic`.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ class _Conn:
         return plain, not data or tls.eof
 
     def push(self, data: bytes) -> int:
+        if self.broken:
+            return 0  # a write failed: the transport is gone, the loop reports the loss
         if self.tls is not None:
             self.tls.send(data)
             self._pull()
@@ -81,7 +86,9 @@ class _Conn:
             self.reactor.linger(self, time.monotonic())
 
     def arm(self, deadline: float | None) -> None:
-        self.deadline = deadline
+        if deadline != self.deadline:
+            self.deadline = deadline
+            self.reactor.armed(self)
 
     def _pull(self) -> None:
         assert self.tls is not None
@@ -95,12 +102,13 @@ class _Conn:
             try:
                 sent = self.sock.send(out)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError:
                 self.broken = True
                 out.clear()
-                return
+                break
             del out[:sent]
+        self.reactor.flushed(self)
 
     def close(self) -> None:
         self.sock.close()
@@ -159,6 +167,12 @@ class _Reactor:
             self.discard(conn)
 
     # -- subclass hooks -------------------------------------------------------------------
+
+    def armed(self, conn: _Conn) -> None:
+        """``conn.deadline`` changed."""
+
+    def flushed(self, conn: _Conn) -> None:
+        """``conn.out`` was written to the socket (it may still hold bytes)."""
 
     def tick(self, now: float) -> tuple[bool, float | None]:
         """Fire due timers, update interests; return (keep running, next deadline)."""

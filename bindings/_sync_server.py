@@ -2,13 +2,17 @@
 
 A :class:`_Reactor` over the listening socket and the accepted ones (TLS over memory
 buffers, handshakes bounded by ``TLS_HANDSHAKE_TIMEOUT``), driving each connection
-through the shared :class:`ServerHub`.  Callbacks (``on_events``, the application
+through the shared :class:`ServerHub`.  A loop turn costs what happened in it, not the
+connections open: deadlines sit in a heap, and only connections whose outbound buffer
+changed have their write interest updated.  Callbacks (``on_events``, the application
 timer) run in the server's thread, under its lock.  ``now`` is :func:`time.monotonic`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import socket
 import ssl as _ssl
@@ -16,6 +20,7 @@ from collections.abc import Callable
 from types import TracebackType
 
 from ._common import (
+    DEFAULT_MAX_HELD_INPUT,
     DEFAULT_MAX_WRITE_BUFFER,
     TLS_HANDSHAKE_TIMEOUT,
     AppTimer,
@@ -57,6 +62,9 @@ class Server(_Reactor):
         self.port: int = self._listener.getsockname()[1]
         self._listen = _Conn(self, self._listener, None)
         self._handshaking: set[_Conn] = set()
+        self._timers: list[tuple[float, int, _Conn]] = []  # (deadline, seq, conn); lazy
+        self._seq = itertools.count()
+        self._interest: dict[_Conn, None] = {}  # outbound buffer changed since the last tick
         self.watch(self._listen, _R)
 
     @property
@@ -98,21 +106,39 @@ class Server(_Reactor):
         if deadline is not None and now >= deadline:
             hub.app_timer(now)
             deadline = hub.next_app_deadline()
-        for shaking in list(self._handshaking):
-            if shaking.deadline is not None and now >= shaking.deadline:  # TLS too slow
-                self._handshaking.discard(shaking)
-                shaking.shut(abort=True)
-        links = [link for link in hub.links if isinstance(link, _Conn)]
-        for link in links:
-            if not link.done and link.deadline is not None and now >= link.deadline:
-                link.deadline = None
+        timers = self._timers
+        due = []  # taken first: a timer that re-arms at once fires next turn, not in a loop
+        while timers and timers[0][0] <= now:
+            due.append(heapq.heappop(timers)[2])
+        for link in due:
+            if link.done or link.deadline is None or link.deadline > now:
+                continue  # closed, or re-armed since: a stale entry
+            link.deadline = None
+            if link in self._handshaking:  # TLS too slow
+                self._handshaking.discard(link)
+                link.shut(abort=True)
+            else:
                 hub.timer(link, now)
-        for link in [*links, *self._handshaking]:
+        interest, self._interest = self._interest, {}
+        for link in interest:
             if not link.done:
                 self.watch(link, _R | (_W if link.out else 0))
-                if link.deadline is not None:
-                    deadline = link.deadline if deadline is None else min(deadline, link.deadline)
+        timers = self._timers  # armed() may have rebuilt it
+        if timers:
+            deadline = timers[0][0] if deadline is None else min(deadline, timers[0][0])
         return True, deadline
+
+    def armed(self, conn: _Conn) -> None:
+        if conn.deadline is None:
+            return
+        timers = self._timers
+        heapq.heappush(timers, (conn.deadline, next(self._seq), conn))
+        if len(timers) > 2 * len(self._masks) + 64:  # mostly stale: rebuild
+            self._timers = [(d, i, c) for d, i, c in timers if not c.done and c.deadline == d]
+            heapq.heapify(self._timers)
+
+    def flushed(self, conn: _Conn) -> None:
+        self._interest[conn] = None
 
     def on_ready(self, link: _Conn, mask: int, now: float) -> None:
         if link is self._listen:
@@ -137,7 +163,7 @@ class Server(_Reactor):
             if link.tls.handshaken:
                 self._handshaking.discard(link)
                 link.ready = True
-                link.deadline = None
+                link.arm(None)
                 self._open(link, now)
             elif eof:
                 self._handshaking.discard(link)
@@ -168,8 +194,8 @@ class Server(_Reactor):
             if tls is None:
                 self._open(link, now)
             else:
-                link.deadline = now + TLS_HANDSHAKE_TIMEOUT
                 self._handshaking.add(link)
+                link.arm(now + TLS_HANDSHAKE_TIMEOUT)
 
     def _open(self, link: _Conn, now: float) -> None:
         address = None
@@ -193,6 +219,7 @@ def serve(
     on_events: EventsCallback | None = None,
     app: AppTimer | None = None,
     max_write_buffer: int = DEFAULT_MAX_WRITE_BUFFER,
+    max_held_input: int = DEFAULT_MAX_HELD_INPUT,
 ) -> Server:
     """Listen now (``port`` is known on return) and serve from one background thread.
 
@@ -200,7 +227,11 @@ def serve(
     ``close()`` (or leaving ``with``) stops it and joins the thread.
     """
     hub = ServerHub(
-        connection_factory, on_events=on_events, app=app, max_write_buffer=max_write_buffer
+        connection_factory,
+        on_events=on_events,
+        app=app,
+        max_write_buffer=max_write_buffer,
+        max_held_input=max_held_input,
     )
     server = Server(hub, host, port, ssl)
     server.thread.start()

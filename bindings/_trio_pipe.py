@@ -49,6 +49,8 @@ class _Pipe:
         self.broken = False  # set when a write failed (the owner is told too)
 
     def push(self, data: bytes) -> int:
+        if self.broken:
+            return 0  # a write failed: the stream is gone, the owner was told
         self.outbox.append(data)
         self.out_size += len(data)
         self._has_output.set()

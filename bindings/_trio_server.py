@@ -2,9 +2,10 @@
 
 ``trio.serve_listeners``; per connection a :class:`_Pipe` (reader and writer) and the
 handler task itself runs that connection's timers, through the shared
-:class:`ServerHub`.  An application timer gets a task.  ``now`` is
-``trio.current_time()``.  The body's exception comes out as it is, not in an
-ExceptionGroup.
+:class:`ServerHub`.  Closing drops every connection in one pass and lets the tasks end
+by themselves before anything is cancelled (see :meth:`Server.close`).  An application
+timer gets a task.  ``now`` is ``trio.current_time()``.  The body's exception comes out
+as it is, not in an ExceptionGroup.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import trio
 
 from ._common import (
+    CLOSE_GRACE,
+    DEFAULT_MAX_HELD_INPUT,
     DEFAULT_MAX_WRITE_BUFFER,
     TLS_HANDSHAKE_TIMEOUT,
     AppTimer,
@@ -68,6 +71,10 @@ class Server:
         self.port = 0
         self._ssl = ssl
         self._cancel = trio.CancelScope()
+        self._listening = trio.CancelScope()
+        self._closed = False
+        self._handlers = 0  # connection tasks alive
+        self._drained = trio.Event()  # set once closed and every connection task ended
         self._app_wake = trio.Event()
         self._app_at: float | None = None
         hub.rearm_app = self._rearm_app
@@ -85,11 +92,42 @@ class Server:
         return self.hub.connections
 
     def close(self) -> None:
-        """Stop listening and drop every connection (no close handshakes)."""
+        """Stop listening and drop every connection (no close handshakes).
+
+        The connections are dropped here, in one pass at one ``now`` (as the asyncio
+        server does); their tasks then end by themselves (a pipe told to abort, a loop
+        that finds its connection done), which costs far less than cancelling thousands
+        of them.  Leaving ``serve()`` waits for that (at most ``CLOSE_GRACE`` seconds),
+        then cancels whatever is left.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._listening.cancel()
+        self.hub.close_all(trio.current_time())
+        if not self._handlers:
+            self._drained.set()
+
+    async def _finish(self) -> None:
+        """After ``close()``: wait for the connection tasks, then cancel the rest."""
+        with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_GRACE):
+            await self._drained.wait()
         self._cancel.cancel()
 
     async def handle(self, stream: trio.abc.Stream) -> None:
         """One accepted connection: its pipe runs beside this task, which runs its timers."""
+        self._handlers += 1
+        try:
+            if not self._closed:
+                await self._handle(stream)
+            else:
+                await trio.aclose_forcefully(stream)
+        finally:
+            self._handlers -= 1
+            if self._closed and not self._handlers:
+                self._drained.set()
+
+    async def _handle(self, stream: trio.abc.Stream) -> None:
         hub = self.hub
         if isinstance(stream, trio.SSLStream):
             handshaken = False
@@ -99,7 +137,7 @@ class Server:
                     handshaken = True
                 except trio.BrokenResourceError as exc:
                     logger.debug("TLS handshake with a client failed: %s", exc.__cause__)
-            if not handshaken:  # failed or too slow: no connection object is built
+            if not handshaken or self._closed:  # no connection object is built
                 await trio.aclose_forcefully(stream)
                 return
         transport = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
@@ -126,6 +164,20 @@ class Server:
                         hub.timer(link, now)
         finally:
             hub.lost(link, trio.current_time())
+
+    async def listen(
+        self,
+        listeners: list[trio.abc.Listener[Any]],
+        handlers: trio.Nursery,
+        *,
+        task_status: trio.TaskStatus[list[trio.abc.Listener[Any]]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Accept until ``close()``; connection tasks go to ``handlers``, so closing
+        stops the accepting without cancelling them."""
+        with self._listening:
+            await trio.serve_listeners(
+                self.handle, listeners, handler_nursery=handlers, task_status=task_status
+            )
 
     def _rearm_app(self) -> None:
         deadline = self.hub.next_app_deadline()
@@ -154,10 +206,15 @@ async def serve(
     on_events: EventsCallback | None = None,
     app: AppTimer | None = None,
     max_write_buffer: int = DEFAULT_MAX_WRITE_BUFFER,
+    max_held_input: int = DEFAULT_MAX_HELD_INPUT,
 ) -> AsyncIterator[Server]:
     """``async with serve(factory) as server``: as in the asyncio binding."""
     hub = ServerHub(
-        connection_factory, on_events=on_events, app=app, max_write_buffer=max_write_buffer
+        connection_factory,
+        on_events=on_events,
+        app=app,
+        max_write_buffer=max_write_buffer,
+        max_held_input=max_held_input,
     )
     server = Server(hub, host, ssl)
     failure: BaseException | None = None
@@ -169,7 +226,7 @@ async def serve(
             server.port = listeners[0].socket.getsockname()[1]  # type: ignore[attr-defined]
             if ssl is not None:
                 listeners = [trio.SSLListener(item, ssl) for item in listeners]
-            await nursery.start(trio.serve_listeners, server.handle, listeners)
+            await nursery.start(server.listen, listeners, nursery)
             if app is not None:
                 nursery.start_soon(server.run_app)
             try:
@@ -178,5 +235,6 @@ async def serve(
                 failure = exc
             finally:
                 server.close()
+                await server._finish()
     if failure is not None:
         raise failure

@@ -142,6 +142,13 @@ class FaultyMachine:
     def close_request(self) -> Any:
         return self.inner.close_request
 
+    @property
+    def max_message_size(self) -> int | None:
+        """The inner machine's own request limit, when it declares one: the WebSocket
+        stack keeps no more of a message arriving in pieces."""
+        limit = getattr(self.inner, "max_message_size", None)
+        return limit if isinstance(limit, int) else None
+
     # -- the driving contract, with faults --------------------------------------------------
 
     def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:

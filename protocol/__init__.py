@@ -39,7 +39,7 @@ from ._events import (
     require_choice,
 )
 from ._requests import PendingRequest, RequestTable
-from ._secrets import MASK, RedactingFilter, Secret, reveal
+from ._secrets import MASK, RedactingFilter, Secret, is_secret_name, redact, reveal
 from ._sources import CounterIds, HexNonces, IdSource, RandomSource, RequestId, UuidIds
 from .session._book import OrderBook, Side
 from .session._ledger import AckOutcome, SubscriptionLedger, TopicState
@@ -130,6 +130,8 @@ __all__ = [
     "UpgradeRequest",
     "UuidIds",
     "VenueError",
+    "is_secret_name",
+    "redact",
     "require",
     "require_choice",
     "reveal",

@@ -9,18 +9,44 @@ time, and ``msgspec`` encodes a Secret only through :func:`enc_hook` on purpose.
 :class:`RedactingFilter` is a :mod:`logging` filter for the other way secrets leak:
 a caller logging a raw outbound message.  It replaces every registered secret value
 in a record's message and arguments with the mask.
+
+:func:`redact` is for what the peer sent and nobody registered: the bytes a stack keeps
+of a rejected message, an error body, a malformed request line quoted in an error.  It
+masks, in text, the values of names that look like credentials (:func:`is_secret_name`:
+``access_token``, ``refresh_token``, ``client_secret``, ``signature``, ``password``,
+``apiKey``, ``Authorization`` ...) in the three shapes they come in: JSON members
+(``"access_token": "..."``, also a string cut off before its closing quote, so a
+truncated message is covered), query and form parameters (``client_secret=...``) and
+header lines (``Authorization: ...``).  It works on text rather than parsed JSON
+because what it gets is often not parseable: cut at a size limit, or malformed.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["MASK", "RedactingFilter", "Secret", "enc_hook", "reveal"]
+__all__ = ["MASK", "RedactingFilter", "Secret", "enc_hook", "is_secret_name", "redact", "reveal"]
 
 MASK = "<redacted>"
+
+#: What a credential's name contains (case-insensitive; ``_`` or ``-`` optional inside;
+#: ``token_type`` excepted).
+SECRET_NAME_PARTS = (
+    "token",
+    "secret",
+    "password",
+    "passphrase",
+    "signature",
+    "api_key",
+    "private_key",
+    "authorization",
+    "cookie",
+    "credential",
+)
 
 
 class Secret:
@@ -66,6 +92,63 @@ class Secret:
 def reveal(value: str | Secret) -> str:
     """The plain value of a ``str`` or :class:`Secret`."""
     return value.reveal() if isinstance(value, Secret) else value
+
+
+# "token_type" (OAuth's "bearer") names no credential
+_PARTS = "|".join(re.escape(p).replace("_", "[_-]?") for p in SECRET_NAME_PARTS).replace(
+    "token", "token(?![_-]?type)"
+)
+_SECRET_NAME = re.compile(f"(?:{_PARTS})", re.IGNORECASE)
+_NAME = rf"[\w.\-]*(?:{_PARTS})[\w.\-]*"
+
+# Each pattern: group 1 is kept (the name and what joins it to the value), group 2 is
+# the value that is masked.
+_PATTERNS = (
+    # a JSON member whose value is a string, possibly cut before its closing quote; the
+    # quotes may be escaped (JSON quoted inside a JSON string)
+    rf'(\\?"{_NAME}\\?"\s*:\s*\\?")((?:[^"\\\r\n]|\\[^"\r\n])*)',
+    # a JSON member whose value is a bare scalar (a number, true ...)
+    rf'(\\?"{_NAME}\\?"\s*:\s*)([^\s,}}\]"\\][^\s,}}\]]*)',
+    # a query or form parameter
+    rf"(?<![\w.\-])({_NAME}=)([^&\s\"'#;\\]*)",
+    # a header line (or "name: value" in prose): the rest of the line
+    rf"(?<![\w.\-\"\\])({_NAME}[ \t]*:[ \t]*)([^\r\n'\"\\]*)",
+)
+_TEXT = [re.compile(p, re.IGNORECASE) for p in _PATTERNS]
+_BYTES = [re.compile(p.encode(), re.IGNORECASE) for p in _PATTERNS]
+_MASK_BYTES = MASK.encode()
+
+T = TypeVar("T", str, bytes)
+
+
+def is_secret_name(name: str) -> bool:
+    """``name`` (a JSON key, a query parameter, a header) looks like a credential's."""
+    return _SECRET_NAME.search(name) is not None
+
+
+def _mask_text(match: re.Match[str]) -> str:
+    return match.group(1) + MASK if match.group(2) else match.group(0)
+
+
+def _mask_bytes(match: re.Match[bytes]) -> bytes:
+    return match.group(1) + _MASK_BYTES if match.group(2) else match.group(0)
+
+
+def redact(data: T) -> T:
+    """``data`` (text or bytes) with the values of credential-like names masked.
+
+    See the module docstring for the shapes recognised.  Anything else is returned as
+    it is; bytes that are not UTF-8 are handled as bytes.
+    """
+    if isinstance(data, bytes):
+        out: bytes = data
+        for pattern in _BYTES:
+            out = pattern.sub(_mask_bytes, out)
+        return out
+    text: str = data
+    for pattern in _TEXT:
+        text = pattern.sub(_mask_text, text)
+    return text
 
 
 def enc_hook(obj: Any) -> Any:

@@ -209,6 +209,12 @@ class ServerProtocol:
         return self.session.is_open
 
     @property
+    def max_message_size(self) -> int:
+        """The largest request taken (32 kB by default); the WebSocket stack keeps no more
+        of a message arriving in pieces, and a bigger one is answered -32600 by its size."""
+        return self.config.max_message_size
+
+    @property
     def channels(self) -> frozenset[str]:
         """The channels active on this connection."""
         return self.session.topics

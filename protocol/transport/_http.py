@@ -30,7 +30,7 @@ import msgspec
 
 from .._errors import ConnectionLost, LocalProtocolError, RemoteProtocolError
 from .._events import Command, Event, require, require_choice
-from .._secrets import MASK, Secret, enc_hook
+from .._secrets import MASK, Secret, enc_hook, is_secret_name
 from .._sources import RequestId
 
 __all__ = [
@@ -50,7 +50,6 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 #: Headers the stacks own: framing and ``Host`` are written by the stack, never the caller.
 STACK_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SECRET_QUERY_MARKERS = ("secret", "token", "password", "signature", "api_key", "apikey")
 
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _FIELD_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
@@ -131,17 +130,12 @@ def encode_target(path: str, query: tuple[tuple[str, str], ...]) -> str:
     return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
 
 
-def _secret_query_name(name: str) -> bool:
-    lowered = name.lower()
-    return any(marker in lowered for marker in _SECRET_QUERY_MARKERS)
-
-
 def redact_headers(headers: Headers) -> Headers:
     return tuple((n, MASK if n.lower() in SECRET_HEADERS else v) for n, v in headers)
 
 
 def redact_query(query: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    return tuple((n, MASK if _secret_query_name(n) else v) for n, v in query)
+    return tuple((n, MASK if is_secret_name(n) else v) for n, v in query)
 
 
 def find_header(headers: Headers, name: str) -> str | None:

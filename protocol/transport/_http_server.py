@@ -22,13 +22,15 @@ The error response is queued before anything is raised, so the binding flushes
 ``data_to_send()`` and then closes the transport (``should_close_transport``).  While
 the application is working on a request no timer runs: answering is its job.
 Bytes pipelined behind the current request are held, up to ``max_header_size +
-max_body_size``; more is a protocol error.
+max_body_size``; more is a protocol error.  A malformed request line or header is quoted
+in the error (for logs) with credential-like query values and headers masked
+(:func:`~tradewire.protocol.redact`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import Enum
 from typing import Any
 from urllib.parse import parse_qsl
@@ -37,6 +39,7 @@ import h11
 
 from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Event, require
+from .._secrets import redact
 from ._http import (
     HTTPRequestReceived,
     check_headers,
@@ -73,6 +76,10 @@ class HTTPServerStack:
     The defaults suit a venue API: Deribit refuses requests over 32 kB.
     """
 
+    #: Set by a server binding: called after :meth:`respond`, so it knows which
+    #: connections have output without looking at all of them.
+    wakeup: Callable[[], None] | None = None
+
     def __init__(
         self,
         *,
@@ -105,6 +112,11 @@ class HTTPServerStack:
         self.should_close_transport = False
         #: Why the stack asked for the close (for logs), else ``None``.
         self.close_reason: str | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of a request body held until the request is complete."""
+        return len(self._body)
 
     @property
     def awaiting_response(self) -> bool:
@@ -183,6 +195,22 @@ class HTTPServerStack:
         """
         if self._phase is not _Phase.RESPONDING:
             raise LocalProtocolError("respond: no request is awaiting a response")
+        try:
+            self._respond(status, body, headers, now=now, json=json, chunks=chunks)
+        finally:
+            if self.wakeup is not None:
+                self.wakeup()
+
+    def _respond(
+        self,
+        status: int,
+        body: bytes,
+        headers: Iterable[tuple[str, str]],
+        *,
+        now: float,
+        json: Any,
+        chunks: Iterable[bytes] | None,
+    ) -> None:
         require(
             isinstance(status, int) and not isinstance(status, bool) and 200 <= status <= 599,
             "status",
@@ -280,13 +308,14 @@ class HTTPServerStack:
                 event = conn.next_event()
             except h11.RemoteProtocolError as exc:
                 status = exc.error_status_hint
+                why = redact(str(exc))  # h11 quotes the bad line: it may hold a token
                 if status == 431:  # h11's buffer passed max_incomplete_event_size
                     self._reject(431, "request headers too large")
                     return RemoteProtocolError(
                         f"request headers exceed max_header_size={self.max_header_size} bytes"
                     )
-                self._reject(status, f"malformed request: {exc}")
-                return RemoteProtocolError(f"malformed HTTP request ({status}): {exc}")
+                self._reject(status, f"malformed request: {why}")
+                return RemoteProtocolError(f"malformed HTTP request ({status}): {why}")
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return None
             if isinstance(event, h11.Request):

@@ -25,12 +25,17 @@ __all__ = [
     "UpgradeRejected",
     "WebSocketClosed",
     "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_MESSAGE_TIMEOUT",
     "check_positive",
 ]
 
-#: Default bound on one inbound message, in characters of decoded text (bytes for the
-#: ASCII JSON venues send).  Deribit's book snapshots of a few thousand levels fit.
+#: Default bound on one inbound message, in bytes (its UTF-8 payload as sent).
+#: Deribit's book snapshots of a few thousand levels fit.
 DEFAULT_MAX_MESSAGE_SIZE = 4 * 2**20
+
+#: Seconds an inbound message may take from its first byte to its last (a fragmented
+#: message, or one large frame arriving in pieces); then the stack closes with 1008.
+DEFAULT_MESSAGE_TIMEOUT = 30.0
 
 
 class StackState(enum.Enum):

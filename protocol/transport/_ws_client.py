@@ -10,6 +10,10 @@ number of TCP connections.  It
   dead when a pong is ``ping_timeout`` late (a connection that goes silent while
   looking open is an event, never a hang);
 * bounds inbound messages (``max_message_size``): a bigger one is closed with 1009;
+* reads a refused upgrade (an HTTP error response) whatever the read boundaries: the
+  status, the headers and the first ``MAX_REJECT_BODY`` bytes of the body are reported
+  as :class:`UpgradeRejected` once the body is complete, the transport ends, or the
+  bound is reached (the rest is not read);
 * surfaces close codes (Deribit's 4000 included) as :class:`WebSocketClosed`;
 * after the transport is gone, schedules the next attempt with :class:`Backoff` (reset
   when the previous connection stayed up ``backoff_reset_after`` seconds) and tells the
@@ -35,11 +39,13 @@ from wsproto.connection import ConnectionState
 
 from .._contract import ClientMachine
 from .._errors import LocalProtocolError
+from .._secrets import MASK, is_secret_name, redact
 from .._sources import RandomSource
 from ._backoff import Backoff
 from ._frames import FrameReader
 from ._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MESSAGE_TIMEOUT,
     Connected,
     ReconnectDue,
     ReconnectScheduled,
@@ -49,11 +55,13 @@ from ._websocket import (
 )
 from ._ws_common import StackBase, Violation
 
-__all__ = ["WebSocketClientStack"]
+__all__ = ["MAX_REJECT_BODY", "WebSocketClientStack"]
 
 #: Refusals worth retrying; any other 4xx would be refused again, so the stack stops.
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
-_MAX_REJECT_BODY = 64 * 1024
+
+#: Bytes of a refused upgrade's body kept for :class:`UpgradeRejected` (redacted).
+MAX_REJECT_BODY = 64 * 1024
 _MAX_RESPONSE_HEAD = 64 * 1024
 
 
@@ -78,6 +86,7 @@ class WebSocketClientStack(StackBase):
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_events: int = 10_000,
         fast_path: bool = True,
+        message_timeout: float = DEFAULT_MESSAGE_TIMEOUT,
     ) -> None:
         if not isinstance(host, str) or not host:
             raise LocalProtocolError(f"invalid host: expected a non-empty str, got {host!r}")
@@ -91,6 +100,7 @@ class WebSocketClientStack(StackBase):
             close_timeout=close_timeout,
             max_message_size=max_message_size,
             max_events=max_events,
+            message_timeout=message_timeout,
         )
         self.host = host
         self.backoff = backoff if backoff is not None else Backoff(rng)
@@ -104,6 +114,8 @@ class WebSocketClientStack(StackBase):
         self.fast_path = fast_path
         self._reader = FrameReader(max_message_size)
         self._head = bytearray()
+        self._head_done = False  # wsproto has the whole response head
+        self._refused = False  # the refusal is reported: nothing more is read
 
     def connection_made(self, now: float) -> None:
         """The transport (TCP, TLS) is up: queue the upgrade request."""
@@ -115,6 +127,8 @@ class WebSocketClientStack(StackBase):
         self._reject = None
         self._reader = FrameReader(self.max_message_size)
         self._head = bytearray()
+        self._head_done = False
+        self._refused = False
         self.should_close_transport = False
         self._reconnect_at = None
         hs = self.machine.handshake
@@ -141,9 +155,13 @@ class WebSocketClientStack(StackBase):
         parser (see :class:`~tradewire.protocol.transport._frames.FrameReader`); wsproto handles
         everything else, byte for byte in order, and every error.
         """
+        if not data and self._reject is not None:
+            self._on_rejected()  # the body ends with the transport: report what came
+        if self._refused:
+            return  # the rest of a refusal (past MAX_REJECT_BODY, or its end) is not read
         if not self.fast_path or not data:
             super().receive_data(data, now)
-        elif self.state is StackState.CONNECTING:
+        elif self.state is StackState.CONNECTING and not self._head_done:
             self._receive_head(data, now)
         elif self._opened_at is not None and self.state in (StackState.OPEN, StackState.CLOSING):
             # Also while closing: the reader may hold part of a frame that wsproto must
@@ -164,6 +182,7 @@ class WebSocketClientStack(StackBase):
             return
         head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
         self._head = bytearray()
+        self._head_done = True  # what follows is frames, or a refusal's body: wsproto's
         super().receive_data(head, now)
         if rest:
             if self.state is StackState.OPEN:
@@ -268,23 +287,34 @@ class WebSocketClientStack(StackBase):
                 self._on_rejected()
         elif isinstance(event, wse.RejectData) and self._reject is not None:
             body = self._reject[2]
-            if len(body) + len(event.data) <= _MAX_REJECT_BODY:
-                body += event.data
-            if event.body_finished:
+            body += event.data[: MAX_REJECT_BODY + 1 - len(body)]
+            if event.body_finished or len(body) > MAX_REJECT_BODY:
                 self._on_rejected()
 
     def _on_rejected(self) -> None:
-        assert self._reject is not None
+        """Report the refusal (once) and end the connection; what is left unread stays so."""
+        if self._reject is None:
+            return
         status, headers, body = self._reject
+        self._reject = None
+        self._refused = True
+        self._open_deadline = None  # answered: not an upgrade that timed out
         retrying = self.reconnect and (status in _RETRYABLE_STATUSES or status >= 500)
         if not retrying:
             self._final = True
         self._events.append(
             UpgradeRejected(
-                status=status, headers=tuple(headers), body=bytes(body), retrying=retrying
+                status=status,
+                headers=redact_headers(headers),
+                body=redact(bytes(body[:MAX_REJECT_BODY])),
+                retrying=retrying,
             )
         )
         self.should_close_transport = True
+
+
+def redact_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name, MASK if is_secret_name(name) else value) for name, value in headers)
 
 
 def _closed(ws: wsproto.WSConnection) -> bool:

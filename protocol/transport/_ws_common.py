@@ -3,10 +3,27 @@ the closing handshake, and moving a venue machine's output onto the wire.
 
 Subclasses own the opening handshake (the client builds it from the machine's
 ``handshake`` and reconnects; the server asks the machine's ``decide_upgrade``).
+
+Message assembly is bounded in bytes (the UTF-8 payload as sent), three ways:
+
+* ``max_message_size``: a message over it closes the connection with 1009;
+* the machine's own request limit: a machine with an int attribute ``max_message_size``
+  (the largest message it accepts; Deribit's 32 kB) refuses bigger ones by their size
+  alone, so a message arriving in pieces is kept only up to that limit plus one byte
+  and reaches the machine cut there: it answers as it answers any oversize message
+  (Deribit: -32600) and the connection stays open, while the stack holds at most
+  ``limit + 1`` bytes per connection, not ``max_message_size``;
+* ``message_timeout``: a message whose last piece has not come this many seconds after
+  its first closes the connection with 1008.
+
+``buffered`` is the number of bytes held for an unfinished message, so a server can
+bound what all its connections hold together.  Bytes of a rejected message kept in
+:class:`MessageRejected` pass through :func:`~tradewire.protocol.redact` first.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, NoReturn
 
 import wsproto
@@ -18,11 +35,15 @@ from .._bounded import BoundedQueue
 from .._contract import Machine
 from .._errors import RemoteProtocolError
 from .._events import Command, ConnectionDead, Event, MessageRejected
+from .._secrets import redact
 from .._sources import RandomSource, RequestId
 from ._frames import OP_PING, OP_PONG, OP_TEXT, encode_frame
 from ._websocket import StackState, WebSocketClosed, check_positive
 
-__all__ = ["StackBase", "Violation"]
+__all__ = ["MAX_REJECTED_BYTES", "StackBase", "Violation"]
+
+#: Bytes of a rejected message kept in :class:`MessageRejected` (redacted).
+MAX_REJECTED_BYTES = 512
 
 
 class Violation(Exception):
@@ -36,6 +57,11 @@ class Violation(Exception):
 class StackBase:
     """The part of a WebSocket stack that does not depend on its role."""
 
+    #: Set by a server binding: called when application code queued output, events or
+    #: a close on this stack (``send``, ``close``, ``handle_timer``), so it knows which
+    #: connections have work without looking at all of them.
+    wakeup: Callable[[], None] | None = None
+
     def __init__(
         self,
         machine: Machine,
@@ -47,6 +73,7 @@ class StackBase:
         close_timeout: float,
         max_message_size: int,
         max_events: int,
+        message_timeout: float,
     ) -> None:
         check_positive("ping_interval", ping_interval, allow_none=True)
         for name, value in (
@@ -55,6 +82,7 @@ class StackBase:
             ("close_timeout", close_timeout),
             ("max_message_size", max_message_size),
             ("max_events", max_events),
+            ("message_timeout", message_timeout),
         ):
             check_positive(name, value)
         self.machine = machine
@@ -64,6 +92,16 @@ class StackBase:
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
         self.max_message_size = max_message_size
+        self.message_timeout = message_timeout
+        limit = getattr(machine, "max_message_size", None)
+        #: Bytes of a message in pieces kept for the machine (see the module docstring).
+        self.keep_limit = (
+            limit + 1
+            if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+            else max_message_size
+        )
+        # a str this long or shorter is within both bounds whatever its characters
+        self._safe_chars = min(self.keep_limit, max_message_size) // 4
         self._events: BoundedQueue[Event] = BoundedQueue("event queue", max_events, "events")
         self._out: list[bytes] = []
         self.state = StackState.CONNECTING
@@ -74,8 +112,9 @@ class StackBase:
         self._reset_connection_state()
 
     def _reset_connection_state(self) -> None:
-        self._fragments: list[str] = []
-        self._fragment_size = 0
+        self._fragments = bytearray()  # UTF-8, at most keep_limit bytes
+        self._fragment_size = 0  # bytes of the message so far, kept or not
+        self._message_deadline: float | None = None
         self._opened_at: float | None = None
         self._open_deadline: float | None = None
         self._close_deadline: float | None = None
@@ -87,6 +126,11 @@ class StackBase:
         self._sent_close: tuple[int, str] | None = None
 
     # -- public, shared -----------------------------------------------------------------
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an unfinished inbound message."""
+        return len(self._fragments)
 
     def receive_data(self, data: bytes, now: float) -> None:
         """Bytes from the transport; ``b""`` means end of file.
@@ -120,14 +164,24 @@ class StackBase:
     def _raise_violation(self, exc: Exception) -> NoReturn:
         code = exc.code if isinstance(exc, Violation) else 1002
         self._peer_violation(code, exc)
-        raise RemoteProtocolError(f"WebSocket peer error: {exc}", close_code=code) from None
+        raise RemoteProtocolError(
+            f"WebSocket peer error: {redact(str(exc))}", close_code=code
+        ) from None
 
     def send(self, command: Command, now: float) -> RequestId | None:
         """Pass a command to the machine; its messages go out while the connection is open."""
         self._events.ensure_room()
-        request_id = self.machine.send(command, now)
-        self._pump(now)
+        try:
+            request_id = self.machine.send(command, now)
+            self._pump(now)
+        finally:
+            self._wake()
         return request_id
+
+    def _wake(self) -> None:
+        wakeup = self.wakeup
+        if wakeup is not None:
+            wakeup()
 
     def data_to_send(self) -> bytes:
         out = self._out
@@ -153,7 +207,7 @@ class StackBase:
         if isinstance(event, wse.TextMessage):
             self._on_text(event.data, event.message_finished, now)
         elif isinstance(event, wse.BytesMessage):
-            self._on_binary(len(event.data), event.message_finished)
+            self._on_binary(len(event.data), event.message_finished, now)
         elif isinstance(event, wse.Ping):
             self._out.append(encode_frame(OP_PONG, bytes(event.payload), self._mask_rng))
         elif isinstance(event, wse.Pong):
@@ -174,36 +228,53 @@ class StackBase:
         self.machine.connection_made(now)
 
     def _on_text(self, data: str, finished: bool, now: float) -> None:
-        self._fragment_size += len(data)
-        if self._fragment_size > self.max_message_size:
-            raise Violation(f"message exceeds max_message_size={self.max_message_size}", 1009)
-        if not finished:
-            self._fragments.append(data)
-            return
-        if self._fragments:
-            self._fragments.append(data)
-            data = "".join(self._fragments)
-            self._fragments = []
-        self._fragment_size = 0
+        chunk: bytes | None = None
+        size = len(data)
+        if not finished or self._fragment_size or size > self._safe_chars:
+            chunk = data.encode()  # part of a message, or maybe over a bound: count bytes
+            size = len(chunk)
+        self._count(size, finished, now)
+        kept = self._fragments
+        if not finished or kept:
+            room = self.keep_limit - len(kept)
+            if room > 0:
+                kept += (chunk if chunk is not None else data.encode())[:room]
+            if not finished:
+                return
+            message: bytes | str = bytes(kept)
+            self._fragments = bytearray()
+        else:
+            message = data  # the usual case: a whole message in one piece
         if self.state is not StackState.OPEN:
             return  # after our close frame, messages are no longer delivered
-        self._deliver(data, now)
+        self._deliver(message, now)
         self._pump(now)
+
+    def _count(self, size: int, finished: bool, now: float) -> None:
+        """Add ``size`` bytes to the message in progress: 1009 past ``max_message_size``;
+        its deadline starts with its first unfinished piece."""
+        total = self._fragment_size + size
+        if total > self.max_message_size:
+            self._fragments = bytearray()
+            raise Violation(f"message exceeds max_message_size={self.max_message_size}", 1009)
+        if finished:
+            self._fragment_size = 0
+            self._message_deadline = None
+        else:
+            self._fragment_size = total
+            if self._message_deadline is None:
+                self._message_deadline = now + self.message_timeout
 
     def _deliver(self, data: bytes | str, now: float) -> None:
         """One complete text message into the machine; a bad one becomes an event."""
         try:
             self.machine.receive_message(data, now)
         except RemoteProtocolError as exc:
-            raw = data.encode("utf-8", "replace") if isinstance(data, str) else data
-            self._events.append(MessageRejected(reason=str(exc), data=raw[:512]))
+            self._events.append(rejected(str(exc), data))
 
-    def _on_binary(self, size: int, finished: bool) -> None:
-        self._fragment_size += size
-        if self._fragment_size > self.max_message_size:
-            raise Violation(f"message exceeds max_message_size={self.max_message_size}", 1009)
+    def _on_binary(self, size: int, finished: bool, now: float) -> None:
+        self._count(size, finished, now)
         if finished:
-            self._fragment_size = 0
             self._events.append(
                 MessageRejected(reason="binary message; venues speak text", data=b"")
             )
@@ -229,14 +300,16 @@ class StackBase:
             # wsproto found a framing violation (1002, 1007 ...): close with its code.
             raise Violation(event.reason or "invalid frame", code)
 
-    def _fail_transport(self, code: int) -> None:
+    def _fail_transport(self, code: int, reason: str = "") -> None:
         """After a peer violation: send our close frame if we can, then hang up."""
+        self._fragments = bytearray()
+        self._message_deadline = None
         ws = self._ws
         if ws is not None and ws.state in (ConnectionState.OPEN, ConnectionState.REMOTE_CLOSING):
-            self._out.append(ws.send(wse.CloseConnection(code=code, reason="")))
-            self._sent_close = (code, "")
+            self._out.append(ws.send(wse.CloseConnection(code=code, reason=reason)))
+            self._sent_close = (code, reason)
         if self.state in (StackState.OPEN, StackState.CLOSING):
-            self._report_closed(code, "", "local")
+            self._report_closed(code, reason, "local")
         self.state = StackState.CLOSING
         self.should_close_transport = True
 
@@ -246,7 +319,9 @@ class StackBase:
             if self._open_deadline is not None and now >= self._open_deadline:
                 self._dead("WebSocket upgrade not completed in time")
         elif state is StackState.OPEN:
-            if self._pong_deadline is not None and now >= self._pong_deadline:
+            if self._message_deadline is not None and now >= self._message_deadline:
+                self._fail_transport(1008, "message not completed in time")
+            elif self._pong_deadline is not None and now >= self._pong_deadline:
                 self._dead(f"no pong within {self.ping_timeout:g}s of a keepalive ping")
             elif self._next_ping is not None and now >= self._next_ping:
                 self._send_ping(now)
@@ -262,7 +337,7 @@ class StackBase:
         if state is StackState.CONNECTING:
             return [self._open_deadline]
         if state is StackState.OPEN:
-            return [self._pong_deadline or self._next_ping]
+            return [self._pong_deadline or self._next_ping, self._message_deadline]
         if state is StackState.CLOSING and not self.should_close_transport:
             return [self._close_deadline]
         return []
@@ -282,7 +357,12 @@ class StackBase:
 
     def _send_close(self, code: int, reason: str, now: float) -> None:
         ws = self._ws
-        assert ws is not None
+        if ws is None or ws.state is not ConnectionState.OPEN:
+            # the connection is ending already (the peer's close or EOF came first):
+            # nothing to send, just hang up
+            self.state = StackState.CLOSING
+            self.should_close_transport = True
+            return
         self._out.append(ws.send(wse.CloseConnection(code=code, reason=reason)))
         self._sent_close = (code, reason)
         self.state = StackState.CLOSING
@@ -297,6 +377,8 @@ class StackBase:
         self._events.append(WebSocketClosed(code=code, reason=reason, by=by))
 
     def _machine_lost(self, now: float) -> None:
+        self._fragments = bytearray()
+        self._message_deadline = None
         if self.state in (StackState.OPEN, StackState.CLOSING):
             self._report_closed(1006, "", "transport")
         if self._machine_connected:
@@ -319,3 +401,12 @@ class StackBase:
                 else:
                     self._send_close(request.code, request.reason, now)
         self._events.extend(machine.events())
+
+
+def rejected(reason: str, data: bytes | str) -> MessageRejected:
+    """The event for a message the machine refused: its first bytes and the reason,
+    credentials masked (a cut-off auth answer is still masked: see ``redact``)."""
+    raw = data[:MAX_REJECTED_BYTES].encode("utf-8", "replace") if isinstance(data, str) else data
+    return MessageRejected(
+        reason=redact(reason), data=redact(raw[:MAX_REJECTED_BYTES])[:MAX_REJECTED_BYTES]
+    )

@@ -22,12 +22,21 @@ import wsproto.utilities
 
 from .._contract import AcceptUpgrade, RejectUpgrade, ServerMachine, UpgradeRequest
 from .._errors import LocalProtocolError
-from ._websocket import DEFAULT_MAX_MESSAGE_SIZE, StackState, UpgradeAccepted, UpgradeRefused
+from .._secrets import redact
+from ._websocket import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_MESSAGE_TIMEOUT,
+    StackState,
+    UpgradeAccepted,
+    UpgradeRefused,
+)
 from ._ws_common import StackBase
 
 __all__ = ["WebSocketServerStack"]
 
-_MAX_REQUEST_HEAD = 64 * 1024
+#: Bytes of upgrade request head accepted, whole or in pieces (wsproto's h11 refuses an
+#: incomplete head past 16 KiB; a complete one in one read is held to the same bound).
+MAX_REQUEST_HEAD = 16 * 1024
 
 
 class WebSocketServerStack(StackBase):
@@ -46,6 +55,7 @@ class WebSocketServerStack(StackBase):
         close_timeout: float = 5.0,
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         max_events: int = 10_000,
+        message_timeout: float = DEFAULT_MESSAGE_TIMEOUT,
     ) -> None:
         super().__init__(
             machine,
@@ -56,6 +66,7 @@ class WebSocketServerStack(StackBase):
             close_timeout=close_timeout,
             max_message_size=max_message_size,
             max_events=max_events,
+            message_timeout=message_timeout,
         )
         self.peer = peer
         self.request: UpgradeRequest | None = None
@@ -84,10 +95,13 @@ class WebSocketServerStack(StackBase):
             return
         self._head += data
         end = self._head.find(b"\r\n\r\n")
-        if end < 0:
-            if len(self._head) > _MAX_REQUEST_HEAD:
-                head, self._head = bytes(self._head), bytearray()
-                super().receive_data(head, now)  # let wsproto/h11 refuse it
+        if end < 0 or end + 4 > MAX_REQUEST_HEAD:
+            if len(self._head) > MAX_REQUEST_HEAD:
+                # let wsproto/h11 refuse it: over its bound, incomplete (even if the end
+                # came in the same read)
+                cut = len(self._head) if end < 0 else end + 3
+                head, self._head = bytes(self._head[:cut]), bytearray()
+                super().receive_data(head, now)
             return
         head, rest = bytes(self._head[: end + 4]), bytes(self._head[end + 4 :])
         self._head = bytearray()
@@ -95,16 +109,24 @@ class WebSocketServerStack(StackBase):
         if rest and self._accepted():
             super().receive_data(rest, now)
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an unfinished request head or inbound message."""
+        return len(self._head) + len(self._fragments)
+
     def _accepted(self) -> bool:
         # A method, not an inline test: receive_data above changes the state.
         return self.state is StackState.OPEN
 
     def handle_timer(self, now: float) -> None:
         self._events.ensure_room()
-        if self._machine_connected:
-            self.machine.handle_timer(now)
-        self._timers(now)
-        self._pump(now)
+        try:
+            if self._machine_connected:
+                self.machine.handle_timer(now)
+            self._timers(now)
+            self._pump(now)
+        finally:
+            self._wake()
 
     def next_deadline(self) -> float | None:
         candidates = self._deadlines()
@@ -119,6 +141,7 @@ class WebSocketServerStack(StackBase):
         self._machine_lost(now)
         self.state = StackState.CLOSED
         self._ws = None
+        self._head = bytearray()
         self.should_close_transport = False
         self._pump(now)
 
@@ -128,6 +151,7 @@ class WebSocketServerStack(StackBase):
             self._send_close(code, reason, now)
         elif self.state is StackState.CONNECTING:
             self.should_close_transport = True
+        self._wake()
 
     # -- the opening handshake ----------------------------------------------------------
 
@@ -204,7 +228,7 @@ class WebSocketServerStack(StackBase):
         if self.state is StackState.CONNECTING and self._ws is not None:
             # A broken upgrade request: answer 400 over HTTP, then hang up.
             try:
-                self._refuse(400, f"bad WebSocket upgrade: {exc}".encode(), [], None)
+                self._refuse(400, f"bad WebSocket upgrade: {redact(str(exc))}".encode(), [], None)
             except wsproto.utilities.LocalProtocolError:  # past answering: just hang up
                 self.should_close_transport = True
             return

@@ -1,0 +1,116 @@
+"""Server cost with thousands of idle WebSockets open (not part of ``python -m benchmarks``).
+
+::
+
+    python -m benchmarks.load_idle [--binding asyncio trio sync] [--idle 4000] [--base 250]
+
+Per binding, the reference Deribit venue runs in its own process (asyncio: ``tradewire
+serve deribit`` itself; trio and sync: :func:`benchmarks._loadgen.serve_main`) and
+this process, the load, opens raw WebSockets to it from 127.1.x.y (30 per address; the
+venue admits 32 per IP):
+
+A well-behaved client (the probe) sends ``public/get_time`` every 20 ms, one at a time,
+throughout; between phases the load waits until it is answered promptly again.
+
+1. **accept rate**: with ``--base`` idle WebSockets open, ``--new`` more are opened
+   (``--concurrency`` dials in flight); upgrades completed per second.  Then the same
+   with ``--idle`` open.  Target: the rate with ``--idle`` open is at least 80% of the
+   rate with ``--base`` open;
+2. **abort**: all ``--idle`` WebSockets are reset at once (RST); the probe's worst
+   answer time from then until answers are prompt again.  Target: under 1 s;
+3. **stop**: ``--idle`` WebSockets open again, SIGTERM; seconds until the process has
+   exited.  Target: under 5 s.
+
+The machine is shared: other work on it shows in the rates; the ratio in (1) and the
+bounds in (2) and (3) are what the targets are about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from ._loadgen import BINDINGS, ProbeProcess, Server, abort, open_many, start_server
+
+__all__ = ["main"]
+
+
+async def accept_rate(
+    server: Server, probe: ProbeProcess, start: int, count: int, concurrency: int
+) -> float:
+    await probe.settled()
+    began = time.perf_counter()
+    writers = await open_many(server.port, start, count, concurrency)
+    rate = count / (time.perf_counter() - began)
+    abort(writers)
+    await probe.settled()
+    return rate
+
+
+async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float]:
+    results: dict[str, float] = {}
+    server = start_server(binding)
+    probe = ProbeProcess(server.port)
+    task = asyncio.create_task(probe.run())
+    try:
+        port = server.port
+        idle = await open_many(port, 0, args.base)
+        results["rate_base"] = await accept_rate(server, probe, 10_000, args.new, args.concurrency)
+        began = time.perf_counter()
+        idle += await open_many(port, args.base, args.idle - args.base)
+        results["open_all_s"] = time.perf_counter() - began
+        results["rate_idle"] = await accept_rate(server, probe, 20_000, args.new, args.concurrency)
+        before = time.perf_counter()
+        await asyncio.sleep(2.0)
+        results["probe_before"] = probe.worst_since(before)
+        aborted_at = time.perf_counter()
+        abort(idle)
+        await probe.settled()
+        results["abort_worst"] = probe.worst_since(aborted_at)
+        results["abort_timed_out"] = float(probe.timed_out)
+        idle = await open_many(port, 0, args.idle)
+        await probe.settled()
+        probe.stop()
+        await task
+        results["stop_s"] = server.stop()
+        abort(idle)
+    finally:
+        probe.stop()
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.load_idle", description=__doc__)
+    parser.add_argument("--binding", nargs="+", choices=BINDINGS, default=list(BINDINGS))
+    parser.add_argument("--idle", type=int, default=4000)
+    parser.add_argument("--base", type=int, default=250)
+    parser.add_argument("--new", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=10)
+    args = parser.parse_args(argv)
+    failed = False
+    for binding in args.binding:
+        r = asyncio.run(run_binding(binding, args))
+        ratio = r["rate_idle"] / r["rate_base"]
+        checks = [ratio >= 0.8, r["abort_worst"] < 1.0, r["stop_s"] < 5.0]
+        failed |= not all(checks)
+        mark = ["PASS" if ok else "FAIL" for ok in checks]
+        stop = "killed after 300 s" if r["stop_s"] == float("inf") else f"{r['stop_s']:.2f} s"
+        print(
+            f"{binding:8s} accept: {r['rate_base']:7.0f}/s with {args.base} open, "
+            f"{r['rate_idle']:7.0f}/s with {args.idle} open ({ratio:.2f}x, {mark[0]}); "
+            f"opening {args.idle}: {r['open_all_s']:.1f} s\n"
+            f"{'':8s} get_time worst {r['probe_before'] * 1000:.0f} ms before, "
+            f"{'>= ' if r['abort_timed_out'] else ''}{r['abort_worst'] * 1000:.0f} ms "
+            f"while {args.idle} are reset ({mark[1]}); "
+            f"SIGTERM with {args.idle} open: {stop} ({mark[2]})",
+            flush=True,
+        )
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
