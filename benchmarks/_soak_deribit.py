@@ -1,8 +1,8 @@
 """The Deribit entry of the soak's venue table (see :mod:`benchmarks.soak`).
 
 The reference venue (:class:`~tradewire.conformance.deribit.DeribitVenue`) served by the
-asyncio binding as ``tradewire serve deribit`` serves it (``served_deribit``: WebSocket
-and HTTP on one port, ``route_upgrade``), and tradewire's ``deribit.ClientProtocol`` with
+asyncio binding as ``tradewire serve deribit`` serves it (the registry's ``served``:
+WebSocket and HTTP on one port), and tradewire's ``deribit.ClientProtocol`` with
 ``maintain_books=True`` and the demo credentials as each client.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tradewire.bindings._cli_serve import served_deribit, venue_urls
+from tradewire.bindings._venues import REGISTRY, served
 from tradewire.conformance.deribit import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DeribitVenue
 from tradewire.conformance.market import MarketConfig
 from tradewire.protocol import Command, Event, HexNonces, Secret, deribit
@@ -53,9 +53,8 @@ class Served:
 
 @asynccontextmanager
 async def serve(faults: str, seed: int) -> AsyncIterator[Served]:
-    async with served_deribit(seed=seed, faults=faults, market=MARKET) as (venue, server):
-        ws_url, _ = venue_urls(server.host, server.port)
-        yield Served(venue, ws_url)
+    async with served(REGISTRY["deribit"], seed=seed, faults=faults, market=MARKET) as running:
+        yield Served(running.venue, running.url)
 
 
 def client(index: int, served: Any) -> deribit.ClientProtocol:
