@@ -23,11 +23,19 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import bench_book, bench_decode, bench_e2e, bench_encode, bench_memory, bench_stack
+from . import (
+    bench_book,
+    bench_currencycom,
+    bench_decode,
+    bench_e2e,
+    bench_encode,
+    bench_memory,
+    bench_stack,
+)
 from ._machine import make_machine
 from ._timing import Result, Target, header, render
 
-BENCHMARKS = ("decode", "book", "encode", "stack", "e2e", "memory")
+BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory")
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,17 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = "book change: json.loads + dict / machine"
         targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
+    if "currencycom" in only:
+        rows, named = bench_currencycom.run(mode.micro_repeats, mode.scale)
+        results += rows
+        for kind in ("depth event, 20 levels a side", "trade"):
+            machine = named[f"{kind}/machine"]
+            bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
+            refs[machine.group] = bare
+            name = f"currencycom {kind}: machine / bare msgspec"
+            targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=""))
+            name = f"currencycom {kind}: json.loads + dict / machine"
+            targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=""))
     for bench, wanted in ((bench_book, "book"), (bench_encode, "encode")):
         if wanted in only:
             rows, ref = bench.run(mode.micro_repeats, mode.scale)

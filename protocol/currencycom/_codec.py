@@ -7,10 +7,11 @@ as a **number** (spec 2.1).  A private command's payload gets ``apiKey``, ``time
 ``recvWindow`` and the ``signature`` (spec 5) in :meth:`ClientCodec.encode`, which the
 machine calls when the request goes on the wire, a retry included.
 
-Inbound (the hot path): a message without ``"correlationId"`` in its text is a push,
-decoded in one typed pass by the tagged union of :mod:`._wire`; a depth event whose
-``data`` came as a JSON string has it decoded here.  Anything else goes the slow way
-(answers, unknown destinations, capitalised keys); nothing raises but
+Inbound (the hot path): every message is first decoded in one typed pass by the tagged
+union of pushes (:mod:`._wire`); a depth event whose ``data`` came as a JSON string has
+it decoded here.  A message that is no push (no push ``destination``) is decoded as an
+answer, and anything else goes the slow way (unknown destinations, capitalised keys,
+errors without a ``correlationId``); nothing raises but
 :class:`~tradewire.protocol.RemoteProtocolError`.
 """
 
@@ -45,8 +46,6 @@ from ._wire import (
 
 __all__ = ["Credentials", "CurrencycomCodec", "SubscribeCall"]
 
-_CID_BYTES = b'"correlationId"'
-_CID_TEXT = '"correlationId"'
 _SUBSCRIBE_DESTINATIONS = frozenset(KINDS.values())
 _PUSH_TAGS = frozenset({"internal.quote", "marketdepth.event", "internal.trade", "ohlc.event"})
 _ENCODE = msgspec.json.Encoder().encode
@@ -196,18 +195,23 @@ class CurrencycomCodec:
 
     def decode(self, data: bytes | str) -> Any:
         try:
-            if (_CID_BYTES if type(data) is bytes else _CID_TEXT) in data:  # type: ignore[operator]
-                response = RESPONSE_DECODER.decode(data)
-                if response.correlationId is not None:
-                    return response
             message = PUSH_DECODER.decode(data)
         except msgspec.ValidationError:
-            return self._slow(data)
+            return self._answer_or_slow(data)  # no push destination: an answer, or odd
         except msgspec.DecodeError as exc:
             raise RemoteProtocolError(f"not a JSON message: {exc}") from None
         if type(message) is DepthUpdate and type(message.payload.data) is str:
             return _depth_from_text(message)
         return message
+
+    def _answer_or_slow(self, data: bytes | str) -> Any:
+        try:
+            response = RESPONSE_DECODER.decode(data)
+        except msgspec.DecodeError:
+            return self._slow(data)
+        if response.correlationId is None:
+            return self._slow(data)
+        return response
 
     def _slow(self, data: bytes | str) -> Any:
         try:
