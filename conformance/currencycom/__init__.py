@@ -12,9 +12,23 @@ Demo credentials: API key ``tradewire-demo``, secret ``tradewire-demo-secret``.
 from ._catalog import LISTINGS, STARTING_BALANCES, currencycom_catalog, market_config
 from ._methods import Methods, Refusal
 from ._socket import CurrencycomFaultHooks, VenueHTTP, currencycom_machine
+from ._transcripts import (
+    CANONICAL_FLOWS,
+    STRICT_EVENTS,
+    CurrencycomRecorder,
+    CurrencycomTranscripts,
+    replay_transcript,
+    transcript_file,
+)
 from ._venue import DEMO_ACCOUNT, DEMO_KEY, DEMO_SECRET, CurrencycomVenue, VenueConfig
 
 __all__ = [
+    "CANONICAL_FLOWS",
+    "STRICT_EVENTS",
+    "CurrencycomRecorder",
+    "CurrencycomTranscripts",
+    "replay_transcript",
+    "transcript_file",
     "DEMO_ACCOUNT",
     "DEMO_KEY",
     "DEMO_SECRET",
