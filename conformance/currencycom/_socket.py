@@ -23,7 +23,13 @@ from tradewire.protocol.currencycom.server import (
 from .._fault_engine import FaultySocket
 from .._faults import Fault
 
-__all__ = ["CurrencycomFaultHooks", "VenueHTTP", "currencycom_machine"]
+__all__ = [
+    "CurrencycomFaultHooks",
+    "VenueHTTP",
+    "currencycom_machine",
+    "fault_target",
+    "push_topic",
+]
 
 
 class _Peek(msgspec.Struct):
@@ -41,6 +47,32 @@ def _peek(data: bytes | str) -> _Peek | None:
         return None
 
 
+def fault_target(topic: str) -> str:
+    """A topic as a fault plan names it: the plan grammar takes ``[A-Za-z0-9_.-]`` only,
+    so ``:`` is written ``.`` and ``/`` and spaces ``_`` (``depth:BTC/USD`` ->
+    ``depth.BTC_USD``; our choice)."""
+    return topic.replace(":", ".").replace("/", "_").replace(" ", "_")
+
+
+def push_topic(message: bytes) -> str | None:
+    """The topic of a push the venue sends (``None``: not a push)."""
+    peeked = _peek(message)
+    if peeked is None or not isinstance(peeked.payload, dict):
+        return None
+    payload = peeked.payload
+    destination = peeked.destination
+    if destination == "marketdepth.event":
+        return f"depth:{payload.get('symbol')}"
+    if destination == "internal.trade":
+        return f"trades:{payload.get('symbol')}"
+    if destination == "internal.quote":
+        return f"quote:{payload.get('symbolName')}"
+    if destination == "ohlc.event":
+        kind = "ohlc" if payload.get("type", "classic") == "classic" else payload.get("type")
+        return f"{kind}:{payload.get('interval')}:{payload.get('symbol')}"
+    return None
+
+
 class CurrencycomFaultHooks:
     """What each fault means for Currency.com (see ``_venue``)."""
 
@@ -49,21 +81,9 @@ class CurrencycomFaultHooks:
 
     @staticmethod
     def topic_of(message: bytes) -> str | None:
-        peeked = _peek(message)
-        if peeked is None or not isinstance(peeked.payload, dict):
-            return None
-        payload = peeked.payload
-        destination = peeked.destination
-        if destination == "marketdepth.event":
-            return f"depth:{payload.get('symbol')}"
-        if destination == "internal.trade":
-            return f"trades:{payload.get('symbol')}"
-        if destination == "internal.quote":
-            return f"quote:{payload.get('symbolName')}"
-        if destination == "ohlc.event":
-            kind = "ohlc" if payload.get("type", "classic") == "classic" else payload.get("type")
-            return f"{kind}:{payload.get('interval')}:{payload.get('symbol')}"
-        return None
+        """The fault target of a push: its topic as :func:`fault_target` writes it."""
+        topic = push_topic(message)
+        return None if topic is None else fault_target(topic)
 
     @staticmethod
     def is_heartbeat_answer(data: bytes | str) -> bool:

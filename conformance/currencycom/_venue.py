@@ -21,6 +21,8 @@ secret ``tradewire-demo-secret``, account ``1``.
 Faults (``FaultPlan``) are the venue-neutral engine's (``_fault_engine``) with
 :class:`CurrencycomFaultHooks`: ``heartbeat`` ignores the next ``ping`` (the client's
 pong deadline fires), ``ratelimit`` empties the pools the next request draws on (-1003),
+fault targets name topics with ``.`` for ``:`` and ``_`` for ``/`` and spaces
+(``duplicate:trades.BTC_USD``, ``_socket.fault_target``),
 ``gap`` is not applicable (every depth event is the whole book: refused when planned),
 ``expire`` does nothing (requests are signed one by one).  The rest (disconnect, zombie,
 duplicate, reorder, malformed, stall) is the engine's own.
@@ -163,8 +165,10 @@ class CurrencycomVenue:
                 books.setdefault(record.instrument_name, None)
         if not books:
             return
-        machines = [currencycom_machine(s) for s in self.sockets.values() if s.machine.is_open]
-        machines = [m for m in machines if m.topics]
+        sockets = [
+            s for s in self.sockets.values() if s.machine.is_open and currencycom_machine(s).topics
+        ]
+        machines = [currencycom_machine(s) for s in sockets]
         if not machines:
             return
         for symbol in books:
@@ -197,6 +201,8 @@ class CurrencycomVenue:
                     machine.notify(
                         topic, candle_payload(self.market, symbol, interval, kind, now), now
                     )
+        for socket in sockets:
+            socket.handle_timer(now)  # write what was queued (the stack sends on a pump)
 
     def _quote(self, symbol: str, now: float) -> dict[str, Any] | None:
         quote = self.market.quote(symbol)

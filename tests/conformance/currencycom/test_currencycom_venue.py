@@ -157,3 +157,15 @@ def test_depth_data_as_an_object_or_a_string(as_string: bool) -> None:
     }
     data = frames[1]["payload"]["data"]
     assert isinstance(data, str) is as_string
+
+
+def test_pushes_go_out_at_the_market_tick_not_with_the_next_ping() -> None:
+    harness, client, link = venue_and_client(ping_interval=20.0)
+    link.client.send(Subscribe(topics=("depth:BTC/USD",)), harness.now)
+    harness.advance(0.05)
+    link.take_client_events()
+    arrived = 0
+    for _ in range(10):
+        harness.advance(0.2)
+        arrived += bool(of_type(link.take_client_events(), DepthUpdate))
+    assert arrived >= 8  # the book changes nearly every tick (0.1 s)
