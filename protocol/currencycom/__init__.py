@@ -60,6 +60,7 @@ from ._errors import (
     code_number,
     error_for,
 )
+from ._rest import RESTClient
 from ._results import (
     Account,
     Balance,
@@ -152,6 +153,7 @@ __all__ = [
     "Push",
     "Quote",
     "QuoteUpdate",
+    "RESTClient",
     "Request",
     "Response",
     "ServerTime",
