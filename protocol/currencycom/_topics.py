@@ -121,6 +121,10 @@ def parse_topic(name: object) -> Topic:
             raise LocalProtocolError(
                 f"invalid topic {name!r}: expected {kind}:INTERVAL:SYMBOL (e.g. {kind}:1m:BTC/USD)"
             )
-        interval_seconds(interval)
+        if interval not in INTERVALS:
+            raise LocalProtocolError(
+                f"invalid topic {name!r}: unknown interval {interval!r}; accepted values: "
+                f"{', '.join(INTERVALS)}"
+            )
         return Topic(name, kind, _symbol(symbol, name), interval)
     return Topic(name, kind, _symbol(rest, name), None)

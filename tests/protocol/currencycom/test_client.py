@@ -281,7 +281,7 @@ def test_options_and_commands_are_checked() -> None:
         ClientProtocol(recv_window=70_000)
     with pytest.raises(LocalProtocolError, match="invalid topic"):
         Subscribe(topics=("book:BTC/USD",))
-    with pytest.raises(LocalProtocolError, match="invalid interval"):
+    with pytest.raises(LocalProtocolError, match="unknown interval"):
         Subscribe(topics=("ohlc:2m:BTC/USD",))
     client = connected()
     with pytest.raises(LocalProtocolError, match="managed"):
