@@ -412,10 +412,10 @@ class Methods:
         }.get(str(params.get("timeInForce", "GTC")).upper())
         if tif is None:
             raise Refusal(-1102, "Parameter 'timeInForce' was malformed.")
+        order_type = {"MARKET": "market", "STOP": "stop_limit"}.get(kind, "limit")
         try:
             execution = self.market.place(
-                account, symbol, side.lower(), now, amount=quantity,
-                type="market" if kind == "MARKET" else ("stop_limit" if kind == "STOP" else "limit"),
+                account, symbol, side.lower(), now, amount=quantity, type=order_type,
                 price=price, time_in_force=tif if kind != "MARKET" else "good_til_cancelled",
             )  # fmt: skip
         except mk.MarketError as error:

@@ -117,7 +117,7 @@ _ms = st.integers(min_value=1_500_000_000_000, max_value=2_000_000_000_000)
 
 
 def _levels() -> st.SearchStrategy[dict[str, float]]:
-    return st.dictionaries(_prices.map(lambda p: json.dumps(p)), _sizes, max_size=25)
+    return st.dictionaries(_prices.map(json.dumps), _sizes, max_size=25)
 
 
 def depth_pushes() -> st.SearchStrategy[PushSample]:

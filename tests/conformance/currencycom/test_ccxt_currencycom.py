@@ -65,7 +65,8 @@ async def test_ccxt_4_4_64_currencycom_runs_against_the_reference_venue(
 ) -> None:
     python = await anyio.to_thread.run_sync(ccxt_python)
     url, http = currencycom_venue.url, currencycom_venue.http_url
-    assert url.endswith("/connect") and http is not None
+    assert url.endswith("/connect")
+    assert http is not None
     with anyio.fail_after(120):
         done = await anyio.run_process([str(python), str(SCRIPT), url, http], check=False)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
@@ -80,13 +81,19 @@ async def test_ccxt_4_4_64_currencycom_runs_against_the_reference_venue(
         out["book"][2],
         out["book"][3],
     )
-    assert 0 < bid < ask and levels > 1 and stamp is not None  # the object form of data
-    assert out["trades"] and all(t[0] == "BTC/USD" for t in out["trades"])
-    assert len(out["ohlcv"]) == 6 and out["ohlcv"][1] > 0  # the M1 token echoed
+    assert 0 < bid < ask
+    assert levels > 1
+    assert stamp is not None  # the object form of data
+    assert out["trades"]
+    assert all(t[0] == "BTC/USD" for t in out["trades"])
+    assert len(out["ohlcv"]) == 6
+    assert out["ohlcv"][1] > 0  # the M1 token echoed
     symbol, tbid, task, _ = out["ticker"]
-    assert symbol == "ETH/USD" and 0 < tbid <= task
+    assert symbol == "ETH/USD"
+    assert 0 < tbid <= task
     order_id, status, order_symbol = out["order"]
-    assert status == "open" and order_symbol == "BTC/USD"
+    assert status == "open"
+    assert order_symbol == "BTC/USD"
     assert out["open"] == [order_id]
     assert out["cancelled"] == "canceled"
     assert out["ws_balance_usd"] == 100_000.0

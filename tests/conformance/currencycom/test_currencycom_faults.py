@@ -15,7 +15,7 @@ from tradewire.protocol.currencycom import DepthUpdate, GetServerTime, Subscribe
 from tradewire.protocol.session import PongTimeout
 
 sys.path.append(str(Path(__file__).parent))
-from support_currencycom import venue_and_client  # noqa: E402
+from support_currencycom import venue_and_client
 
 TOPICS = ("depth:BTC/USD", "trades:BTC/USD", "quote:ETH/USD")
 

@@ -36,7 +36,8 @@ def test_the_flows_show_what_they_promise() -> None:
     first, again = subscribes[:2], subscribes[2:]
     assert [s["destination"] for s in first] == [s["destination"] for s in again]
     assert [s["payload"] for s in first] == [s["payload"] for s in again]
-    assert "internal.trade" in reconnect and "marketdepth.event" in reconnect
+    assert "internal.trade" in reconnect
+    assert "marketdepth.event" in reconnect
     signed = transcript_file("signed_order_lifecycle").read_text()
     assert signed.count('"signature"') == 5
     pings = transcript_file("ping_idle_close").read_text()

@@ -29,15 +29,15 @@ from tradewire.protocol.currencycom import (
     GetOpenOrders,
     GetTicker,
     GetTradingPositions,
-    InvalidSymbol,
     InvalidParameters,
+    InvalidSymbol,
     QuoteUpdate,
     Subscribe,
     TradeUpdate,
 )
 
 sys.path.append(str(Path(__file__).parent))
-from support_currencycom import of_type, venue_and_client  # noqa: E402
+from support_currencycom import of_type, venue_and_client
 
 
 def test_pushes_reach_the_client_and_the_book_is_the_whole_book() -> None:
@@ -50,20 +50,22 @@ def test_pushes_reach_the_client_and_the_book_is_the_whole_book() -> None:
     (rejected,) = of_type(events, SubscriptionRejected)
     assert rejected.topic == "depth:NOPE"
     depth = of_type(events, DepthUpdate)
-    assert depth and all(e.topic == "depth:BTC/USD" for e in depth)
+    assert depth
+    assert all(e.topic == "depth:BTC/USD" for e in depth)
     book = client.book("depth:BTC/USD")
     assert book is not None
     last = depth[-1].data
     assert book.best_bid() == max((float(p), q) for p, q in last.bid.items())
     assert book.best_ask() == min((float(p), q) for p, q in last.ofr.items())
     candles = of_type(events, CandleUpdate)
-    assert candles and all(c.payload.interval == "M1" for c in candles)  # the token sent
+    assert candles
+    assert all(c.payload.interval == "M1" for c in candles)  # the token sent
     assert of_type(events, QuoteUpdate)
     assert all(t.payload.symbol == "BTC/USD" for t in of_type(events, TradeUpdate))
 
 
 def test_a_signed_order_lifecycle_in_both_modes() -> None:
-    harness, client, link = venue_and_client()
+    harness, _client, link = venue_and_client()
     send = link.client.send
 
     def result(command: object) -> object:
@@ -82,8 +84,10 @@ def test_a_signed_order_lifecycle_in_both_modes() -> None:
     info = result(GetExchangeInfo())
     assert isinstance(info, ExchangeInfo)
     types = {s.symbol: s.marketType for s in info.symbols}
-    assert types["BTC/USD"] == "SPOT" and types["BTC/USD_LEVERAGE"] == "LEVERAGE"
-    assert types["AAPL"] == "SPOT" and types["Oil - Brent."] == "LEVERAGE"
+    assert types["BTC/USD"] == "SPOT"
+    assert types["BTC/USD_LEVERAGE"] == "LEVERAGE"
+    assert types["AAPL"] == "SPOT"
+    assert types["Oil - Brent."] == "LEVERAGE"
     account = result(GetAccount())
     assert isinstance(account, Account)
     usd = {b.asset: b.free for b in account.balances}["USD"]
@@ -127,10 +131,11 @@ def test_a_bad_signature_is_refused_with_1022() -> None:
 
 
 def test_pings_keep_the_connection_and_silence_closes_it() -> None:
-    harness, client, link = venue_and_client(ping_interval=20.0)
+    harness, _client, _link = venue_and_client(ping_interval=20.0)
     harness.advance(120.0)
     sockets = list(harness.venue.sockets.values())
-    assert len(sockets) == 1 and sockets[0].machine.is_open  # pinged every 20 s
+    assert len(sockets) == 1
+    assert sockets[0].machine.is_open  # pinged every 20 s
     assert harness.venue.accepted == 1
 
 
@@ -160,7 +165,7 @@ def test_depth_data_as_an_object_or_a_string(as_string: bool) -> None:
 
 
 def test_pushes_go_out_at_the_market_tick_not_with_the_next_ping() -> None:
-    harness, client, link = venue_and_client(ping_interval=20.0)
+    harness, _client, link = venue_and_client(ping_interval=20.0)
     link.client.send(Subscribe(topics=("depth:BTC/USD",)), harness.now)
     harness.advance(0.05)
     link.take_client_events()

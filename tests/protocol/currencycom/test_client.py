@@ -64,7 +64,8 @@ def test_correlation_ids_go_out_as_numbers_and_come_back_as_strings() -> None:
     client = connected()
     request_id = client.send(GetServerTime(), 0.0)
     (message,) = sent(client)
-    assert message["correlationId"] == request_id and isinstance(message["correlationId"], int)
+    assert message["correlationId"] == request_id
+    assert isinstance(message["correlationId"], int)
     answer(client, "0" + str(request_id), {"serverTime": 5})  # "07" is not "7"
     answer(client, str(request_id), {"serverTime": 5})
     events = client.events()
@@ -147,9 +148,11 @@ def test_pushes_decode_to_typed_events_and_odd_spellings_are_accepted() -> None:
     )
     client.receive_message(b'{"status":"OK","destination":"elsewhere","payload":{"a":1}}', 0.0)
     quote, trade, other = client.events()
-    assert isinstance(quote, QuoteUpdate) and quote.topic == "quote:TXN"
+    assert isinstance(quote, QuoteUpdate)
+    assert quote.topic == "quote:TXN"
     assert quote.payload.ofr == 139.92
-    assert isinstance(trade, TradeUpdate) and trade.payload.buyer is True
+    assert isinstance(trade, TradeUpdate)
+    assert trade.payload.buyer is True
     assert other == Push(destination="elsewhere", status="OK", payload={"a": 1})
 
 
@@ -183,8 +186,8 @@ def subscribed(client: ClientProtocol, *topics: str) -> list[dict[str, Any]]:
 def test_topics_are_grouped_per_destination_and_interval() -> None:
     client = connected(max_symbols_per_request=2)
     requests = subscribed(
-        client, "depth:BTC/USD", "depth:ETH/USD", "depth:AAPL", "ohlc:M1:BTC/USD", "ohlc:1h:BTC/USD",
-        "heikin-ashi:M1:TSLA", "quote:Oil - Brent.",
+        client, "depth:BTC/USD", "depth:ETH/USD", "depth:AAPL", "ohlc:M1:BTC/USD",
+        "ohlc:1h:BTC/USD", "heikin-ashi:M1:TSLA", "quote:Oil - Brent.",
     )  # fmt: skip
     shapes = sorted(
         (r["destination"], msgspec.json.encode(r["payload"]).decode()) for r in requests
@@ -233,7 +236,8 @@ def test_after_a_reconnect_exactly_the_desired_topics_are_subscribed_again() -> 
     sent(client)
     client.connection_lost(1.0)
     (lost,) = [e for e in client.events() if isinstance(e, RequestFailed)]
-    assert lost.request_id == pending and isinstance(lost.error, ConnectionLost)
+    assert lost.request_id == pending
+    assert isinstance(lost.error, ConnectionLost)
     client.connection_made(2.0)
     again = sent(client)
     assert again[0]["destination"] == "ping"
@@ -297,7 +301,8 @@ def test_a_request_that_is_never_answered_times_out() -> None:
     request_id = client.send(GetServerTime(), 0.0)
     client.handle_timer(2.0)
     (failed,) = [e for e in client.events() if isinstance(e, RequestFailed)]
-    assert failed.request_id == request_id and isinstance(failed.error, RequestTimeout)
+    assert failed.request_id == request_id
+    assert isinstance(failed.error, RequestTimeout)
 
 
 def test_depth_events_replace_the_whole_book() -> None:

@@ -96,7 +96,8 @@ def test_signed_requests_are_checked() -> None:
     send(m, "/api/v1/account", signed({"showZeroBalance": True}))
     (event,) = m.events()
     assert isinstance(event, RequestReceived)
-    assert event.account == "7" and event.params == {"showZeroBalance": True}
+    assert event.account == "7"
+    assert event.params == {"showZeroBalance": True}
     cases = [
         ({}, -2014),
         ({**signed({}), "apiKey": "nobody"}, -2015),
@@ -160,7 +161,8 @@ def test_subscriptions_answer_per_symbol_and_ohlc_topics_keep_the_token() -> Non
     assert m.notify("ohlc:M1:BTC/USD", {"interval": "M1", "symbol": "BTC/USD"}, 0.0)
     assert not m.notify("ohlc:1m:BTC/USD", {}, 0.0)
     (push,) = out(m)
-    assert push["destination"] == "ohlc.event" and push["payload"]["interval"] == "M1"
+    assert push["destination"] == "ohlc.event"
+    assert push["payload"]["interval"] == "M1"
     send(m, "OHLCMarketData.subscribe", {"symbols": ["X"], "intervals": ["2m"]}, cid=3)
     assert out(m)[0]["payload"]["code"] == -1102
 
@@ -193,7 +195,8 @@ def http_request(
 
     path, _, query = target.partition("?")
     return HTTPRequestReceived(
-        method=method, target=target, path=path, query=tuple(parse_qsl(query, keep_blank_values=True)),
+        method=method, target=target, path=path,
+        query=tuple(parse_qsl(query, keep_blank_values=True)),
         headers=headers, body=body, http_version="1.1", peer="127.0.0.1:9",
     )  # fmt: skip
 
@@ -210,23 +213,28 @@ def test_rest_signed_get_and_post_in_the_order_sent() -> None:
     assert (event.name, event.account, event.transport) == ("currencies", "7", "http")
     http.send(Reply(request_id=event.request_id, result=[1]), 0.0)
     answer = http.take_response()
-    assert answer is not None and (answer.status, answer.body) == (200, b"[1]")
+    assert answer is not None
+    assert (answer.status, answer.body) == (200, b"[1]")
     body = rest_query([("symbol", "BTC/USD"), ("side", "BUY"), ("timestamp", round(EPOCH * 1000))])
     signed_body = f"{body}&signature={rest_signature(SECRET, body)}".encode()
     http.handle_request(
         http_request("POST", "/api/v2/order", (("X-MBX-APIKEY", KEY),), signed_body), 0.0
     )
     (event,) = http.events()
-    assert event.name == "order/create" and event.params == {"symbol": "BTC/USD", "side": "BUY"}  # type: ignore[attr-defined]
+    assert event.name == "order/create"
+    assert event.params == {"symbol": "BTC/USD", "side": "BUY"}  # type: ignore[attr-defined]
     http.send(ReplyError(request_id=event.request_id, code=-1121, message="Invalid symbol."), 0.0)  # type: ignore[attr-defined]
     answer = http.take_response()
-    assert answer is not None and answer.status == 400
+    assert answer is not None
+    assert answer.status == 400
     assert msgspec.json.decode(answer.body) == {"code": -1121, "msg": "Invalid symbol."}
     reordered = rest_query([("recvWindow", 5000), ("timestamp", round(EPOCH * 1000))])
     bad = f"/api/v2/account?{reordered}&signature={rest_signature(SECRET, query)}"
     http.handle_request(http_request("GET", bad, (("X-MBX-APIKEY", KEY),)), 0.0)
     answer = http.take_response()
-    assert answer is not None and msgspec.json.decode(answer.body)["code"] == -1022
+    assert answer is not None
+    assert msgspec.json.decode(answer.body)["code"] == -1022
     http.handle_request(http_request("GET", "/api/v2/nothing"), 0.0)
     answer = http.take_response()
-    assert answer is not None and answer.status == 404
+    assert answer is not None
+    assert answer.status == 404

@@ -129,7 +129,8 @@ def test_js_numbers_read_back_as_the_same_float(value: float) -> None:
     assert float(text) == value
     assert not text.endswith(".0")
     if value == int(value) and abs(value) < 1e21:
-        assert "." not in text and "e" not in text
+        assert "." not in text
+        assert "e" not in text
 
 
 def test_objects_cannot_be_signed() -> None:
@@ -188,6 +189,7 @@ def test_a_leverage_order_signs_its_numbers_javascript_style() -> None:
     payload = sent["payload"]
     assert payload["recvWindow"] == 5000
     text = signing_text(payload)
-    assert "takeProfit=7400&" in text and "quantity=0.01&" in text
+    assert "takeProfit=7400&" in text
+    assert "quantity=0.01&" in text
     assert payload["signature"] == signature(SECRET, text)
     assert SECRET not in repr(client.options)
