@@ -35,7 +35,7 @@ from typing import Any
 
 import msgspec
 
-from tradewire.protocol import Command, CounterIds, WebSocketClientStack
+from tradewire.protocol import Command, CounterIds, Secret, WebSocketClientStack
 from tradewire.protocol.currencycom import (
     COMMANDS,
     CancelOrder,
@@ -110,11 +110,10 @@ class CurrencycomTranscripts:
         kwargs: dict[str, Any] = {name: config[name] for name in OPTION_NAMES if name in config}
         creds = config.get("credentials")
         if creds is not None:
-            if not isinstance(creds, dict) or not isinstance(creds.get("secret"), str):
+            api_key, secret = (creds.get(k) for k in ("api_key", "secret"))
+            if not isinstance(api_key, str) or not isinstance(secret, str):
                 raise ValueError("credentials must be an object with api_key and secret")
-            kwargs["credentials"] = Credentials(
-                api_key=creds.get("api_key"), secret=creds["secret"]
-            )
+            kwargs["credentials"] = Credentials(api_key=api_key, secret=Secret(secret))
         if "epoch_offset" in config:
             kwargs["epoch_offset"] = config["epoch_offset"]
         ids = config.get("ids", 1)
@@ -225,7 +224,7 @@ class _Flow:
 
 
 def _credentials() -> Credentials:
-    return Credentials(api_key=DEMO_KEY, secret=DEMO_SECRET)
+    return Credentials(api_key=DEMO_KEY, secret=Secret(DEMO_SECRET))
 
 
 def record_depth_trades_reconnect() -> str:

@@ -92,7 +92,8 @@ class ServerState:
         return f"ServerState(keys={len(self.keys)})"
 
     def add_key(self, api_key: str, secret: str | Secret, *, account: str) -> None:
-        self.keys[api_key] = ApiKey(api_key=api_key, secret=Secret(secret), account=account)
+        kept = secret if isinstance(secret, Secret) else Secret(secret)
+        self.keys[api_key] = ApiKey(api_key=api_key, secret=kept, account=account)
 
     def new_connection_id(self) -> int:
         return self.connections.new_id()
