@@ -29,6 +29,7 @@ from tradewire.conformance import FaultPlan
 from tradewire.protocol import LocalProtocolError
 
 from ._common import ServerConnection
+from ._venue_currencycom import ENTRY as CURRENCYCOM
 from ._venue_deribit import ENTRY as DERIBIT
 from ._venue_spec import ReferenceOptions, ReferenceVenue, VenueEntry
 
@@ -45,7 +46,7 @@ __all__ = [
 
 DEFAULT_SEED = 1
 
-ENTRIES: tuple[VenueEntry, ...] = (DERIBIT,)
+ENTRIES: tuple[VenueEntry, ...] = (DERIBIT, CURRENCYCOM)
 """Every venue the command line and the pytest plugin know, in the order help lists them."""
 
 REGISTRY: dict[str, VenueEntry] = {venue.name: venue for venue in ENTRIES}

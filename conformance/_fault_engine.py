@@ -174,6 +174,12 @@ class FaultyMachine:
     def send(self, command: Command, now: float) -> RequestId | None:
         return self.inner.send(command, now)
 
+    def ping_received(self, now: float) -> None:
+        """A control-frame ping, passed on to a machine that counts it as liveness."""
+        hook = getattr(self.inner, "ping_received", None)
+        if hook is not None and not self.zombie:
+            hook(now)
+
     def handle_timer(self, now: float) -> None:
         self._now = now
         if self.zombie:

@@ -139,7 +139,10 @@ class ServerSpec(msgspec.Struct, kw_only=True):
       reason when one goes unanswered for an interval;
     * ``idle_timeout``: close after this long with nothing received (``None``: never);
       ``idle_with_topics``: whether active topics keep the connection from idling out;
-      ``idle_close``: (code, reason, abort);
+      ``idle_close``: (code, reason, abort); ``idle_on_messages``: every message restarts
+      the idle timer (``False``: only :meth:`ServerSession.alive` does, for a venue that
+      closes a connection that has not *pinged* for a while, whatever else it sent; a
+      WebSocket control-frame ping counts too, see :meth:`ServerSession.ping_received`);
     * ``on_close(session, why)``: once, when the connection ends (the machine asked, the
       venue asked, or the transport was lost): cancel-on-disconnect and the like;
       ``on_lost(session)``: after the transport is gone (release what it held);
@@ -157,6 +160,7 @@ class ServerSpec(msgspec.Struct, kw_only=True):
     idle_timeout: float | None = None
     idle_with_topics: bool = True
     idle_close: tuple[int, str, bool] = (1006, "", True)
+    idle_on_messages: bool = True
     on_close: Callable[[ServerSession, str], None] | None = None
     on_lost: Callable[[ServerSession], None] | None = None
     max_events: int = 10_000
@@ -406,7 +410,8 @@ class ServerSession:
             )
         self._events.ensure_room()
         self._out.ensure_room()
-        self.last_inbound = now
+        if self.spec.idle_on_messages:
+            self.last_inbound = now
         self.spec.receive(self, data, now)
 
     def handle_timer(self, now: float) -> None:
@@ -651,6 +656,16 @@ class ServerSession:
 
     def probe_answered(self) -> None:
         self._probe_deadline = None
+
+    def alive(self, now: float) -> None:
+        """The peer showed it is alive (a venue's ping request): the idle timer restarts."""
+        if self.phase is ServerPhase.OPEN:
+            self.last_inbound = now
+
+    def ping_received(self, now: float) -> None:
+        """A WebSocket control-frame ping arrived (the stack answered it with a pong):
+        it counts as liveness for the idle close, like :meth:`alive`."""
+        self.alive(now)
 
     def _idle_deadline(self) -> float | None:
         timeout = self.spec.idle_timeout

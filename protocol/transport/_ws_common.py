@@ -201,6 +201,9 @@ class StackBase:
     def _peer_violation(self, code: int, exc: Exception) -> None:
         self._fail_transport(code)
 
+    def _on_ping(self, now: float) -> None:
+        """The peer sent a control-frame ping (already answered with a pong)."""
+
     # -- shared internals ---------------------------------------------------------------
 
     def _handle_ws_event(self, event: wse.Event, now: float) -> None:
@@ -210,6 +213,7 @@ class StackBase:
             self._on_binary(len(event.data), event.message_finished, now)
         elif isinstance(event, wse.Ping):
             self._out.append(encode_frame(OP_PONG, bytes(event.payload), self._mask_rng))
+            self._on_ping(now)
         elif isinstance(event, wse.Pong):
             if self._pong_deadline is not None and bytes(event.payload) == self._ping_payload:
                 self._pong_deadline = None

@@ -6,6 +6,8 @@ to refuse it with an HTTP status (401, 403, 429 ...) and a short body, then rout
 messages both ways exactly as the client stack does.  A server stack lives for one
 connection; there is no reconnect.  Keepalive pings are off by default
 (``ping_interval=None``): venues such as Deribit run their own heartbeat in the machine.
+A client's control-frame ping is answered here and reported to a machine that has an
+optional ``ping_received(now)`` (a venue whose idle close counts pings).
 
 The server closes the TCP connection after the closing handshake (RFC 6455 section
 7.1.1): ``should_close_transport`` turns true when the client's close frame arrives or
@@ -113,6 +115,13 @@ class WebSocketServerStack(StackBase):
     def buffered(self) -> int:
         """Bytes held for an unfinished request head or inbound message."""
         return len(self._head) + len(self._fragments)
+
+    def _on_ping(self, now: float) -> None:
+        # A machine that counts control-frame pings as liveness (an idle close that only
+        # pings restart) says so with ``ping_received``; it is optional in the contract.
+        hook = getattr(self.machine, "ping_received", None)
+        if hook is not None and self._machine_connected:
+            hook(now)
 
     def _accepted(self) -> bool:
         # A method, not an inline test: receive_data above changes the state.

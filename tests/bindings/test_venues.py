@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import re
 import textwrap
 
 import msgspec
@@ -36,12 +37,34 @@ def test_every_command_and_the_plugin_read_the_one_registry() -> None:
     _, subparsers = build_parser()
     for command in ("serve", "stream"):
         (venue_arg,) = [a for a in subparsers[command]._actions if a.dest == "venue"]
-        assert venue_arg.help == "accepted: deribit"
+        assert venue_arg.help == f"accepted: {', '.join(REGISTRY)}"
+        assert venue_arg.help.startswith("accepted: deribit")
     assert isinstance(_cli_replay.adapter("deribit"), DeribitTranscripts)
     assert pytest_plugin.fixture_name(DERIBIT) in vars(pytest_plugin)  # deribit_venue
     assert entry("deribit") is DERIBIT
-    with pytest.raises(LocalProtocolError, match="unknown venue 'kraken'; accepted: deribit"):
+    with pytest.raises(LocalProtocolError, match="unknown venue 'kraken'; accepted: deribit, "):
         entry("kraken")
+
+
+def test_the_currencycom_entry() -> None:
+    from tradewire.bindings._venue_currencycom import ENTRY as CURRENCYCOM
+    from tradewire.protocol import currencycom
+
+    assert entry("currencycom") is CURRENCYCOM
+    assert _cli_replay.adapter("currencycom").venue == "currencycom"
+    assert pytest_plugin.fixture_name(CURRENCYCOM) in vars(pytest_plugin)  # currencycom_venue
+    assert CURRENCYCOM.demo == ("tradewire-demo", "tradewire-demo-secret")
+    assert CURRENCYCOM.urls.ws_url("127.0.0.1", 9) == "ws://127.0.0.1:9/connect"
+    assert CURRENCYCOM.urls.http_url("127.0.0.1", 9) == "http://127.0.0.1:9"
+    machine = CURRENCYCOM.client(credentials=CURRENCYCOM.credentials("key", Secret("s")))
+    assert isinstance(machine, currencycom.ClientProtocol)
+    assert machine.handshake.path == "/connect"
+    topic = "depth:BTC/USD"
+    assert CURRENCYCOM.subscribe([topic]) == currencycom.Subscribe(topics=(topic,))
+    assert CURRENCYCOM.check_topic(topic) is False
+    for bad in ("book:BTC/USD", "ohlc:2m:BTC/USD", "depth:"):
+        with pytest.raises(LocalProtocolError, match=re.escape(repr(bad))):
+            CURRENCYCOM.check_topic(bad)
 
 
 def test_the_deribit_entry() -> None:

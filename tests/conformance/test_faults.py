@@ -196,3 +196,22 @@ def test_malformed_variants() -> None:
     assert faults.apply(message, "c") == [BinaryFrame(message)]
     with pytest.raises(FaultSpecError, match="not a message fault"):
         faults.arm(Fault(kind="zombie"))
+
+
+def test_the_fault_engine_passes_control_pings_on_unless_a_zombie() -> None:
+    from tradewire.conformance._fault_engine import FaultyMachine
+
+    class Inner:
+        def __init__(self) -> None:
+            self.pinged: list[float] = []
+
+        def ping_received(self, now: float) -> None:
+            self.pinged.append(now)
+
+    inner = Inner()
+    machine = FaultyMachine(inner, hooks=None)  # type: ignore[arg-type]
+    machine.ping_received(1.0)
+    machine.zombie = True
+    machine.ping_received(2.0)
+    assert inner.pinged == [1.0]
+    FaultyMachine(object(), hooks=None).ping_received(3.0)  # type: ignore[arg-type]

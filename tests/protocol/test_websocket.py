@@ -399,3 +399,35 @@ def test_frames_in_the_same_read_as_the_upgrade_request_are_not_lost() -> None:
         if cut < len(stream):
             server.receive_data(stream[cut:], 0.0)
         assert Heard(text="first") in server.events(), cut
+
+
+class PingCountingServer(EchoServer):
+    """An echo server that counts the client's control-frame pings as liveness."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pinged: list[float] = []
+
+    def ping_received(self, now: float) -> None:
+        self.pinged.append(now)
+
+
+def test_a_control_frame_ping_reaches_a_server_machine_that_asks_for_it() -> None:
+    machine = EchoClient()
+    client = WebSocketClientStack(
+        machine, host="venue.test", rng=random.Random(7), ping_interval=5.0, ping_timeout=3.0
+    )
+    servers: list[PingCountingServer] = []
+
+    def factory() -> WebSocketServerStack:
+        server = PingCountingServer()
+        servers.append(server)
+        return WebSocketServerStack(server, peer="127.0.0.1")
+
+    link = MemoryLink(client, factory)
+    link.pump()
+    link.advance(11.0)
+    start = link.clock.now - 11.0
+    assert servers[0].pinged == [start + 5.0, start + 10.0]
+    assert link.client.state is StackState.OPEN  # the pongs came back
+    # A machine without the hook is fine too (EchoServer: the other tests).

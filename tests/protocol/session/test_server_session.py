@@ -295,6 +295,33 @@ def test_an_idle_connection_is_closed() -> None:
     assert session.close_reason == "idle timeout"
 
 
+def test_an_idle_close_that_counts_pings_only() -> None:
+    # A venue that closes a connection not *pinged* for 30 s (Currency.com): requests do
+    # not restart the timer, alive() (the venue's ping) and a control-frame ping do.
+    session = make(idle_timeout=30.0, idle_on_messages=False, idle_close=(1000, "idle", False))
+    session.connection_made(0.0)
+    call(session, "echo", 1, now=10.0)
+    assert session.next_deadline() == 30.0
+    session.alive(12.0)
+    assert session.next_deadline() == 42.0
+    session.ping_received(20.0)
+    assert session.next_deadline() == 50.0
+    call(session, "echo", 2, now=49.0)
+    session.handle_timer(50.0)
+    assert session.close_request == CloseRequest(code=1000, reason="idle")
+
+
+def test_alive_and_ping_received_do_nothing_unless_open() -> None:
+    session = make(idle_timeout=30.0, idle_on_messages=False)
+    session.alive(5.0)
+    session.ping_received(5.0)
+    assert session.last_inbound == 0.0
+    session.connection_made(10.0)
+    session.close(1000, "bye", why="test")
+    session.alive(20.0)
+    assert session.last_inbound == 10.0
+
+
 def test_active_topics_may_keep_a_connection_from_idling_out() -> None:
     session = make(idle_timeout=30.0, idle_with_topics=False)
     session.connection_made(0.0)
