@@ -11,6 +11,11 @@ number of TCP connections.  It
   looking open is an event, never a hang);
 * bounds inbound messages (``max_message_size``): a bigger one is closed with 1009;
 * surfaces close codes (Deribit's 4000 included) as :class:`WebSocketClosed`;
+* reports a refused upgrade as :class:`UpgradeRejected` and retries it when retrying can
+  help (408, 425, 429, 5xx) or when the machine says it can fix the refusal: a machine
+  may have an ``upgrade_refused(status, now) -> bool`` method, called once per refusal,
+  which returns ``True`` when its next handshake will differ (a handshake token it is
+  renewing after a 401); its events follow the ``UpgradeRejected``;
 * after the transport is gone, schedules the next attempt with :class:`Backoff` (reset
   when the previous connection stayed up ``backoff_reset_after`` seconds) and tells the
   binding to dial through ``state`` (``DIAL``) and a :class:`ReconnectDue` event.
@@ -265,18 +270,20 @@ class WebSocketClientStack(StackBase):
                 bytearray(),
             )
             if not event.has_body:
-                self._on_rejected()
+                self._on_rejected(now)
         elif isinstance(event, wse.RejectData) and self._reject is not None:
             body = self._reject[2]
             if len(body) + len(event.data) <= _MAX_REJECT_BODY:
                 body += event.data
             if event.body_finished:
-                self._on_rejected()
+                self._on_rejected(now)
 
-    def _on_rejected(self) -> None:
+    def _on_rejected(self, now: float) -> None:
         assert self._reject is not None
         status, headers, body = self._reject
-        retrying = self.reconnect and (status in _RETRYABLE_STATUSES or status >= 500)
+        retrying = self.reconnect and (
+            status in _RETRYABLE_STATUSES or status >= 500 or self._machine_can_fix(status, now)
+        )
         if not retrying:
             self._final = True
         self._events.append(
@@ -284,7 +291,15 @@ class WebSocketClientStack(StackBase):
                 status=status, headers=tuple(headers), body=bytes(body), retrying=retrying
             )
         )
+        self._events.extend(self.machine.events())  # what the machine said about it
         self.should_close_transport = True
+
+    def _machine_can_fix(self, status: int, now: float) -> bool:
+        """Ask the machine's optional ``upgrade_refused(status, now)`` hook whether a
+        refusal that retrying would not fix by itself (a 401 for an expired token) can be
+        fixed by the machine before the next attempt (a renewed token in its handshake)."""
+        hook = getattr(self.machine, "upgrade_refused", None)
+        return hook is not None and hook(status, now) is True
 
 
 def _closed(ws: wsproto.WSConnection) -> bool:

@@ -12,15 +12,18 @@ from hypothesis import strategies as st
 from tradewire.conformance._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
 from tradewire.conformance._link import MemoryLink
 from tradewire.protocol import (
+    AcceptUpgrade,
     Backoff,
     ConnectionDead,
     ConnectionLost,
     Handshake,
     LocalProtocolError,
     MessageRejected,
+    RejectUpgrade,
     RemoteProtocolError,
     RequestFailed,
     RequestSucceeded,
+    UpgradeRequest,
 )
 from tradewire.protocol.transport._frames import OP_TEXT, encode_frame
 from tradewire.protocol.transport._websocket import (
@@ -399,3 +402,56 @@ def test_frames_in_the_same_read_as_the_upgrade_request_are_not_lost() -> None:
         if cut < len(stream):
             server.receive_data(stream[cut:], 0.0)
         assert Heard(text="first") in server.events(), cut
+
+
+class _RenewingClient(EchoClient):
+    """A client whose handshake carries a token it can renew after a 401."""
+
+    def __init__(self) -> None:
+        super().__init__(handshake=Handshake(path="/ws", subprotocols=("authorization#old",)))
+        self.refusals: list[tuple[int, float]] = []
+
+    def upgrade_refused(self, status: int, now: float) -> bool:
+        self.refusals.append((status, now))
+        self._events.append(Note(index=status))
+        if status != 401:
+            return False
+        self.handshake = Handshake(path="/ws", subprotocols=("authorization#new",))
+        return True
+
+
+class _TokenServer(EchoServer):
+    """Accepts only the subprotocol ``authorization#new`` (echoed), else 401."""
+
+    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
+        if "authorization#new" not in request.subprotocols:
+            return RejectUpgrade(status=401, body=b"expired")
+        return AcceptUpgrade(subprotocol="authorization#new")
+
+
+def test_a_refusal_the_machine_can_fix_is_retried_with_its_next_handshake() -> None:
+    machine = _RenewingClient()
+    client = WebSocketClientStack(machine, host="venue.test", rng=random.Random(7))
+    link = MemoryLink(client, lambda: WebSocketServerStack(_TokenServer()))
+    link.pump()
+    rejected = of_type(link.client_events, UpgradeRejected)
+    assert [(e.status, e.retrying) for e in rejected] == [(401, True)]  # type: ignore[attr-defined]
+    kinds = [type(e) for e in link.client_events]  # the machine's event follows the stack's
+    assert kinds.index(Note) == kinds.index(UpgradeRejected) + 1
+    assert machine.refusals == [(401, link.now)]
+    assert client.state is StackState.BACKOFF
+    link.advance(60.0)
+    assert client.state is StackState.OPEN
+    assert machine.connected
+    assert len(machine.refusals) == 1
+
+
+def test_a_refusal_the_machine_cannot_fix_stops_the_stack() -> None:
+    machine = _RenewingClient()
+    client = WebSocketClientStack(machine, host="venue.test", rng=random.Random(7))
+    link = MemoryLink(client, lambda: WebSocketServerStack(EchoServer(refuse=403)))
+    link.pump()
+    rejected = of_type(link.client_events, UpgradeRejected)
+    assert [(e.status, e.retrying) for e in rejected] == [(403, False)]  # type: ignore[attr-defined]
+    assert machine.refusals == [(403, link.now)]
+    assert client.state is StackState.CLOSED
