@@ -13,7 +13,8 @@ speak in the types defined here:
 
 Header names on events are lower-case (as h11 delivers them); values are decoded as
 ISO-8859-1, which cannot fail.  ``repr`` never shows credentials: the values of
-``Authorization``, ``Proxy-Authorization``, ``Cookie`` and ``Set-Cookie``, query
+``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie`` and of headers
+whose name looks like a credential (``X-Api-Secret``, ``X-Api-Key``), query
 values whose name looks like a credential (``client_secret``, ``refresh_token`` ...)
 and bodies (a ``public/auth`` body carries a secret, its answer a token) are hidden.
 """
@@ -51,6 +52,7 @@ HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 STACK_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SECRET_QUERY_MARKERS = ("secret", "token", "password", "signature", "api_key", "apikey")
+_SECRET_HEADER_MARKERS = (*_SECRET_QUERY_MARKERS, "api-key")
 
 _TOKEN = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
 _FIELD_VALUE = re.compile(r"(?:[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*)?")
@@ -87,7 +89,7 @@ def check_headers(headers: Any, argument: str = "headers") -> Headers:
                 f"invalid {argument}: header name {name!r} is not an HTTP token"
             )
         if not (isinstance(value, str) and _FIELD_VALUE.fullmatch(value)):
-            shown = MASK if name.lower() in SECRET_HEADERS else repr(value)
+            shown = MASK if secret_header(name) else repr(value)
             raise LocalProtocolError(
                 f"invalid {argument}: value of {name!r} ({shown}) must be visible ASCII "
                 "with no CR, LF, control characters or leading/trailing whitespace"
@@ -136,8 +138,15 @@ def _secret_query_name(name: str) -> bool:
     return any(marker in lowered for marker in _SECRET_QUERY_MARKERS)
 
 
+def secret_header(name: str) -> bool:
+    """The header may hold a credential: ``Authorization``, ``Cookie`` and the like, or a
+    name that says so (``X-Api-Secret``, ``X-Api-Key``, ``X-Auth-Token``)."""
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(m in lowered for m in _SECRET_HEADER_MARKERS)
+
+
 def redact_headers(headers: Headers) -> Headers:
-    return tuple((n, MASK if n.lower() in SECRET_HEADERS else v) for n, v in headers)
+    return tuple((n, MASK if secret_header(n) else v) for n, v in headers)
 
 
 def redact_query(query: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
