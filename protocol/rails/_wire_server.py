@@ -285,8 +285,8 @@ class OrderOut(_Out, gc=False):
     created_at: int
     updated_at: int
     order_status: str
-    client_request_id: str | None = None
-    post_only: bool = False
+    client_request_id: str | None
+    post_only: bool
     avg_fill_price: str | None = None
     max_slippage: str | None = None
 
