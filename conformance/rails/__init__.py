@@ -16,6 +16,10 @@ double)::
     read-only   tradewire-readonly     api secret  tradewire-readonly-secret
 
 In memory, :class:`VenueHarness` wires client stacks to the venue on a fake clock.
+Transcripts: :class:`RailsRecorder` records a ``rails.ClientProtocol`` session,
+:func:`replay_transcript` replays one (``tradewire replay FILE``), and
+:data:`CANONICAL_FLOWS` are the checked-in ones (``transcripts/``: a token and a
+connection with a book, an order lifecycle, a reconnect with a token renewal).
 
 "spec N.N" in this package (and in ``strategies``) is section N.N of
 ``docs/venues/rails.md``.
@@ -70,3 +74,34 @@ __all__ = [
     "rails_market",
     "topic_of",
 ]
+
+# -- transcripts (record, replay, canonical flows; hypothesis strategies live in the
+# -- separate module ``tradewire.conformance.rails.strategies``, which needs hypothesis)
+# isort: split
+from .._transcripts import (
+    Mismatch,
+    ReplayMismatch,
+    ReplayReport,
+    Transcript,
+    TranscriptError,
+    replay,
+)
+from ._transcript_flows import CANONICAL_FLOWS, TRANSCRIPTS, transcript_file
+from ._transcripts import STRICT_EVENTS, RailsRecorder, RailsTranscripts, replay_transcript
+
+__all__ += [
+    "CANONICAL_FLOWS",
+    "STRICT_EVENTS",
+    "TRANSCRIPTS",
+    "Mismatch",
+    "RailsRecorder",
+    "RailsTranscripts",
+    "ReplayMismatch",
+    "ReplayReport",
+    "Transcript",
+    "TranscriptError",
+    "replay",
+    "replay_transcript",
+    "transcript_file",
+]
+# -- end transcripts --
