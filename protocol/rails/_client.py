@@ -23,7 +23,9 @@ Subscriptions.  :class:`Subscribe` / :class:`Unsubscribe` go through the ledger:
 a connection they only change the next upgrade's query string; on a live connection
 they are ``subscribe`` / ``unsubscribe`` requests.  ``SubscriptionActive`` /
 ``SubscriptionEnded`` report them; after a reconnect the new query string is exactly
-the desired set.
+the desired set.  With no stream wanted the query names none, the venue applies its
+default (``orders``), and the machine unsubscribes it at once (our choice: an empty
+``subscriptions=`` might mean the default too, or be refused; the docs do not say).
 
 Token (``_client_auth``).  :class:`TokenWanted` asks for a new token (at
 ``renew_fraction`` of its life, at expiry, after a refusal), :class:`UseToken` gives
@@ -67,6 +69,8 @@ from ._commands import UseToken
 
 __all__ = ["ClientProtocol"]
 
+DEFAULT_STREAMS = ("orders",)
+"""What the venue subscribes a connection whose query names no streams to (spec 1)."""
 _USER_KINDS = frozenset((Kind.USER, Kind.UNANSWERED, Kind.SUBSCRIPTION))
 AUTH_HINT = "pass token= to ClientProtocol (or send UseToken)"
 DROPPED = "left out of the venue's activeSubscriptions (spec 3.2)"
@@ -186,7 +190,20 @@ class ClientProtocol(ClientSession):
     def connection_made(self, now: float) -> None:
         self._token.anchor(now)
         self._books.clock = now
+        venue_default = not self.ledger.desired()
         super().connection_made(now)
+        if venue_default and self._live():
+            self._end_venue_default(now)
+
+    def _end_venue_default(self, now: float) -> None:
+        """The upgrade named no streams, so the venue applies its default, ``orders``
+        (spec 1): it is active though nobody wants it, and is unsubscribed at once (our
+        choice: the ledger stays exact whatever the venue does with an empty list)."""
+        ledger = self._subs.ledger
+        ledger.want(DEFAULT_STREAMS)
+        self._subs.activate_all()
+        ledger.unwant(DEFAULT_STREAMS)
+        self._after_subscriptions(now)
 
     def handle_timer(self, now: float) -> None:
         self._token.anchor(now)

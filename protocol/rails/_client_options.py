@@ -19,8 +19,9 @@ with Rails' options added.  Defaults, and why (what the docs leave open is ours)
   a 401 at the upgrade is retried while a new token is awaited (ours).
 * ``subscriptions=()``: streams wanted from the start, in the first upgrade's query
   string (same as sending :class:`Subscribe` before connecting).  With none, the
-  query carries no ``subscriptions`` and the venue's default (``orders``) applies,
-  which the machine then does not track.
+  query carries no ``subscriptions``, the venue applies its default (``orders``), and
+  the machine unsubscribes it at once (so a read-only key needs a public stream here:
+  the venue refuses it ``orders``).
 * ``ping_interval=30``, ``pong_timeout=10`` (ours; the docs give neither): a ``ping``
   every 30 s, a ``pong`` within 10 s or the connection is a zombie.  ``None``: no pings.
 * ``order_rate=90``: createOrder, cancelOrder and modifyOrder per second (spec 4: 6000

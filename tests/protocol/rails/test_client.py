@@ -57,6 +57,7 @@ from support_rails import TOKEN, client, message, order, reply, sent
 
 
 def connected(**options: Any) -> ClientProtocol:
+    options.setdefault("subscriptions", ("publicTrades",))
     machine = client(ping_interval=None, **options)
     machine.connection_made(0.0)
     sent(machine)
@@ -175,8 +176,31 @@ def test_subscriptions_go_in_the_query_then_by_request_and_are_restored_exactly(
     assert sorted(machine.ledger.active()) == ["publicOrderBook", "publicTrades"]
 
 
+def test_with_no_stream_wanted_the_venues_default_orders_is_ended_at_once() -> None:
+    machine = client(ping_interval=None)
+    assert machine.handshake.query == (("market", "BTC-USD"),)  # the venue's default applies
+    machine.connection_made(0.0)
+    (request,) = sent(machine)
+    assert request["message"] == "unsubscribe"
+    assert request["content"]["subscriptions"] == ["orders"]
+    machine.receive_message(
+        message(
+            "unsubscribed",
+            {
+                "activeSubscriptions": [],
+                "clientRequestId": request["content"]["clientRequestId"],
+                "requestedSubscriptions": ["orders"],
+            },
+        ),
+        0.1,
+    )
+    assert types(machine.events()) == ["SubscriptionActive", "SubscriptionEnded"]
+    assert machine.ledger.active() == []
+    assert machine.pending == 0
+
+
 def test_a_stream_left_out_of_active_subscriptions_is_rejected_by_name() -> None:
-    machine = connected()
+    machine = connected(subscriptions=("orders",))
     machine.send(Subscribe(subscriptions=("publicTrades",)), 1.0)
     (request,) = sent(machine)
     machine.receive_message(
@@ -403,7 +427,7 @@ def test_a_request_on_the_wire_fails_when_the_connection_drops() -> None:
 
 
 def test_pings_go_out_on_schedule_and_an_unanswered_one_drops_the_connection() -> None:
-    machine = client(ping_interval=30.0, pong_timeout=10.0)
+    machine = client(ping_interval=30.0, pong_timeout=10.0, subscriptions=("publicTrades",))
     machine.connection_made(0.0)
     (ping,) = sent(machine)
     assert ping["message"] == "ping"
@@ -424,7 +448,7 @@ def test_pings_go_out_on_schedule_and_an_unanswered_one_drops_the_connection() -
 
 
 def test_a_new_token_is_wanted_at_the_renew_fraction_and_at_expiry() -> None:
-    machine = client(ping_interval=None, renew_fraction=0.8)
+    machine = client(ping_interval=None, renew_fraction=0.8, subscriptions=("publicTrades",))
     machine.connection_made(0.0)
     machine.events()
     assert machine.token_due == 1440.0
