@@ -38,6 +38,7 @@ __all__ = [
     "REGISTRY",
     "Served",
     "entry",
+    "open_client",
     "reference_names",
     "served",
     "start_reference",
@@ -90,6 +91,26 @@ def start_reference(
         now=now, epoch_offset=epoch_offset, seed=seed, faults=plan, market=market
     )
     return venue.reference(options)
+
+
+def open_client(
+    venue: VenueEntry,
+    binding: ModuleType,
+    url: str,
+    machine: Any,
+    *,
+    http_url: str | None = None,
+    credentials: Any = None,
+    **options: Any,
+) -> Any:
+    """``async with open_client(...) as client``: a client of ``venue`` through an async
+    ``binding``: the venue's own ``connect`` when it has one (Rails: its token over
+    ``http_url`` with ``credentials``), else ``binding.connect(url, machine, **options)``."""
+    if venue.connect is None:
+        return binding.connect(url, machine, **options)
+    return venue.connect(
+        binding, url, machine, http_url=http_url, credentials=credentials, **options
+    )
 
 
 def connection_factory(

@@ -66,7 +66,7 @@ from tradewire.conformance import Fault, FaultPlan
 from tradewire.protocol import ClientMachine, LocalProtocolError, Secret
 
 from ._venue_spec import ReferenceVenue, VenueEntry
-from ._venues import DEFAULT_SEED, ENTRIES, connection_factory, start_reference
+from ._venues import DEFAULT_SEED, ENTRIES, connection_factory, open_client, start_reference
 
 __all__ = [
     "ServedDeribit",
@@ -136,9 +136,19 @@ class ServedVenue:
 
     def connect(self, machine: Any = None, **options: Any) -> Any:
         """``async with <venue>_venue.connect() as client``: the backend binding's
-        ``connect(url, machine, **options)``; the machine defaults to :meth:`machine`."""
+        ``connect(url, machine, **options)`` (a venue whose WebSocket needs a token
+        fetched over HTTP first, Rails, gets it from ``http_url`` with the demo key and
+        keeps it fresh); the machine defaults to :meth:`machine`."""
         chosen = machine if machine is not None else self.machine()
-        return self.binding.connect(self.url, chosen, **options)
+        return open_client(
+            self.entry,
+            self.binding,
+            self.url,
+            chosen,
+            http_url=self.http_url,
+            credentials=self.credentials,
+            **options,
+        )
 
     def inject(self, fault: Fault | str, connection_id: int | None = None) -> None:
         """Apply ``fault`` (one fault; its trigger is ignored) to a WebSocket connection
