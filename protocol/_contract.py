@@ -73,6 +73,12 @@ class Handshake(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+def redact_subprotocol(value: str | None) -> str | None:
+    """``value`` with the credential of an ``authorization#<JWT>`` style subprotocol
+    masked (``authorization#<redacted>``); other values as they are."""
+    return None if value is None else _redact_subprotocol(value)
+
+
 def _redact_subprotocol(value: str) -> str:
     # "authorization#<JWT>" style values carry a credential after the marker.
     name, sep, _ = value.partition("#")

@@ -38,7 +38,7 @@ import wsproto.events as wse
 import wsproto.utilities
 from wsproto.connection import ConnectionState
 
-from .._contract import ClientMachine
+from .._contract import ClientMachine, redact_subprotocol
 from .._errors import LocalProtocolError
 from .._sources import RandomSource
 from ._backoff import Backoff
@@ -260,7 +260,8 @@ class WebSocketClientStack(StackBase):
     def _handle_handshake_event(self, event: wse.Event, now: float) -> None:
         if isinstance(event, wse.AcceptConnection):
             self.subprotocol = event.subprotocol
-            self._events.append(Connected(subprotocol=event.subprotocol, attempt=self.attempt))
+            shown = redact_subprotocol(event.subprotocol)  # a token never goes into events
+            self._events.append(Connected(subprotocol=shown, attempt=self.attempt))
             self._opened(now)
             self._pump(now)
         elif isinstance(event, wse.RejectConnection):

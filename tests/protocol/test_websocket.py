@@ -94,7 +94,8 @@ def test_upgrade_carries_path_query_subprotocols_and_headers() -> None:
     assert request.header("host") == "venue.test"
     assert request.peer == "127.0.0.1"
     connected = of_type(link.client_events, Connected)
-    assert connected == [Connected(subprotocol=f"authorization#{jwt}", attempt=0)]
+    assert connected == [Connected(subprotocol="authorization#<redacted>", attempt=0)]
+    assert link.client.subprotocol == f"authorization#{jwt}"
     assert link.client.state is StackState.OPEN
     assert machine.connected
     assert of_type(link.server_events, UpgradeAccepted)
@@ -455,3 +456,20 @@ def test_a_refusal_the_machine_cannot_fix_stops_the_stack() -> None:
     assert [(e.status, e.retrying) for e in rejected] == [(403, False)]  # type: ignore[attr-defined]
     assert machine.refusals == [(403, link.now)]
     assert client.state is StackState.CLOSED
+
+
+def test_a_token_carried_in_the_subprotocol_never_goes_into_an_event() -> None:
+    # Rails: the JWT rides as "authorization#<JWT>", and the server echoes it.
+    offered = "authorization#eyJ.SECRET.sig"
+    link, _, servers = make_link(
+        handshake=Handshake(path="/ws", subprotocols=(offered,)), subprotocol=offered
+    )
+    link.pump()
+    (connected,) = of_type(link.client_events, Connected)
+    assert connected.subprotocol == "authorization#<redacted>"  # type: ignore[attr-defined]
+    (accepted,) = of_type(link.server_events, UpgradeAccepted)
+    assert accepted.subprotocol == "authorization#<redacted>"  # type: ignore[attr-defined]
+    assert link.client.subprotocol == offered  # the stack keeps it as it was
+    for event in (*link.client_events, *link.server_events):
+        assert "SECRET" not in repr(event)
+    assert servers[0].upgrade is not None
