@@ -42,7 +42,7 @@ def test_every_command_and_the_plugin_read_the_one_registry() -> None:
     assert isinstance(_cli_replay.adapter("deribit"), DeribitTranscripts)
     assert pytest_plugin.fixture_name(DERIBIT) in vars(pytest_plugin)  # deribit_venue
     assert entry("deribit") is DERIBIT
-    with pytest.raises(LocalProtocolError, match="unknown venue .kraken.; accepted: deribit"):
+    with pytest.raises(LocalProtocolError, match="unknown venue 'kraken'; accepted: deribit"):
         entry("kraken")
 
 
