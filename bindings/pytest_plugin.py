@@ -4,7 +4,8 @@ Installing tradewire registers this module with pytest (entry point ``pytest11``
 name ``tradewire``); nothing to configure.  For every venue in the venue registry
 (``tradewire.bindings._venues``) that has a reference venue it adds a fixture
 ``<venue>_venue`` and a marker ``<venue>_faults`` (today: ``deribit_venue`` and
-``deribit_faults``), for async tests run by anyio's pytest plugin
+``deribit_faults``, ``rails_venue`` and ``rails_faults``), for async tests run by
+anyio's pytest plugin
 (``@pytest.mark.anyio``; the ``anyio_backend`` fixture picks asyncio or trio, and the
 venue is served by tradewire's binding for that backend, under the test's own event
 loop)::
