@@ -120,7 +120,11 @@ def _lines(event: Event, machine: ClientMachine) -> list[str] | None:
     if isinstance(event, rails.BookDelta | rails.BookSnapshot):
         market = event.market or getattr(machine, "market", "-")
         topic = f"publicOrderBook.{market}"
-        book = machine.book(market) if isinstance(machine, rails.ClientProtocol) else None
+        book = (
+            machine.book(market)
+            if isinstance(machine, rails.ClientProtocol) and isinstance(market, str)
+            else None
+        )
         if book is None or book.stale:
             return []  # nothing trusted to show (before the snapshot, after a doubt)
         bid, ask = book.best_bid(), book.best_ask()

@@ -50,7 +50,7 @@ status line on stderr.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
@@ -164,7 +164,7 @@ class VenueEntry:
     connections: Callable[[Any], Callable[[str | None], ServerConnection]] = _both_on_one_port
     transcripts: Callable[[], VenueAdapter] | None = None
     demo: tuple[str, str] | None = None
-    run_demo: Callable[[int, TextIO], Awaitable[None]] | None = None
+    run_demo: Callable[[int, TextIO], Coroutine[Any, Any, None]] | None = None
     connect: Callable[..., AbstractAsyncContextManager[Any]] | None = None
 
 
