@@ -121,15 +121,20 @@ async def connect(
     tls = http_ssl if http_ssl is not None else ssl
     _give(machine, await fetch_token(http_url, tokens, ssl=tls, binding=module))
     fetch = _Fetch(http_url, tokens, tls, module)
-    async with (
-        module.connect(url, machine, ssl=ssl, **options) as client,
-        anyio.create_task_group() as group,
-    ):
-        group.start_soon(_keep, client, machine, fetch)
-        try:
-            yield client
-        finally:
-            group.cancel_scope.cancel()
+    try:
+        async with (
+            module.connect(url, machine, ssl=ssl, **options) as client,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(_keep, client, machine, fetch)
+            try:
+                yield client
+            finally:
+                group.cancel_scope.cancel()
+    except BaseExceptionGroup as group_error:  # the body's own error comes out as it is
+        if len(group_error.exceptions) == 1:
+            raise group_error.exceptions[0] from None
+        raise
 
 
 class _Fetch:
@@ -154,8 +159,13 @@ async def _keep(client: Any, machine: ClientProtocol, fetch: _Fetch) -> None:
                 await anyio.sleep(retry)
                 retry = min(retry * 2, _RETRY_MAX)
                 continue
+            try:
+                await client.request(token.use())
+            except _TOKEN_ERRORS:  # not taken (a drop in between): fetch another
+                await anyio.sleep(retry)
+                retry = min(retry * 2, _RETRY_MAX)
+                continue
             retry = _RETRY_FIRST
-            await client.request(token.use())
         await anyio.sleep(KEEPER_POLL)
 
 
@@ -213,8 +223,13 @@ def connect_sync(
                     stop.wait(retry)
                     retry = min(retry * 2, _RETRY_MAX)
                     continue
+                try:
+                    client.request(token.use())
+                except _TOKEN_ERRORS:  # not taken (a drop in between): fetch another
+                    stop.wait(retry)
+                    retry = min(retry * 2, _RETRY_MAX)
+                    continue
                 retry = _RETRY_FIRST
-                client.request(token.use())
             stop.wait(KEEPER_POLL)
 
     keeper = threading.Thread(target=keep, name="tradewire-rails-token", daemon=True)

@@ -106,6 +106,18 @@ async def test_an_expired_token_is_replaced_and_every_stream_restored(
     assert rails_venue.venue.feeds.connections == []  # all closed after the block
 
 
+class _Mine(Exception):
+    """An error of the caller's own code inside ``async with rails.connect(...)``."""
+
+
+@pytest.mark.anyio
+async def test_an_error_in_the_block_comes_out_as_it_is(rails_venue: Any) -> None:
+    machine = rails_venue.machine(market="BTC-USD", subscriptions=("publicTrades",))
+    with pytest.raises(_Mine):  # not an ExceptionGroup from the keeper's task group
+        async with rails_venue.connect(machine):
+            raise _Mine
+
+
 @pytest.mark.anyio
 async def test_bad_credentials_are_a_typed_error(rails_venue: Any) -> None:
     with pytest.raises(InvalidCredentials):
