@@ -81,13 +81,22 @@ class DemoFailed(Exception):
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
-        help="run a Deribit session against the in-process reference venue",
+        help="run a session against an in-process reference venue (Deribit by default)",
         description=(
-            "Serve the reference Deribit venue on 127.0.0.1 and run tradewire's asyncio "
-            "client against it: auth, book/ticker/trades, an order placed, edited and "
-            "cancelled, a book gap and a dropped connection ridden through.  Prints a "
-            "live line per second and a summary; exit 0 when every step succeeded."
+            "Serve a reference venue on 127.0.0.1 and run tradewire's asyncio client "
+            "against it.  Deribit (the default): auth, book/ticker/trades, an order placed, "
+            "edited and cancelled, a book gap and a dropped connection ridden through.  "
+            "Rails: a token over HTTP, the four streams, an order placed and cancelled, a "
+            "dropped connection and a token renewal ridden through.  Prints a live line "
+            "per second and a summary; exit 0 when every step succeeded."
         ),
+    )
+    demo.add_argument(
+        "venue",
+        nargs="?",
+        default=VENUE.name,
+        choices=[name for name, e in REGISTRY.items() if e is VENUE or e.run_demo is not None],
+        help=f"the venue (default: {VENUE.name})",
     )
     demo.add_argument("--seed", type=_seed, default=DEFAULT_SEED, metavar="N", help="market seed")
     demo.set_defaults(run=run)
@@ -102,7 +111,11 @@ def _seed(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The ``demo`` subcommand; returns the exit code."""
+    chosen = REGISTRY[getattr(args, "venue", VENUE.name)]
     try:
+        if chosen is not VENUE and chosen.run_demo is not None:
+            asyncio.run(chosen.run_demo(args.seed, sys.stdout))
+            return 0
         return asyncio.run(demo(args.seed, sys.stdout))
     except DemoFailed as exc:
         return _fail(str(exc))

@@ -42,7 +42,7 @@ import ssl
 import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from tradewire.protocol import (
@@ -58,11 +58,11 @@ from tradewire.protocol import (
 from . import asyncio as aio
 from ._cli_serve import stop_on_signals
 from ._cli_stream_format import PROG, json_line, one_line, status_line
-from ._common import ConnectFailed, describe, parse_ws_url, with_url_target
+from ._common import ConnectFailed, describe, parse_http_url, parse_ws_url, with_url_target
 from ._venue_spec import VenueEntry
-from ._venues import REGISTRY, entry, served
+from ._venues import REGISTRY, entry, open_client, served
 
-__all__ = ["embedded_venue", "register", "run"]
+__all__ = ["embedded_urls", "embedded_venue", "register", "run"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 ENV_CLIENT_ID = "TRADEWIRE_CLIENT_ID"
@@ -86,11 +86,18 @@ async def embedded_venue(venue: VenueEntry) -> AsyncIterator[str | None]:
     Its demo key is registered, so (for Deribit) ``--client-id tradewire-demo
     --client-secret tradewire-demo-secret`` streams private and ``raw`` channels too.
     """
+    async with embedded_urls(venue) as urls:
+        yield None if urls is None else urls[0]
+
+
+@contextlib.asynccontextmanager
+async def embedded_urls(venue: VenueEntry) -> AsyncIterator[tuple[str, str | None] | None]:
+    """:func:`embedded_venue` with the HTTP base too: ``(ws_url, http_url)``."""
     if venue.reference is None:
         yield None
         return
     async with served(venue) as running:
-        yield running.url
+        yield running.url, running.http_url
 
 
 # -- arguments ------------------------------------------------------------------------------
@@ -133,6 +140,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--url",
         help="ws:// or wss:// URL of the venue (default: its reference venue, in-process)",
     )
+    parser.add_argument(
+        "--http-url",
+        help=(
+            "http(s):// base of the venue's token endpoint, for a venue whose WebSocket "
+            "needs a token fetched over HTTP (Rails; default: --url's host)"
+        ),
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.add_argument("--count", type=_positive_int, metavar="N", help="stop after N events")
     parser.add_argument("--seconds", type=_positive_seconds, metavar="S", help="stop after S s")
@@ -155,6 +169,7 @@ class Plan:
     json: bool
     count: int | None
     seconds: float | None
+    http_url: str | None = None
 
 
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
@@ -179,10 +194,14 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         )
     if args.url is not None:
         _check_url(args.url)
+    http_url = getattr(args, "http_url", None)
+    if http_url is not None:
+        _check_http_url(http_url)
     return Plan(
         venue=venue,
         channels=channels,
         url=args.url,
+        http_url=http_url,
         credentials=credentials,
         json=args.json,
         count=args.count,
@@ -217,6 +236,25 @@ def _check_url(url: str) -> None:
         parse_ws_url(url)
     except LocalProtocolError as exc:
         raise UsageError(f"bad --url: {exc}".replace("invalid url: ", "")) from None
+
+
+def _check_http_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise UsageError(f"bad --http-url: {exc}") from None
+    if parts.username is not None or parts.password is not None:
+        raise UsageError("bad --http-url: credentials in the URL are not accepted")
+    try:
+        parse_http_url(url)
+    except LocalProtocolError as exc:
+        raise UsageError(f"bad --http-url: {exc}".replace("invalid url: ", "")) from None
+
+
+def _http_of(url: str) -> str:
+    """The HTTP base on ``url``'s host (``wss://h:p/x`` -> ``https://h:p``)."""
+    endpoint = parse_ws_url(url)
+    return f"{'https' if endpoint.secure else 'http'}://{endpoint.host_header}"
 
 
 def _where(url: str) -> str:
@@ -268,14 +306,18 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
     if checked.seconds is not None:
         loop.call_later(checked.seconds, stop.set)
     async with contextlib.AsyncExitStack() as resources:
-        url = checked.url
+        url, http_url = checked.url, checked.http_url
         if url is None:
-            url = await resources.enter_async_context(embedded_venue(checked.venue))
-            if url is None:
+            urls = await resources.enter_async_context(embedded_urls(checked.venue))
+            if urls is None:
                 raise UsageError(
                     f"--url is required: there is no reference venue for {checked.venue.name!r}"
                 )
-        session = asyncio.create_task(_session(checked, url, out, err))
+            url, served_http = urls
+            http_url = http_url or served_http
+        if http_url is None:
+            http_url = _http_of(url)
+        session = asyncio.create_task(_session(checked, url, out, err, http_url))
         stopper = asyncio.create_task(stop.wait())
         try:
             await asyncio.wait({session, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -288,21 +330,28 @@ async def stream(checked: Plan, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _credentials_of(checked: Plan) -> Any:
+    if checked.credentials is None:
+        return None
+    return checked.venue.credentials(*checked.credentials)
+
+
 def _machine(checked: Plan) -> ClientMachine:
     """The venue's client machine, with books maintained (the book lines show them)."""
-    venue = checked.venue
-    credentials = None
-    if checked.credentials is not None:
-        credentials = venue.credentials(*checked.credentials)
-    return venue.client(credentials=credentials, maintain_books=True)
+    return checked.venue.client(credentials=_credentials_of(checked), maintain_books=True)
 
 
-async def _session(checked: Plan, url: str, out: TextIO, err: TextIO) -> None:
+async def _session(
+    checked: Plan, url: str, out: TextIO, err: TextIO, http_url: str | None = None
+) -> None:
     machine = _machine(checked)
     aimed = with_url_target(machine, parse_ws_url(url), prefer_url=True)  # the URL's path
     where = _where(url)
+    opened = open_client(
+        checked.venue, aio, url, aimed, http_url=http_url, credentials=_credentials_of(checked)
+    )
     try:
-        async with aio.connect(url, aimed) as client:
+        async with opened as client:
             await _subscribe(checked, client, err)
             await _print_events(checked, client, machine, out, err)
     except ssl.SSLError as exc:

@@ -17,7 +17,13 @@ functions; none of them does I/O:
 * ``urls``: where the venue serves (:class:`URLShape`: the WebSocket path and query, and
   the REST paths under the HTTP base, if it has any);
 * ``transcripts()``: the venue's transcript adapter for ``tradewire replay``;
-* ``demo``: the key pair its reference venue registers for everyone;
+* ``demo``: the key pair its reference venue registers for everyone; ``run_demo(seed,
+  out)``: its ``tradewire demo VENUE`` (``None``: it has none of its own);
+* ``connect(binding, url, machine, http_url=, credentials=, **options)``: how a client
+  of this venue connects with a binding, for a venue whose WebSocket needs more than
+  the binding's ``connect`` (Rails fetches its token over HTTP first and keeps it
+  fresh); ``None``: ``binding.connect(url, machine, **options)``
+  (:func:`~tradewire.bindings._venues.open_client` picks);
 * ``lines(event, machine)``: the stream lines of an event (see below).
 
 The stream line format, the same for every venue (``tradewire stream`` without
@@ -44,9 +50,10 @@ status line on stderr.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from tradewire.conformance import Fault, FaultPlan
 from tradewire.conformance._transcripts import VenueAdapter
@@ -157,6 +164,8 @@ class VenueEntry:
     connections: Callable[[Any], Callable[[str | None], ServerConnection]] = _both_on_one_port
     transcripts: Callable[[], VenueAdapter] | None = None
     demo: tuple[str, str] | None = None
+    run_demo: Callable[[int, TextIO], Coroutine[Any, Any, None]] | None = None
+    connect: Callable[..., AbstractAsyncContextManager[Any]] | None = None
 
 
 # -- the stream line format -------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tradewire.protocol import LocalProtocolError
 from ._common import ServerConnection
 from ._venue_currencycom import ENTRY as CURRENCYCOM
 from ._venue_deribit import ENTRY as DERIBIT
+from ._venue_rails import ENTRY as RAILS
 from ._venue_spec import ReferenceOptions, ReferenceVenue, VenueEntry
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "REGISTRY",
     "Served",
     "entry",
+    "open_client",
     "reference_names",
     "served",
     "start_reference",
@@ -46,7 +48,7 @@ __all__ = [
 
 DEFAULT_SEED = 1
 
-ENTRIES: tuple[VenueEntry, ...] = (DERIBIT, CURRENCYCOM)
+ENTRIES: tuple[VenueEntry, ...] = (DERIBIT, CURRENCYCOM, RAILS)
 """Every venue the command line and the pytest plugin know, in the order help lists them."""
 
 REGISTRY: dict[str, VenueEntry] = {venue.name: venue for venue in ENTRIES}
@@ -91,6 +93,26 @@ def start_reference(
         now=now, epoch_offset=epoch_offset, seed=seed, faults=plan, market=market
     )
     return venue.reference(options)
+
+
+def open_client(
+    venue: VenueEntry,
+    binding: ModuleType,
+    url: str,
+    machine: Any,
+    *,
+    http_url: str | None = None,
+    credentials: Any = None,
+    **options: Any,
+) -> Any:
+    """``async with open_client(...) as client``: a client of ``venue`` through an async
+    ``binding``: the venue's own ``connect`` when it has one (Rails: its token over
+    ``http_url`` with ``credentials``), else ``binding.connect(url, machine, **options)``."""
+    if venue.connect is None:
+        return binding.connect(url, machine, **options)
+    return venue.connect(
+        binding, url, machine, http_url=http_url, credentials=credentials, **options
+    )
 
 
 def connection_factory(

@@ -4,7 +4,8 @@ Installing tradewire registers this module with pytest (entry point ``pytest11``
 name ``tradewire``); nothing to configure.  For every venue in the venue registry
 (``tradewire.bindings._venues``) that has a reference venue it adds a fixture
 ``<venue>_venue`` and a marker ``<venue>_faults`` (today: ``deribit_venue`` and
-``deribit_faults``), for async tests run by anyio's pytest plugin
+``deribit_faults``, ``rails_venue`` and ``rails_faults``), for async tests run by
+anyio's pytest plugin
 (``@pytest.mark.anyio``; the ``anyio_backend`` fixture picks asyncio or trio, and the
 venue is served by tradewire's binding for that backend, under the test's own event
 loop)::
@@ -66,7 +67,7 @@ from tradewire.conformance import Fault, FaultPlan
 from tradewire.protocol import ClientMachine, LocalProtocolError, Secret
 
 from ._venue_spec import ReferenceVenue, VenueEntry
-from ._venues import DEFAULT_SEED, ENTRIES, connection_factory, start_reference
+from ._venues import DEFAULT_SEED, ENTRIES, connection_factory, open_client, start_reference
 
 __all__ = [
     "ServedDeribit",
@@ -136,9 +137,19 @@ class ServedVenue:
 
     def connect(self, machine: Any = None, **options: Any) -> Any:
         """``async with <venue>_venue.connect() as client``: the backend binding's
-        ``connect(url, machine, **options)``; the machine defaults to :meth:`machine`."""
+        ``connect(url, machine, **options)`` (a venue whose WebSocket needs a token
+        fetched over HTTP first, Rails, gets it from ``http_url`` with the demo key and
+        keeps it fresh); the machine defaults to :meth:`machine`."""
         chosen = machine if machine is not None else self.machine()
-        return self.binding.connect(self.url, chosen, **options)
+        return open_client(
+            self.entry,
+            self.binding,
+            self.url,
+            chosen,
+            http_url=self.http_url,
+            credentials=self.credentials,
+            **options,
+        )
 
     def inject(self, fault: Fault | str, connection_id: int | None = None) -> None:
         """Apply ``fault`` (one fault; its trigger is ignored) to a WebSocket connection

@@ -73,6 +73,12 @@ class Handshake(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+def redact_subprotocol(value: str | None) -> str | None:
+    """``value`` with the credential of an ``authorization#<JWT>`` style subprotocol
+    masked (``authorization#<redacted>``); other values as they are."""
+    return None if value is None else _redact_subprotocol(value)
+
+
 def _redact_subprotocol(value: str) -> str:
     # "authorization#<JWT>" style values carry a credential after the marker.
     name, sep, _ = value.partition("#")
@@ -131,11 +137,15 @@ class CloseRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     ``abort=False``: a WebSocket close handshake with ``code`` and ``reason``.
     ``abort=True``: drop the transport at once (the peer is presumed dead).
+    ``planned=True``: the machine closes to reconnect on purpose (a renewed credential
+    in its next handshake), not because anything failed: a reconnecting client stack
+    resets its backoff and dials again at its first, shortest delay.
     """
 
     code: int = 1000
     reason: str = ""
     abort: bool = False
+    planned: bool = False
 
 
 @runtime_checkable

@@ -127,7 +127,11 @@ class ClientSession(SessionCore):
         auth, heartbeat = self._auth, self._heartbeat
         auth.connection_made()
         if self._subs.policy.in_handshake:
-            self._subs.activate_all()
+            # Topics in the upgrade request are acknowledged by the connection itself:
+            # continuity policies hear of them as of any acknowledged subscription.
+            for topic in self._subs.activate_all():
+                for policy in self.spec.books:
+                    policy.resubscribed(topic)
             self._settle_waiters()
         if auth.enabled:
             self._login(now)

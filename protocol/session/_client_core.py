@@ -125,6 +125,18 @@ class SessionCore:
             self._pump_subscriptions(now)
             self._release(now)
 
+    def request(self, command: Command, now: float) -> RequestId | None:
+        """A policy's own request (see ``SessionHost``); ``None`` when not live."""
+        if not self._live() or self._ending is not None:
+            return None
+        request_id = self._open_internal(Kind.POLICY, command, now)
+        self._release(now)
+        return request_id
+
+    def is_open(self, request_id: RequestId) -> bool:
+        """``request_id`` is still waiting for its answer (or to be sent)."""
+        return request_id in self._outbox.reqs
+
     def is_subscribed(self, topic: str) -> bool:
         """The topic is desired or live: a book for it may be kept."""
         ledger = self._subs.ledger

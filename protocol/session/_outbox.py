@@ -1,9 +1,9 @@
 """The requests of a client session: where each one is, until it resolves exactly once.
 
 Every request, the user's and the machine's own (login, heartbeat set-up, probe answers,
-pings, subscribes), has one record (:class:`Req`) and one entry in the core
-:class:`~tradewire.protocol.RequestTable`, which holds its deadline and resolves it
-exactly once.  A record moves through phases::
+pings, subscribes, a policy's snapshot requests), has one record (:class:`Req`) and one
+entry in the core :class:`~tradewire.protocol.RequestTable`, which holds its deadline and
+resolves it exactly once.  A record moves through phases::
 
     HELD --(connected; authenticated if it needs to be)--> PACED --(tokens)--> SENT
      ^                                                       |                   |
@@ -54,6 +54,7 @@ class Kind(enum.Enum):
     PING = "ping"
     SUBSCRIBE = "subscribe"
     UNSUBSCRIBE = "unsubscribe"
+    POLICY = "policy"  # a policy's own request (a book snapshot): see SessionHost.request
 
 
 USER_KINDS = frozenset((Kind.USER, Kind.UNANSWERED, Kind.SUBSCRIPTION))

@@ -268,6 +268,14 @@ class SessionHost(Protocol):
 
     ``event_queue`` is the machine's event queue: a hot handler appends to its ``items``
     directly (read it each time: the machine's drain replaces the list).
+
+    ``request(command, now)`` sends a request of the policy's own (a book snapshot on a
+    venue whose snapshots come on request): it goes out on the live connection like the
+    machine's other requests and is dropped with it (``None``: no live connection now);
+    its answer reaches the policy through the handlers it registered for the answer's
+    type, which call ``answered`` to resolve it; nothing is reported to the user, a
+    failure or timeout included.  ``is_open(request_id)`` says whether a request is
+    still waiting for its answer.
     """
 
     @property
@@ -278,6 +286,10 @@ class SessionHost(Protocol):
     def answered(self, answer: Answer, now: float) -> bool: ...
 
     def resync(self, topic: str, now: float) -> None: ...
+
+    def request(self, command: Command, now: float) -> RequestId | None: ...
+
+    def is_open(self, request_id: RequestId) -> bool: ...
 
 
 class Router(Protocol):

@@ -13,7 +13,8 @@ speak in the types defined here:
 
 Header names on events are lower-case (as h11 delivers them); values are decoded as
 ISO-8859-1, which cannot fail.  ``repr`` never shows credentials: the values of
-``Authorization``, ``Proxy-Authorization``, ``Cookie`` and ``Set-Cookie``, query
+``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie`` and of headers
+whose name looks like a credential (``X-Api-Secret``, ``X-Api-Key``), query
 values whose name looks like a credential (``client_secret``, ``refresh_token`` ...)
 and bodies (a ``public/auth`` body carries a secret, its answer a token) are hidden.
 """
@@ -86,7 +87,7 @@ def check_headers(headers: Any, argument: str = "headers") -> Headers:
                 f"invalid {argument}: header name {name!r} is not an HTTP token"
             )
         if not (isinstance(value, str) and _FIELD_VALUE.fullmatch(value)):
-            shown = MASK if name.lower() in SECRET_HEADERS else repr(value)
+            shown = MASK if secret_header(name) else repr(value)
             raise LocalProtocolError(
                 f"invalid {argument}: value of {name!r} ({shown}) must be visible ASCII "
                 "with no CR, LF, control characters or leading/trailing whitespace"
@@ -130,8 +131,14 @@ def encode_target(path: str, query: tuple[tuple[str, str], ...]) -> str:
     return f"{path}?{urlencode(query, quote_via=quote, safe='')}"
 
 
+def secret_header(name: str) -> bool:
+    """The header may hold a credential: ``Authorization``, ``Cookie`` and the like, or a
+    name that says so (``X-Api-Secret``, ``X-Api-Key``, ``X-Auth-Token``)."""
+    return name.lower() in SECRET_HEADERS or is_secret_name(name)
+
+
 def redact_headers(headers: Headers) -> Headers:
-    return tuple((n, MASK if n.lower() in SECRET_HEADERS else v) for n, v in headers)
+    return tuple((n, MASK if secret_header(n) else v) for n, v in headers)
 
 
 def redact_query(query: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:

@@ -57,7 +57,11 @@ class StackState(enum.Enum):
 
 
 class Connected(Event, frozen=True, kw_only=True):
-    """Client: the upgrade succeeded; the venue machine got ``connection_made``."""
+    """Client: the upgrade succeeded; the venue machine got ``connection_made``.
+
+    ``subprotocol`` is the one the server accepted, with a credential carried in it
+    masked (Rails' ``authorization#<JWT>`` reads ``authorization#<redacted>``: events
+    are printed and logged); the stack's ``subprotocol`` attribute has it as it was."""
 
     subprotocol: str | None
     attempt: int  # 0 for the first connection, then 1, 2 ... for reconnects
@@ -105,7 +109,8 @@ class ReconnectDue(Event, frozen=True, kw_only=True):
 
 
 class UpgradeAccepted(Event, frozen=True, kw_only=True):
-    """Server: the venue machine accepted the upgrade and got ``connection_made``."""
+    """Server: the venue machine accepted the upgrade and got ``connection_made``;
+    ``subprotocol`` is the one echoed, a credential in it masked (see :class:`Connected`)."""
 
     request: UpgradeRequest
     subprotocol: str | None

@@ -15,8 +15,14 @@ number of TCP connections.  It
   as :class:`UpgradeRejected` once the body is complete, the transport ends, or the
   bound is reached (the rest is not read);
 * surfaces close codes (Deribit's 4000 included) as :class:`WebSocketClosed`;
+* retries a refused upgrade when retrying can
+  help (408, 425, 429, 5xx) or when the machine says it can fix the refusal: a machine
+  may have an ``upgrade_refused(status, now) -> bool`` method, called once per refusal,
+  which returns ``True`` when its next handshake will differ (a handshake token it is
+  renewing after a 401); its events follow the ``UpgradeRejected``;
 * after the transport is gone, schedules the next attempt with :class:`Backoff` (reset
-  when the previous connection stayed up ``backoff_reset_after`` seconds) and tells the
+  when the previous connection stayed up ``backoff_reset_after`` seconds, or the machine
+  closed it on purpose with ``CloseRequest(planned=True)``) and tells the
   binding to dial through ``state`` (``DIAL``) and a :class:`ReconnectDue` event.
 
 The binding's loop: when ``state is DIAL`` open a transport and call
@@ -37,7 +43,7 @@ import wsproto.events as wse
 import wsproto.utilities
 from wsproto.connection import ConnectionState
 
-from .._contract import ClientMachine
+from .._contract import ClientMachine, redact_subprotocol
 from .._errors import LocalProtocolError
 from .._secrets import MASK, is_secret_name, redact
 from .._sources import RandomSource
@@ -156,7 +162,7 @@ class WebSocketClientStack(StackBase):
         everything else, byte for byte in order, and every error.
         """
         if not data and self._reject is not None:
-            self._on_rejected()  # the body ends with the transport: report what came
+            self._on_rejected(now)  # the body ends with the transport: report what came
         if self._refused:
             return  # the rest of a refusal (past MAX_REJECT_BODY, or its end) is not read
         if not self.fast_path or not data:
@@ -240,8 +246,11 @@ class WebSocketClientStack(StackBase):
         """The transport is closed (or a dial failed): schedule the next attempt."""
         if self.state in (StackState.BACKOFF, StackState.CLOSED):
             return
+        request = self.machine.close_request  # read before the machine forgets it
+        planned = request is not None and request.planned
         self._machine_lost(now)
-        if self._opened_at is not None and now - self._opened_at >= self.backoff_reset_after:
+        opened = self._opened_at
+        if planned or (opened is not None and now - opened >= self.backoff_reset_after):
             self.backoff.reset()
         self._ws = None
         self._out.clear()
@@ -274,7 +283,8 @@ class WebSocketClientStack(StackBase):
     def _handle_handshake_event(self, event: wse.Event, now: float) -> None:
         if isinstance(event, wse.AcceptConnection):
             self.subprotocol = event.subprotocol
-            self._events.append(Connected(subprotocol=event.subprotocol, attempt=self.attempt))
+            shown = redact_subprotocol(event.subprotocol)  # a token never goes into events
+            self._events.append(Connected(subprotocol=shown, attempt=self.attempt))
             self._opened(now)
             self._pump(now)
         elif isinstance(event, wse.RejectConnection):
@@ -284,14 +294,14 @@ class WebSocketClientStack(StackBase):
                 bytearray(),
             )
             if not event.has_body:
-                self._on_rejected()
+                self._on_rejected(now)
         elif isinstance(event, wse.RejectData) and self._reject is not None:
             body = self._reject[2]
             body += event.data[: MAX_REJECT_BODY + 1 - len(body)]
             if event.body_finished or len(body) > MAX_REJECT_BODY:
-                self._on_rejected()
+                self._on_rejected(now)
 
-    def _on_rejected(self) -> None:
+    def _on_rejected(self, now: float) -> None:
         """Report the refusal (once) and end the connection; what is left unread stays so."""
         if self._reject is None:
             return
@@ -299,7 +309,9 @@ class WebSocketClientStack(StackBase):
         self._reject = None
         self._refused = True
         self._open_deadline = None  # answered: not an upgrade that timed out
-        retrying = self.reconnect and (status in _RETRYABLE_STATUSES or status >= 500)
+        retrying = self.reconnect and (
+            status in _RETRYABLE_STATUSES or status >= 500 or self._machine_can_fix(status, now)
+        )
         if not retrying:
             self._final = True
         self._events.append(
@@ -310,7 +322,15 @@ class WebSocketClientStack(StackBase):
                 retrying=retrying,
             )
         )
+        self._events.extend(self.machine.events())  # what the machine said about it
         self.should_close_transport = True
+
+    def _machine_can_fix(self, status: int, now: float) -> bool:
+        """Ask the machine's optional ``upgrade_refused(status, now)`` hook whether a
+        refusal that retrying would not fix by itself (a 401 for an expired token) can be
+        fixed by the machine before the next attempt (a renewed token in its handshake)."""
+        hook = getattr(self.machine, "upgrade_refused", None)
+        return hook is not None and hook(status, now) is True
 
 
 def redact_headers(headers: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:

@@ -22,7 +22,13 @@ import wsproto
 import wsproto.events as wse
 import wsproto.utilities
 
-from .._contract import AcceptUpgrade, RejectUpgrade, ServerMachine, UpgradeRequest
+from .._contract import (
+    AcceptUpgrade,
+    RejectUpgrade,
+    ServerMachine,
+    UpgradeRequest,
+    redact_subprotocol,
+)
 from .._errors import LocalProtocolError
 from .._secrets import redact
 from ._websocket import (
@@ -196,7 +202,8 @@ class WebSocketServerStack(StackBase):
                 )
             )
             self.subprotocol = decision.subprotocol
-            self._events.append(UpgradeAccepted(request=request, subprotocol=decision.subprotocol))
+            shown = redact_subprotocol(decision.subprotocol)  # a token never goes into events
+            self._events.append(UpgradeAccepted(request=request, subprotocol=shown))
             self._opened(now)
         elif isinstance(decision, RejectUpgrade):
             self._refuse(decision.status, decision.body, list(decision.headers), request)

@@ -8,6 +8,7 @@ import asyncio
 import io
 import re
 import textwrap
+from typing import Any
 
 import msgspec
 import pytest
@@ -267,3 +268,45 @@ def test_one_entry_gives_the_plugins_fixture_and_marker(pytester: pytest.Pyteste
     )
     result = pytester.runpytest("-p", "anyio", "-W", "error")
     result.assert_outcomes(passed=2)
+
+
+# -- a venue that connects its own way (Rails: a token over HTTP first) -------------------------
+
+
+def test_open_client_uses_the_venues_own_connect_when_it_has_one() -> None:
+    import dataclasses
+    import types
+
+    calls: list[tuple[Any, ...]] = []
+
+    def own(binding: Any, url: str, machine: Any, **kwargs: Any) -> str:
+        calls.append((binding, url, machine, kwargs))
+        return "opened its way"
+
+    fake = types.SimpleNamespace(connect=lambda url, machine, **kw: ("binding", url, kw))
+    plain = dataclasses.replace(ECHO)
+    assert _venues.open_client(plain, fake, "ws://x/", "m", http_url="h", credentials="c", a=1) == (
+        "binding", "ws://x/", {"a": 1},
+    )  # fmt: skip
+    special = dataclasses.replace(ECHO, connect=own)
+    assert _venues.open_client(special, fake, "ws://x/", "m", http_url="h", credentials="c") == (
+        "opened its way"
+    )
+    assert calls == [(fake, "ws://x/", "m", {"http_url": "h", "credentials": "c"})]
+
+
+def test_stream_takes_an_http_base_for_a_token_endpoint() -> None:
+    base = dict(
+        venue="echo", channels=["notes.3"], url="ws://127.0.0.1:1/ws", json=False, count=1,
+        seconds=None, client_id=None, client_secret=None,
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(REGISTRY, "echo", ECHO)
+        checked = _cli_stream.plan(argparse.Namespace(**base, http_url="https://auth.test"), {})
+        assert checked.http_url == "https://auth.test"
+        assert _cli_stream.plan(argparse.Namespace(**base), {}).http_url is None
+        with pytest.raises(_cli_stream.UsageError, match="bad --http-url"):
+            _cli_stream.plan(argparse.Namespace(**base, http_url="ftp://x"), {})
+        with pytest.raises(_cli_stream.UsageError, match="credentials in the URL"):
+            _cli_stream.plan(argparse.Namespace(**base, http_url="https://u:p@x"), {})
+    assert _cli_stream._http_of("wss://h.test:8443/ws?x=1") == "https://h.test:8443"

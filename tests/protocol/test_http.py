@@ -1111,3 +1111,16 @@ def test_repr_redacts_credentials() -> None:
         assert secret not in str(timed_out.error)
     assert seen.header("authorization") == "Bearer T0KEN"  # still there to use
     assert answer.json() == {"access_token": "AT0K"}
+
+
+def test_repr_redacts_headers_named_like_credentials() -> None:
+    # Rails' token endpoint takes the key and secret as X-Api-Key / X-Api-Secret.
+    headers = (("X-Api-Key", "K3Y"), ("X-Api-Secret", "S3CR3T"), ("X-Auth-Token", "T0K"))
+    request = HTTPRequest(method="POST", path="/api/v1/token", headers=headers)
+    for secret in ("K3Y", "S3CR3T", "T0K"):
+        assert secret not in repr(request)
+    assert "X-Api-Secret" in repr(request)
+    assert request.header("x-api-secret") == "S3CR3T"  # still there to use
+    with pytest.raises(LocalProtocolError) as info:
+        HTTPRequest(method="POST", path="/", headers=(("X-Api-Secret", "S3CR3T\n"),))
+    assert "S3CR3T" not in str(info.value)

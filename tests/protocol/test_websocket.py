@@ -12,15 +12,19 @@ from hypothesis import strategies as st
 from tradewire.conformance._echo import CloseMe, EchoClient, EchoServer, Heard, Note, Push, Say
 from tradewire.conformance._link import MemoryLink
 from tradewire.protocol import (
+    AcceptUpgrade,
     Backoff,
+    CloseRequest,
     ConnectionDead,
     ConnectionLost,
     Handshake,
     LocalProtocolError,
     MessageRejected,
+    RejectUpgrade,
     RemoteProtocolError,
     RequestFailed,
     RequestSucceeded,
+    UpgradeRequest,
 )
 from tradewire.protocol.transport._frames import OP_TEXT, encode_frame
 from tradewire.protocol.transport._websocket import (
@@ -91,7 +95,8 @@ def test_upgrade_carries_path_query_subprotocols_and_headers() -> None:
     assert request.header("host") == "venue.test"
     assert request.peer == "127.0.0.1"
     connected = of_type(link.client_events, Connected)
-    assert connected == [Connected(subprotocol=f"authorization#{jwt}", attempt=0)]
+    assert connected == [Connected(subprotocol="authorization#<redacted>", attempt=0)]
+    assert link.client.subprotocol == f"authorization#{jwt}"
     assert link.client.state is StackState.OPEN
     assert machine.connected
     assert of_type(link.server_events, UpgradeAccepted)
@@ -358,6 +363,36 @@ def test_backoff_grows_while_dials_fail_and_resets_after_a_stable_connection() -
     assert link.client.backoff.attempt == 1  # reset, then one delay handed out
 
 
+@pytest.mark.parametrize("planned", [True, False])
+def test_a_planned_close_reconnects_at_the_first_delay_whatever_failed_before(
+    planned: bool,
+) -> None:
+    # Rails closes on purpose to carry a renewed token: that is no failure to back off from.
+    link, machine, _ = make_link(
+        client_kwargs={
+            "backoff": Backoff(random.Random(3), initial=1.0, maximum=8.0, minimum=0.0),
+            "backoff_reset_after": 1000.0,
+        }
+    )
+    link.refuse_dials = True
+    link.advance(60.0)
+    link.refuse_dials = False
+    link.advance(30.0)
+    assert link.client.state is StackState.OPEN
+    grown = link.client.backoff.attempt
+    assert grown > 3
+    link.client_events.clear()
+    machine.close_request = CloseRequest(code=1000, reason="renewing", planned=planned)
+    link.client.handle_timer(link.now)  # as when a machine asks from its own timer
+    link.advance(0.5)
+    (scheduled,) = of_type(link.client_events, ReconnectScheduled)
+    if planned:
+        assert link.client.backoff.attempt == 1  # reset, then the first delay
+        assert scheduled.delay <= 1.0  # type: ignore[attr-defined]
+    else:
+        assert link.client.backoff.attempt == grown + 1
+
+
 def test_bad_arguments_name_the_argument() -> None:
     with pytest.raises(LocalProtocolError, match="ping_interval"):
         WebSocketClientStack(EchoClient(), host="h", rng=random.Random(), ping_interval=0)
@@ -431,3 +466,73 @@ def test_a_control_frame_ping_reaches_a_server_machine_that_asks_for_it() -> Non
     assert servers[0].pinged == [start + 5.0, start + 10.0]
     assert link.client.state is StackState.OPEN  # the pongs came back
     # A machine without the hook is fine too (EchoServer: the other tests).
+
+
+class _RenewingClient(EchoClient):
+    """A client whose handshake carries a token it can renew after a 401."""
+
+    def __init__(self) -> None:
+        super().__init__(handshake=Handshake(path="/ws", subprotocols=("authorization#old",)))
+        self.refusals: list[tuple[int, float]] = []
+
+    def upgrade_refused(self, status: int, now: float) -> bool:
+        self.refusals.append((status, now))
+        self._events.append(Note(index=status))
+        if status != 401:
+            return False
+        self.handshake = Handshake(path="/ws", subprotocols=("authorization#new",))
+        return True
+
+
+class _TokenServer(EchoServer):
+    """Accepts only the subprotocol ``authorization#new`` (echoed), else 401."""
+
+    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
+        if "authorization#new" not in request.subprotocols:
+            return RejectUpgrade(status=401, body=b"expired")
+        return AcceptUpgrade(subprotocol="authorization#new")
+
+
+def test_a_refusal_the_machine_can_fix_is_retried_with_its_next_handshake() -> None:
+    machine = _RenewingClient()
+    client = WebSocketClientStack(machine, host="venue.test", rng=random.Random(7))
+    link = MemoryLink(client, lambda: WebSocketServerStack(_TokenServer()))
+    link.pump()
+    rejected = of_type(link.client_events, UpgradeRejected)
+    assert [(e.status, e.retrying) for e in rejected] == [(401, True)]  # type: ignore[attr-defined]
+    kinds = [type(e) for e in link.client_events]  # the machine's event follows the stack's
+    assert kinds.index(Note) == kinds.index(UpgradeRejected) + 1
+    assert machine.refusals == [(401, link.now)]
+    assert client.state is StackState.BACKOFF
+    link.advance(60.0)
+    assert client.state is StackState.OPEN
+    assert machine.connected
+    assert len(machine.refusals) == 1
+
+
+def test_a_refusal_the_machine_cannot_fix_stops_the_stack() -> None:
+    machine = _RenewingClient()
+    client = WebSocketClientStack(machine, host="venue.test", rng=random.Random(7))
+    link = MemoryLink(client, lambda: WebSocketServerStack(EchoServer(refuse=403)))
+    link.pump()
+    rejected = of_type(link.client_events, UpgradeRejected)
+    assert [(e.status, e.retrying) for e in rejected] == [(403, False)]  # type: ignore[attr-defined]
+    assert machine.refusals == [(403, link.now)]
+    assert client.state is StackState.CLOSED
+
+
+def test_a_token_carried_in_the_subprotocol_never_goes_into_an_event() -> None:
+    # Rails: the JWT rides as "authorization#<JWT>", and the server echoes it.
+    offered = "authorization#eyJ.SECRET.sig"
+    link, _, servers = make_link(
+        handshake=Handshake(path="/ws", subprotocols=(offered,)), subprotocol=offered
+    )
+    link.pump()
+    (connected,) = of_type(link.client_events, Connected)
+    assert connected.subprotocol == "authorization#<redacted>"  # type: ignore[attr-defined]
+    (accepted,) = of_type(link.server_events, UpgradeAccepted)
+    assert accepted.subprotocol == "authorization#<redacted>"  # type: ignore[attr-defined]
+    assert link.client.subprotocol == offered  # the stack keeps it as it was
+    for event in (*link.client_events, *link.server_events):
+        assert "SECRET" not in repr(event)
+    assert servers[0].upgrade is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -463,3 +464,70 @@ def test_a_session_ending_request_ends_the_session_when_the_venue_closes() -> No
     assert client.session_ended
     client.connection_made(1.0)
     assert client.close_request == CloseRequest(code=1000, reason="session ended by logout")
+
+
+# -- a policy's own requests, and handshake topics for continuity policies ----------------
+
+
+class _Recorder:
+    """A continuity policy that records what the machine tells it and asks for snapshots."""
+
+    def __init__(self) -> None:
+        self.host: Any = None
+        self.resubscribed_topics: list[str] = []
+
+    def handlers(self, host: Any) -> dict[type, Any]:
+        self.host = host
+        return {}
+
+    def resubscribed(self, topic: str) -> None:
+        self.resubscribed_topics.append(topic)
+
+    def forget(self, topic: str) -> None:
+        pass
+
+    def connection_lost(self, keep: set[str]) -> None:
+        pass
+
+
+def test_a_policy_request_goes_out_resolves_silently_and_dies_with_the_connection() -> None:
+    # Rails: a book snapshot comes only on request, so its continuity policy asks.
+    recorder = _Recorder()
+    client = toy(books=(recorder,))
+    host = recorder.host
+    assert host.request(Op(op="snapshot"), 0.0) is None  # no connection: nothing to ask on
+    client.connection_made(0.0)
+    rid = host.request(Op(op="snapshot"), 0.1)
+    (message,) = sent(client)
+    assert message == {"id": rid, "op": "snapshot", "args": {}}
+    assert host.is_open(rid)
+    assert client.pending == 1
+    client.receive_message(reply(rid, {"book": []}), 0.2)
+    assert not host.is_open(rid)
+    assert client.events() == []  # the user asked nothing: nothing is reported
+    again = host.request(Op(op="snapshot"), 0.3)
+    client.connection_lost(0.4)
+    assert not host.is_open(again)
+    assert client.pending == 0
+    assert client.events() == []
+
+
+def test_a_policy_request_that_times_out_reports_nothing() -> None:
+    recorder = _Recorder()
+    client = toy(books=(recorder,), request_timeout=1.0)
+    client.connection_made(0.0)
+    rid = recorder.host.request(Op(op="snapshot"), 0.0)
+    client.handle_timer(5.0)
+    assert not recorder.host.is_open(rid)
+    assert client.events() == []
+
+
+def test_handshake_topics_are_acknowledged_to_continuity_policies_at_connect() -> None:
+    recorder = _Recorder()
+    client = toy(subscriptions="handshake", books=(recorder,))
+    client.send(Sub(topics=("orders", "publicOrderBook")), 0.0)
+    client.connection_made(1.0)
+    assert recorder.resubscribed_topics == ["orders", "publicOrderBook"]
+    client.connection_lost(2.0)
+    client.connection_made(3.0)  # again on every connection: the books there are new
+    assert recorder.resubscribed_topics == ["orders", "publicOrderBook"] * 2
