@@ -167,6 +167,13 @@ class FaultyMachine:
     def send(self, command: Command, now: float) -> RequestId | None:
         return self.inner.send(command, now)
 
+    def ping_received(self, now: float) -> None:
+        """A WebSocket ping frame arrived (a zombie reads nothing, so it is not told)."""
+        self._now = now
+        hook = getattr(self.inner, "ping_received", None)
+        if hook is not None and not self.zombie:
+            hook(now)
+
     def handle_timer(self, now: float) -> None:
         self._now = now
         if self.zombie:

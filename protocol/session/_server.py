@@ -139,7 +139,9 @@ class ServerSpec(msgspec.Struct, kw_only=True):
       reason when one goes unanswered for an interval;
     * ``idle_timeout``: close after this long with nothing received (``None``: never);
       ``idle_with_topics``: whether active topics keep the connection from idling out;
-      ``idle_close``: (code, reason, abort);
+      ``idle_close``: (code, reason, abort); ``pings_are_activity``: a WebSocket ping
+      frame from the client counts as something received (the stack reports it through
+      :meth:`ServerSession.ping_received`);
     * ``on_close(session, why)``: once, when the connection ends (the machine asked, the
       venue asked, or the transport was lost): cancel-on-disconnect and the like;
       ``on_lost(session)``: after the transport is gone (release what it held);
@@ -157,6 +159,7 @@ class ServerSpec(msgspec.Struct, kw_only=True):
     idle_timeout: float | None = None
     idle_with_topics: bool = True
     idle_close: tuple[int, str, bool] = (1006, "", True)
+    pings_are_activity: bool = False
     on_close: Callable[[ServerSession, str], None] | None = None
     on_lost: Callable[[ServerSession], None] | None = None
     max_events: int = 10_000
@@ -408,6 +411,12 @@ class ServerSession:
         self._out.ensure_room()
         self.last_inbound = now
         self.spec.receive(self, data, now)
+
+    def ping_received(self, now: float) -> None:
+        """The stack answered a WebSocket ping frame from the client: with the spec's
+        ``pings_are_activity`` it counts against the idle timeout like a message."""
+        if self.phase is ServerPhase.OPEN and self.spec.pings_are_activity:
+            self.last_inbound = now
 
     def handle_timer(self, now: float) -> None:
         if self.phase is ServerPhase.CLOSING:

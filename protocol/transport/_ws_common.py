@@ -156,6 +156,12 @@ class StackBase:
             self._on_binary(len(event.data), event.message_finished)
         elif isinstance(event, wse.Ping):
             self._out.append(encode_frame(OP_PONG, bytes(event.payload), self._mask_rng))
+            if self._machine_connected:
+                # An optional hook: a venue whose idle timer counts control pings as
+                # activity (Deriv's server) implements ``ping_received``.
+                ping_received = getattr(self.machine, "ping_received", None)
+                if ping_received is not None:
+                    ping_received(now)
         elif isinstance(event, wse.Pong):
             if self._pong_deadline is not None and bytes(event.payload) == self._ping_payload:
                 self._pong_deadline = None
