@@ -285,6 +285,9 @@ def tag_of(cls: type[DerivMessage]) -> str:
     return tag
 
 
+for _cls in MESSAGE_TYPES:
+    _cls.msg_type = tag_of(_cls)  # the wire tag, readable on every message
+
 _BY_TAG: dict[str, type[DerivMessage]] = {tag_of(cls): cls for cls in MESSAGE_TYPES}
 _DECODERS: dict[bytes, Any] = {
     tag.encode(): msgspec.json.Decoder(cls, dec_hook=dec_hook) for tag, cls in _BY_TAG.items()
