@@ -12,7 +12,9 @@ purpose, this is a local test double)::
     tradewire-demo-token
 
 (``tradewire-read-only`` has the ``read`` scope only.)  In memory, :class:`VenueHarness`
-wires client stacks to the venue on a fake clock.
+wires client stacks to the venue on a fake clock.  Transcripts: :class:`DerivRecorder`,
+:func:`replay_transcript` and the canonical flows (``_transcripts``); hypothesis
+strategies: ``tradewire.conformance.deriv.strategies``.
 
 "spec N.N" in this package (and in ``strategies``) is section N.N of
 ``docs/venues/deriv.md``.
@@ -34,7 +36,31 @@ from ._hooks import DerivFaultHooks
 from ._trading import MULTIPLIERS, Book, Refusal
 from ._venue import DerivVenue
 
+# isort: split
+from .._transcripts import Mismatch, ReplayMismatch, ReplayReport, Transcript, TranscriptError
+from ._transcripts import (
+    CANONICAL_FLOWS,
+    STRICT_EVENTS,
+    TRANSCRIPTS,
+    DerivRecorder,
+    DerivTranscripts,
+    replay_transcript,
+    transcript_file,
+)
+
 __all__ = [
+    "CANONICAL_FLOWS",
+    "STRICT_EVENTS",
+    "TRANSCRIPTS",
+    "DerivRecorder",
+    "DerivTranscripts",
+    "Mismatch",
+    "ReplayMismatch",
+    "ReplayReport",
+    "Transcript",
+    "TranscriptError",
+    "replay_transcript",
+    "transcript_file",
     "DEMO_ACCOUNT",
     "DEMO_TOKEN",
     "EXTRA_CALLS",

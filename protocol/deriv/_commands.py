@@ -202,6 +202,15 @@ def _int(value: Any, argument: str, *, minimum: int = 0) -> None:
     )
 
 
+def _floats(command: Any, *names: str) -> None:
+    """Numbers of float fields as floats: one canonical form, so a command encodes the
+    same whether it was built from ints or decoded (a topic, a transcript line)."""
+    for name in names:
+        value = getattr(command, name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            msgspec.structs.force_setattr(command, name, float(value))
+
+
 class DerivCommand(Command, frozen=True, kw_only=True, omit_defaults=True):
     """Base of the typed commands (see the module docstring)."""
 
@@ -390,6 +399,7 @@ class Proposal(StreamCommand, frozen=True, kw_only=True, omit_defaults=True):
     product_type: str | None = None
 
     def __post_init__(self) -> None:
+        _floats(self, "amount", "multiplier", "growth_rate")
         require_choice(self.contract_type, "contract_type", CONTRACT_TYPES)
         require(
             isinstance(self.currency, str) and 2 <= len(self.currency) <= 10,
@@ -427,6 +437,7 @@ class Buy(DerivCommand, frozen=True, kw_only=True, omit_defaults=True):
             r"a proposal id (^[\w-]{32,128}$) or '1' with parameters",
         )
         _number(self.price, "price", allow_none=False)
+        _floats(self, "price")
         require(
             (self.buy == "1") == (self.parameters is not None),
             "parameters",
@@ -449,6 +460,7 @@ class Sell(DerivCommand, frozen=True, kw_only=True, omit_defaults=False):
     def __post_init__(self) -> None:
         _int(self.sell, "sell", minimum=1)
         _number(self.price, "price", allow_none=False)
+        _floats(self, "price")
 
 
 class ProposalOpenContract(StreamCommand, frozen=True, kw_only=True, omit_defaults=True):

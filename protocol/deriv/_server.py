@@ -169,6 +169,7 @@ class ServerProtocol:
         self.app_id: int | None = None
         self._app_id_ok = True
         self._keys: dict[tuple[Any, ...], str] = {}  # stream key -> subscription id
+        self._live: dict[str, None] = {}  # subscription ids in the order they started
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -282,6 +283,7 @@ class ServerProtocol:
         )
         if self.session.is_open:
             self.session.activate([sub_id], meta)
+            self._live[sub_id] = None
             if context.key is not None:
                 self._keys[context.key] = sub_id
         return sub_id
@@ -513,7 +515,7 @@ class ServerProtocol:
         types = set(command.forget_all)
         ids = [
             sub_id
-            for sub_id in list(self.session.topics)
+            for sub_id in list(self._live)
             if (meta := self.stream_meta(sub_id)) is not None and meta.stream_type in types
         ]
         self._stop(ids, tell=True)
@@ -522,6 +524,8 @@ class ServerProtocol:
     def _stop(self, ids: Iterable[str], *, tell: bool) -> list[str]:
         metas = [self.stream_meta(sub_id) for sub_id in ids]
         stopped = self.session.deactivate(m.sub_id for m in metas if m is not None)
+        for sub_id in stopped:
+            self._live.pop(sub_id, None)
         for meta in metas:
             if (
                 meta is not None
@@ -535,6 +539,7 @@ class ServerProtocol:
 
     def _on_lost(self, session: ServerSession) -> None:
         self._keys.clear()
+        self._live.clear()
         self.state.drop_connection(self.connection_id)
         session.emit(
             SessionClosed(

@@ -101,7 +101,9 @@ def stream_topics() -> st.SearchStrategy[str]:
     return st.one_of(
         symbols().map(lambda s: f"ticks.{s}"),
         symbols().map(lambda s: f"ticks_history.{s}"),
-        st.tuples(symbols(), st.sampled_from(d.GRANULARITIES)).map(lambda t: f"candles.{t[0]}.{t[1]}"),
+        st.tuples(symbols(), st.sampled_from(d.GRANULARITIES)).map(
+            lambda t: f"candles.{t[0]}.{t[1]}"
+        ),
         st.sampled_from(["balance", "transaction", "website_status", "proposal_open_contract"]),
         st.integers(1, 10**12).map(lambda n: f"proposal_open_contract.{n}"),
         _proposals().map(d.topic_of),
@@ -129,25 +131,49 @@ def invalid_requests() -> st.SearchStrategy[tuple[dict[str, Any], str]]:
     )
     wrong_type = st.tuples(symbols(), req_id).map(
         lambda t: (
-            {"proposal": 1, "amount": "ten", "basis": "stake", "contract_type": "CALL",
-             "currency": "USD", "symbol": t[0], "duration": 5, "duration_unit": "t", "req_id": t[1]},
+            {
+                "proposal": 1,
+                "amount": "ten",
+                "basis": "stake",
+                "contract_type": "CALL",
+                "currency": "USD",
+                "symbol": t[0],
+                "duration": 5,
+                "duration_unit": "t",
+                "req_id": t[1],
+            },
             "InputValidationFailed",
         )
     )
     bad_enum = req_id.map(
-        lambda r: ({"ticks_history": "R_50", "end": "latest", "style": "candles", "granularity": 61, "req_id": r}, "InputValidationFailed")
+        lambda r: (
+            {
+                "ticks_history": "R_50",
+                "end": "latest",
+                "style": "candles",
+                "granularity": 61,
+                "req_id": r,
+            },
+            "InputValidationFailed",
+        )
     )
     bad_subscribe = st.tuples(symbols(), st.sampled_from([2, -1, "1"])).map(
         lambda t: ({"ticks": t[0], "subscribe": t[1]}, "InputValidationFailed")
     )
-    bad_symbol = st.text(min_size=0, max_size=1).map(lambda s: ({"ticks": s, "subscribe": 1}, "InputValidationFailed"))
+    bad_symbol = st.text(min_size=0, max_size=1).map(
+        lambda s: ({"ticks": s, "subscribe": 1}, "InputValidationFailed")
+    )
     needs_auth = st.sampled_from(["portfolio", "statement", "balance", "profit_table"]).map(
         lambda call: ({call: 1}, "AuthorizationRequired")
     )
-    return st.one_of(unknown, extra_field, wrong_type, bad_enum, bad_subscribe, bad_symbol, needs_auth)
+    return st.one_of(
+        unknown, extra_field, wrong_type, bad_enum, bad_subscribe, bad_symbol, needs_auth
+    )
 
 
-def _envelope(msg_type: str, payload: Any, req_id: int, sub: str | None, echo: dict[str, Any]) -> bytes:
+def _envelope(
+    msg_type: str, payload: Any, req_id: int, sub: str | None, echo: dict[str, Any]
+) -> bytes:
     body: dict[str, Any] = {"echo_req": echo, "msg_type": msg_type, "req_id": req_id}
     if sub is not None:
         body["subscription"] = {"id": sub}
@@ -161,21 +187,65 @@ def messages() -> st.SearchStrategy[bytes]:
     sub = st.one_of(st.none(), stream_ids())
     quote = st.floats(min_value=0.01, max_value=1e6, allow_nan=False)
     ticks = st.builds(
-        lambda s, q, e, r, i: _envelope("tick", {"epoch": e, "quote": q, "symbol": s, "pip_size": 2, "id": i}, r, i, {"ticks": s, "subscribe": 1, "req_id": r}),
-        symbols(), quote, st.integers(0, 2**31), req_id, stream_ids(),
+        lambda s, q, e, r, i: _envelope(
+            "tick",
+            {"epoch": e, "quote": q, "symbol": s, "pip_size": 2, "id": i},
+            r,
+            i,
+            {"ticks": s, "subscribe": 1, "req_id": r},
+        ),
+        symbols(),
+        quote,
+        st.integers(0, 2**31),
+        req_id,
+        stream_ids(),
     )
     proposals = st.builds(
-        lambda q, r, i: _envelope("proposal", {"id": i or "0" * 36, "ask_price": 10, "payout": round(q, 2), "spot": q, "spot_time": 1, "date_start": 1, "longcode": "Win payout if ...", "display_value": "10.00"}, r, i, {"proposal": 1, "req_id": r}),
-        quote, req_id, sub,
+        lambda q, r, i: _envelope(
+            "proposal",
+            {
+                "id": i or "0" * 36,
+                "ask_price": 10,
+                "payout": round(q, 2),
+                "spot": q,
+                "spot_time": 1,
+                "date_start": 1,
+                "longcode": "Win payout if ...",
+                "display_value": "10.00",
+            },
+            r,
+            i,
+            {"proposal": 1, "req_id": r},
+        ),
+        quote,
+        req_id,
+        sub,
     )
     simple = st.builds(
         lambda kind, r: _envelope(*kind, r, None, {kind[0]: 1, "req_id": r}),
-        st.sampled_from([("ping", "pong"), ("time", 1_700_000_000), ("forget", 1), ("forget_all", []), ("logout", 1)]),
+        st.sampled_from(
+            [
+                ("ping", "pong"),
+                ("time", 1_700_000_000),
+                ("forget", 1),
+                ("forget_all", []),
+                ("logout", 1),
+            ]
+        ),
         req_id,
     )
     errors = st.builds(
-        lambda code, call, r: msgspec.json.encode({"echo_req": {call: 1, "req_id": r}, "error": {"code": code, "message": "m"}, "msg_type": call, "req_id": r}),
-        st.sampled_from(sorted(d.CODES)), st.sampled_from(["proposal", "ticks", "buy", "error"]), req_id,
+        lambda code, call, r: msgspec.json.encode(
+            {
+                "echo_req": {call: 1, "req_id": r},
+                "error": {"code": code, "message": "m"},
+                "msg_type": call,
+                "req_id": r,
+            }
+        ),
+        st.sampled_from(sorted(d.CODES)),
+        st.sampled_from(["proposal", "ticks", "buy", "error"]),
+        req_id,
     )
     return st.one_of(ticks, proposals, simple, errors)
 
@@ -185,14 +255,21 @@ def invalid_messages() -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=64),
         messages().flatmap(lambda m: st.integers(0, max(0, len(m) - 1)).map(lambda n: m[:n])),
-        st.sampled_from([b"[]", b"1", b'"x"', b"null", b"{}", b'{"msg_type":1}', b'{"req_id":"x"}']),
+        st.sampled_from(
+            [b"[]", b"1", b'"x"', b"null", b"{}", b'{"msg_type":1}', b'{"req_id":"x"}']
+        ),
         st.builds(
-            lambda kind, r: msgspec.json.encode({"msg_type": kind, "req_id": r, kind: {"unexpected": True}}),
-            st.sampled_from(["tick", "proposal", "time", "authorize", "buy", "candles", "forget_all"]),
+            lambda kind, r: msgspec.json.encode(
+                {"msg_type": kind, "req_id": r, kind: {"unexpected": True}}
+            ),
+            st.sampled_from(
+                ["tick", "proposal", "time", "authorize", "buy", "candles", "forget_all"]
+            ),
             st.one_of(st.integers(), st.text(max_size=4), st.none()),
         ),
         st.builds(
             lambda kind, r: msgspec.json.encode({"msg_type": kind, "req_id": r, "echo_req": {}}),
-            st.text(max_size=12), st.integers(0, 10),
+            st.text(max_size=12),
+            st.integers(0, 10),
         ),
     )
