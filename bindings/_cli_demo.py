@@ -47,7 +47,7 @@ from tradewire.protocol import (
 
 from . import asyncio as aio
 from ._common import ConnectFailed, describe
-from ._venues import DEFAULT_SEED, REGISTRY, served
+from ._venues import DEFAULT_SEED, ENTRIES, REGISTRY, served
 
 VENUE = REGISTRY["deribit"]
 """The venue the demo's steps (orders, books, channels) are written for."""
@@ -81,13 +81,22 @@ class DemoFailed(Exception):
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
-        help="run a Deribit session against the in-process reference venue",
+        help="run a session against an in-process reference venue (default: Deribit)",
         description=(
             "Serve the reference Deribit venue on 127.0.0.1 and run tradewire's asyncio "
             "client against it: auth, book/ticker/trades, an order placed, edited and "
             "cancelled, a book gap and a dropped connection ridden through.  Prints a "
             "live line per second and a summary; exit 0 when every step succeeded."
         ),
+    )
+    demo.add_argument(
+        "venue",
+        nargs="?",
+        default="deribit",
+        metavar="VENUE",
+        help="the venue (default deribit; accepted: "
+        + ", ".join(v.name for v in ENTRIES if v.name == "deribit" or v.demo_run is not None)
+        + ")",
     )
     demo.add_argument("--seed", type=_seed, default=DEFAULT_SEED, metavar="N", help="market seed")
     demo.set_defaults(run=run)
@@ -102,7 +111,15 @@ def _seed(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The ``demo`` subcommand; returns the exit code."""
+    name = getattr(args, "venue", "deribit")
+    other = REGISTRY.get(name)
+    if name != "deribit" and (other is None or other.demo_run is None):
+        accepted = ", ".join(v.name for v in ENTRIES if v.name == "deribit" or v.demo_run)
+        print(f"{PROG}: error: no demo for venue {name!r}; accepted: {accepted}", file=sys.stderr)
+        return 2
     try:
+        if other is not None and other.demo_run is not None and name != "deribit":
+            return asyncio.run(other.demo_run(args.seed, sys.stdout))
         return asyncio.run(demo(args.seed, sys.stdout))
     except DemoFailed as exc:
         return _fail(str(exc))

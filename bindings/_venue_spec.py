@@ -17,7 +17,12 @@ functions; none of them does I/O:
 * ``urls``: where the venue serves (:class:`URLShape`: the WebSocket path and query, and
   the REST paths under the HTTP base, if it has any);
 * ``transcripts()``: the venue's transcript adapter for ``tradewire replay``;
-* ``demo``: the key pair its reference venue registers for everyone;
+* ``demo``: the key pair its reference venue registers for everyone; ``secret_only``:
+  the venue's credential is one token (Deriv's API token), so ``tradewire stream`` takes
+  ``--client-secret`` alone and ``credentials`` gets ``""`` as the client id;
+* ``demo_run(seed, out)``: the venue's ``tradewire demo VENUE`` session (a coroutine
+  returning the exit code), ``None`` for a venue without one (Deribit's demo is the
+  default of ``tradewire demo``);
 * ``lines(event, machine)``: the stream lines of an event (see below).
 
 The stream line format, the same for every venue (``tradewire stream`` without
@@ -44,7 +49,7 @@ status line on stderr.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -157,6 +162,8 @@ class VenueEntry:
     connections: Callable[[Any], Callable[[str | None], ServerConnection]] = _both_on_one_port
     transcripts: Callable[[], VenueAdapter] | None = None
     demo: tuple[str, str] | None = None
+    secret_only: bool = False
+    demo_run: Callable[[int, Any], Awaitable[int]] | None = None
 
 
 # -- the stream line format -------------------------------------------------------------------

@@ -42,7 +42,7 @@ def test_version() -> None:
         (["stream", "deribit"], "tradewire stream", "required: CHANNEL"),
         (["stream", "deribit", "x", "--count", "0"], "tradewire stream", "positive count"),
         (["demo", "--seed", "x"], "tradewire demo", "argument --seed: expected an integer"),
-        (["demo", "extra"], "tradewire demo", "unrecognized arguments: extra"),
+        (["demo", "deribit", "extra"], "tradewire demo", "unrecognized arguments: extra"),
         (["replay"], "tradewire replay", "required: FILE"),
     ],
 )
