@@ -36,11 +36,13 @@ def test_every_command_and_the_plugin_read_the_one_registry() -> None:
     _, subparsers = build_parser()
     for command in ("serve", "stream"):
         (venue_arg,) = [a for a in subparsers[command]._actions if a.dest == "venue"]
-        assert venue_arg.help == "accepted: deribit"
+        assert venue_arg.help == "accepted: deribit, deriv"
     assert isinstance(_cli_replay.adapter("deribit"), DeribitTranscripts)
     assert pytest_plugin.fixture_name(DERIBIT) in vars(pytest_plugin)  # deribit_venue
     assert entry("deribit") is DERIBIT
-    with pytest.raises(LocalProtocolError, match="unknown venue 'kraken'; accepted: deribit"):
+    with pytest.raises(
+        LocalProtocolError, match="unknown venue 'kraken'; accepted: deribit, deriv"
+    ):
         entry("kraken")
 
 
