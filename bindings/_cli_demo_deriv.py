@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 from typing import TextIO
 
-from tradewire.protocol import Connected, Event, RequestFailure, SubscriptionActive, deriv
+from tradewire.protocol import Connected, Event, RequestFailure, Secret, SubscriptionActive, deriv
 
 from . import asyncio as aio
 from ._cli_demo import DemoFailed
@@ -176,7 +176,5 @@ async def _demo(seed: int, out: TextIO) -> int:
     return 0
 
 
-def _demo_key(demo: tuple[str, str]) -> tuple[str, object]:
-    from tradewire.protocol import Secret
-
+def _demo_key(demo: tuple[str, str]) -> tuple[str, Secret]:
     return demo[0], Secret(demo[1])

@@ -24,7 +24,7 @@ __all__ = ["DEMO_TOKEN", "ENTRY", "QUERY"]
 
 DEMO_TOKEN = "tradewire-demo-token"
 QUERY = "app_id=1089&l=EN&brand="
-_ENCODER = msgspec.json.Encoder(enc_hook=lambda obj: str(obj))
+_ENCODER = msgspec.json.Encoder(enc_hook=str)
 
 
 def _client(*, credentials: Secret | str | None = None, **options: Any) -> ClientMachine:

@@ -49,7 +49,7 @@ status line on stderr.
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -163,7 +163,7 @@ class VenueEntry:
     transcripts: Callable[[], VenueAdapter] | None = None
     demo: tuple[str, str] | None = None
     secret_only: bool = False
-    demo_run: Callable[[int, Any], Awaitable[int]] | None = None
+    demo_run: Callable[[int, Any], Coroutine[Any, Any, int]] | None = None
 
 
 # -- the stream line format -------------------------------------------------------------------

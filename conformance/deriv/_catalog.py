@@ -52,7 +52,7 @@ class SyntheticIndex(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def pip_size(self) -> int:
-        return max(0, -int(math.floor(math.log10(self.pip) + 1e-9)))
+        return max(0, -math.floor(math.log10(self.pip) + 1e-9))
 
     @property
     def walk(self) -> str:

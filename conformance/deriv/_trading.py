@@ -239,7 +239,8 @@ class Contract(msgspec.Struct, kw_only=True):
 
     def shortcode(self) -> str:
         p = self.params
-        return f"{p.contract_type}_{p.symbol}_{self.payout:g}_{self.purchase_time}_{p.duration or 0}{(p.duration_unit or 's').upper()}_S0P_0"
+        duration = f"{p.duration or 0}{(p.duration_unit or 's').upper()}"
+        return f"{p.contract_type}_{p.symbol}_{self.payout:g}_{self.purchase_time}_{duration}_S0P_0"
 
 
 class _Account:
@@ -357,7 +358,9 @@ class Book:
         if priced.ask_price > price + 1e-9:
             raise Refusal(
                 "PriceMoved",
-                f"The underlying market has moved too much since you priced the contract. The contract price has changed from {price:.2f} USD to {priced.ask_price:.2f} USD.",
+                "The underlying market has moved too much since you priced the contract. "
+                f"The contract price has changed from {price:.2f} USD to "
+                f"{priced.ask_price:.2f} USD.",
             )
         if account.balance < priced.ask_price:
             raise Refusal(
@@ -391,7 +394,14 @@ class Book:
             spot_time=epoch,
         )
         account.open[contract.contract_id] = contract
-        self._line(account, "buy", -priced.ask_price, contract, epoch, self._next_transaction)
+        self._line(
+            account,
+            "buy",
+            -priced.ask_price,
+            contract,
+            epoch,
+            transaction_id=self._next_transaction,
+        )
         result = {
             "balance_after": account.balance,
             "buy_price": priced.ask_price,
@@ -417,7 +427,8 @@ class Book:
         if price > 0 and bid + 1e-9 < price:
             raise Refusal(
                 "InvalidSellContractProposal",
-                f"The contract price has changed to {bid:.2f} USD, below your minimum of {price:.2f} USD.",
+                f"The contract price has changed to {bid:.2f} USD, "
+                f"below your minimum of {price:.2f} USD.",
             )
         self._close(account, contract, "sold", bid, epoch)
         assert contract.sell_transaction is not None
@@ -441,7 +452,7 @@ class Book:
         account.balance = round(account.balance + amount, 2)
         account.open.pop(contract.contract_id, None)
         account.closed.append(contract)
-        self._line(account, "sell", amount, contract, epoch, self._next_transaction)
+        self._line(account, "sell", amount, contract, epoch, transaction_id=self._next_transaction)
 
     def _line(
         self,
@@ -450,6 +461,7 @@ class Book:
         amount: float,
         contract: Contract,
         epoch: int,
+        *,
         transaction_id: int,
     ) -> None:
         account.statement.append(

@@ -291,7 +291,8 @@ _CALL = d.Proposal(
 
 def record_authorize_ticks_reconnect() -> str:
     flow = _Flow(
-        "authorize, ticks, ticks_history and balance streams, a dropped connection, authorize again, the same streams with new ids"
+        "authorize, ticks, ticks_history and balance streams, a dropped connection, "
+        "authorize again, the same streams with new ids"
     )
     flow.advance(0.2)
     flow.send(d.Subscribe(streams=["ticks.R_50", "ticks_history.1HZ100V", "balance"]))
@@ -332,7 +333,8 @@ def record_forget_all() -> str:
 
 def record_errors() -> str:
     flow = _Flow(
-        "errors: an unknown symbol, a bad stake, an unknown proposal, an unrecognised call, a refused token",
+        "errors: an unknown symbol, a bad stake, an unknown proposal, an unrecognised call, "
+        "a refused token",
         token="not-a-known-token",
     )
     flow.advance(0.2)

@@ -58,13 +58,15 @@ from ._catalog import (
     BY_SYMBOL,
     INDICES,
     MAX_TICKS,
-    Ticks as TickStore,
     deriv_catalog,
     market_config,
 )
+from ._catalog import (
+    Ticks as TickStore,
+)
 from ._config import EXTRA_CALLS, TOO_SLOW_REASON, VenueConfig
 from ._hooks import DerivFaultHooks
-from ._trading import Book, Contract, Priced, Refusal
+from ._trading import Book, Contract, Refusal
 
 __all__ = ["DerivVenue"]
 
@@ -344,7 +346,7 @@ class DerivVenue:
             self._proposal(machine, event, command, epoch, now)
         elif isinstance(command, Buy):
             assert loginid is not None
-            self._buy(machine, event, command, loginid, epoch, now)
+            self._buy(machine, event, command, loginid, epoch=epoch, now=now)
         elif isinstance(command, Sell):
             assert loginid is not None
             result = self.book.sell(loginid, command.sell, command.price, epoch)
@@ -569,6 +571,7 @@ class DerivVenue:
         event: RequestReceived,
         command: Buy,
         loginid: str,
+        *,
         epoch: int,
         now: float,
     ) -> None:
@@ -615,8 +618,8 @@ class DerivVenue:
                 stream = self._open(machine, event, kind="contracts", account=loginid)
                 first = open_contracts[0].payload(stream.sub_id) if open_contracts else {}
                 machine.push(stream.sub_id, first, now)
-                for contract in open_contracts[1:]:
-                    machine.push(stream.sub_id, contract.payload(stream.sub_id), now)
+                for each in open_contracts[1:]:
+                    machine.push(stream.sub_id, each.payload(stream.sub_id), now)
             else:
                 first = open_contracts[0].payload(None) if open_contracts else {}
                 machine.reply(event.request_id, first, now)

@@ -94,8 +94,6 @@ from ._topics import PRIVATE_STREAM_TYPES, parse_topic, stream_type, topic_of
 from ._wire import MAX_REQUEST_SIZE, encode_request, request_fields
 
 __all__ = [
-    *_error_names,
-    *_model_names,
     "BUDGETS",
     "COMMANDS",
     "CONTRACT_TYPES",
@@ -177,3 +175,5 @@ __all__ = [
     "stream_type",
     "topic_of",
 ]
+__all__ += _error_names  # noqa: PLE0605 (the names each module exports)
+__all__ += _model_names  # noqa: PLE0605

@@ -82,8 +82,10 @@ class ClientProtocol(ClientSession):
         elif overrides:
             options = _options({**msgspec.structs.asdict(options), **overrides})
         self.options = options
+        codec = DerivClientCodec(new_api=options.new_api)
         self._streams = DerivSubscriptions(max_streams=options.max_subscriptions)
-        self._router = StreamRouter(self._streams, max_routes=2 * options.max_subscriptions)
+        self._router = StreamRouter(self._streams, codec, max_routes=2 * options.max_subscriptions)
+        self._streams.router = self._router
         self._authorizer = DerivAuth(options.token, self._router)
         query = (("app_id", str(options.app_id)), ("l", options.language), ("brand", options.brand))
         self._handshake = Handshake(path=options.path, query=query)
@@ -94,7 +96,7 @@ class ClientProtocol(ClientSession):
             )
         limits = options.rate_limits
         spec = ClientSpec(
-            codec=DerivClientCodec(new_api=options.new_api),
+            codec=codec,
             subscriptions=self._streams,
             auth=self._authorizer,
             heartbeat=heartbeat,

@@ -32,7 +32,7 @@ class Subscribe(Command, frozen=True, kw_only=True):
     active (its first message arrived) or rejected; the first message of each is also
     an event."""
 
-    streams: tuple[Any, ...]
+    streams: Sequence[Any]
 
     def __post_init__(self) -> None:
         msgspec.structs.force_setattr(self, "streams", _streams(self.streams))
@@ -42,7 +42,7 @@ class Unsubscribe(Command, frozen=True, kw_only=True):
     """Stop streams (``forget`` with each one's current id); resolves with an
     ``UnsubscribeResult``."""
 
-    streams: tuple[Any, ...]
+    streams: Sequence[Any]
 
     def __post_init__(self) -> None:
         msgspec.structs.force_setattr(self, "streams", _streams(self.streams))

@@ -55,9 +55,10 @@ class ClientOptions(SessionOptions, frozen=True, kw_only=True):
         if isinstance(token, str):
             token = Secret(token)
             msgspec.structs.force_setattr(self, "token", token)
-        if token is not None:
-            if not isinstance(token, Secret) or not _TOKEN.match(token.reveal()):
-                raise bad_option("token", r"None or a token matching ^[\w\-]{1,128}$", "<token>")
+        if token is not None and (
+            not isinstance(token, Secret) or not _TOKEN.match(token.reveal())
+        ):
+            raise bad_option("token", r"None or a token matching ^[\w\-]{1,128}$", "<token>")
         app_id = self.app_id
         if isinstance(app_id, bool) or not isinstance(app_id, int) or app_id < 1:
             raise bad_option("app_id", "a positive int", app_id)

@@ -22,7 +22,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -32,6 +32,7 @@ from .._events import Command, Event
 from .._secrets import Secret
 from .._sources import RequestId
 from ..session import (
+    HANDLED,
     Answer,
     CommandInfo,
     Handler,
@@ -44,7 +45,6 @@ from ..session import (
 from ._client_events import Authorized, Subscribe, Unsubscribe
 from ._commands import (
     Authorize,
-    CandlesMessage,
     DerivCommand,
     Forget,
     GenericCommand,
@@ -60,6 +60,7 @@ from ._inbound import (
     ActiveSymbolsMessage,
     AuthorizeMessage,
     BuyMessage,
+    CandlesMessage,
     ContractsForMessage,
     ErrorMessage,
     ForgetAllMessage,
@@ -76,12 +77,13 @@ from ._inbound import (
     TimeMessage,
     decode_message,
 )
-from ._models import AuthorizeResult
+from ._models import AuthorizeResult, dec_hook
 from ._topics import PRIVATE_STREAM_TYPES, parse_topic, stream_type, topic_of
 from ._wire import encode_request
 
 __all__ = [
     "AUTH_HINT",
+    "HINT",
     "DROPPED",
     "DerivAuth",
     "DerivClientCodec",
@@ -110,6 +112,40 @@ _ANSWERS: tuple[type, ...] = (
 )
 _SET = msgspec.structs.force_setattr
 _ECHO = msgspec.json.Decoder(dict[str, Any])
+HINT = 48
+"""Bytes of a message's start that pick its hot-path decoder: the start of ``echo_req``,
+the same in every message of one stream."""
+MAX_HOT = 4096
+"""Hot-path entries kept (one per stream and message type); past it they start again."""
+
+
+def _decoder(cls: type) -> Any:
+    return msgspec.json.Decoder(cls, dec_hook=dec_hook).decode
+
+
+_STREAM_DECODERS: dict[tuple[Any, str], Any] = {}
+
+
+def _stream_decoder(cls: Any, topic: str) -> Any:
+    """A decoder into a subclass of ``cls`` whose ``topic`` default is ``topic`` (named
+    like ``cls``, with its tag): a hot-path message carries its topic at no cost."""
+    key = (cls, topic)
+    found = _STREAM_DECODERS.get(key)
+    if found is None:
+        config = cls.__struct_config__
+        sub: Any = msgspec.defstruct(
+            cls.__name__,
+            [("topic", str | None, msgspec.field(default=topic, name="tradewire:topic"))],
+            bases=(cls,),
+            kw_only=True,
+            frozen=True,
+            gc=False,
+            tag=config.tag,
+            module=cls.__module__,
+        )
+        sub.msg_type = cls.msg_type
+        found = _STREAM_DECODERS[key] = _decoder(sub)
+    return found
 
 
 class DerivClientCodec:
@@ -119,7 +155,65 @@ class DerivClientCodec:
 
     def __init__(self, *, new_api: bool) -> None:
         self.new_api = new_api
-        self.decode = decode_message
+        self.hot: dict[bytes, tuple[Any, str]] = {}
+        self.queue: Any = None  # the machine's event queue (the router arms the hot path)
+        self.last: bytes | str = b""  # the message the slow path decoded last
+
+    def arm(self, queue: Any) -> None:
+        """The router gives the machine's event queue: the hot path queues events itself
+        (the machine reads ``decode`` once, after its routers registered)."""
+        self.queue = queue
+        self.decode = self._hot_decoder(queue)  # type: ignore[method-assign,assignment]
+
+    def learn(self, data: bytes | str, message: Any, topic: str) -> None:
+        """A stream message that went the slow way: later messages of the same stream
+        that start with the same bytes (its ``echo_req`` is the same each time) go the
+        hot way: one typed decode into the stream's own class, whose ``topic`` default
+        is the stream's topic, checked by its ``subscription.id``."""
+        if not isinstance(data, bytes) or message.subscription is None:
+            return
+        hot = self.hot
+        if len(hot) >= MAX_HOT:
+            hot.clear()
+            _STREAM_DECODERS.clear()
+        hot[data[:HINT]] = (_stream_decoder(type(message), topic), message.subscription.id)
+
+    def forget(self, sub_id: str) -> None:
+        """A stream ended: its hot entries go (so its id is never matched again)."""
+        for key in [k for k, v in self.hot.items() if v[1] == sub_id]:
+            del self.hot[key]
+
+    def decode(self, data: bytes | str) -> Any:
+        """One message, decoded by ``msg_type`` (the hot path replaces this, ``arm``)."""
+        self.last = data
+        return decode_message(data)
+
+    def _hot_decoder(self, queue: Any) -> Callable[[bytes | str], Any]:
+        get = self.hot.get
+        slow = decode_message
+        handled = HANDLED
+        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        codec = self
+
+        def decode(data: bytes | str) -> Any:
+            if type(data) is bytes:
+                entry = get(data[:HINT])
+                if entry is not None:
+                    try:
+                        message = entry[0](data)
+                    except errors:
+                        codec.last = data
+                        return slow(data)
+                    sub = message.subscription
+                    if sub is not None and sub.id == entry[1]:
+                        queue.items.append(message)
+                        return handled
+                    codec.last = data
+                    return message  # another stream's with the same start: routed
+            codec.last = data
+            return slow(data)
+
+        return decode
 
     def describe(self, command: Command) -> CommandInfo:
         if isinstance(command, GenericCommand):
@@ -199,6 +293,7 @@ class DerivSubscriptions:
         self.commands: dict[str, StreamCommand] = {}
         self.max_streams = max_streams
         self.ledger: SubscriptionLedger | None = None  # the machine's, set once built
+        self.router: StreamRouter | None = None
 
     def topic(self, stream: str | StreamCommand) -> str:
         """The canonical topic of a stream given as a topic or a command (remembered)."""
@@ -254,6 +349,8 @@ class DerivSubscriptions:
 
     def unsubscribe_command(self, group: str, topics: list[str]) -> Command:
         remote = self.ledger.remote_id(topics[0]) if self.ledger is not None else None
+        if remote is not None and self.router is not None:
+            self.router.drop(remote)
         if remote is None:
             # Nothing to forget at the venue (never seen a stream id): a ping stands in,
             # so the ledger settles the topic with the pong.
@@ -270,19 +367,31 @@ class DerivSubscriptions:
 class StreamRouter:
     """Stream messages, their acks and the streams the venue ends (module docstring)."""
 
-    def __init__(self, subscriptions: DerivSubscriptions, *, max_routes: int) -> None:
+    def __init__(
+        self, subscriptions: DerivSubscriptions, codec: DerivClientCodec, *, max_routes: int
+    ) -> None:
         self.subscriptions = subscriptions
+        self.codec = codec
         self.routes: dict[str, str] = {}  # subscription.id -> topic, this connection
         self.max_routes = max_routes
 
     def reset(self) -> None:
         """The connection is gone: its stream ids with it."""
         self.routes.clear()
+        self.codec.hot.clear()
+
+    def drop(self, sub_id: str) -> None:
+        """Stream ``sub_id`` is being forgotten: its later messages are not routed."""
+        self.routes.pop(sub_id, None)
+        self.codec.forget(sub_id)
 
     def handlers(self, host: SessionHost) -> dict[type, Handler]:
         routes = self.routes
         subs = self.subscriptions
         queue = host.event_queue
+        codec = self.codec
+        codec.arm(queue)
+        cold = (OpenContractMessage, BuyMessage)  # their handling ends streams: never hot
 
         def learn(sub_id: str) -> str | None:
             ledger = subs.ledger
@@ -297,11 +406,13 @@ class StreamRouter:
             sub = message.subscription
             if sub is not None:
                 topic = routes.get(sub.id)
-                if topic is not None:  # the hot path: a stream we know
+                if topic is not None:  # a stream we know
                     _SET(message, "topic", topic)
                     queue.items.append(message)
                     if type(message) is OpenContractMessage:
                         self._contract_update(host, message, topic, now)
+                    elif type(message) not in cold:
+                        codec.learn(codec.last, message, topic)
                     return
                 host.answered(Answer(request_id=message.req_id, result=message, stream=sub.id), now)
                 topic = learn(sub.id)

@@ -432,7 +432,7 @@ class Buy(DerivCommand, frozen=True, kw_only=True, omit_defaults=True):
 
     def __post_init__(self) -> None:
         require(
-            isinstance(self.buy, str) and (self.buy == "1" or _STREAM_ID.match(self.buy)),
+            isinstance(self.buy, str) and (self.buy == "1" or bool(_STREAM_ID.match(self.buy))),
             "buy",
             r"a proposal id (^[\w-]{32,128}$) or '1' with parameters",
         )
@@ -590,7 +590,7 @@ class ForgetAll(DerivCommand, frozen=True, kw_only=True, omit_defaults=True):
     call: ClassVar[str] = "forget_all"
     answer: ClassVar[type[DerivMessage]] = ForgetAllMessage
     payload: ClassVar[str | None] = "forget_all"
-    forget_all: tuple[str, ...]
+    forget_all: Sequence[str]
 
     def __post_init__(self) -> None:
         types = self.forget_all
@@ -615,7 +615,7 @@ class GenericCommand(Command, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         require(
-            isinstance(self.call, str) and re.match(r"^[a-z][a-z0-9_]{0,63}$", self.call),
+            isinstance(self.call, str) and bool(re.match(r"^[a-z][a-z0-9_]{0,63}$", self.call)),
             "call",
             "a call name such as 'trading_times'",
         )

@@ -428,13 +428,15 @@ class ServerProtocol:
         if command.needs_auth and self.account is None:
             return self._error(context, "AuthorizationRequired")
         scopes = SCOPES.get(call)
-        if scopes is not None and self.account is not None:
-            if not any(scope in self.account.scopes for scope in scopes):
-                return self._error(
-                    context,
-                    "PermissionDenied",
-                    f"Permission denied, requires {scopes[0]} scope.",
-                )
+        account = self.account
+        if (
+            scopes is not None
+            and account is not None
+            and not any(s in account.scopes for s in scopes)
+        ):
+            return self._error(
+                context, "PermissionDenied", f"Permission denied, requires {scopes[0]} scope."
+            )
         if subscribe:
             key = stream_key(command)
             context.key = key

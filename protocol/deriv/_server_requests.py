@@ -110,7 +110,7 @@ def _detail(exc: msgspec.ValidationError) -> dict[str, str]:
         return {
             field or "input": f"Expected {_word(typed.group(1))} - got {_word(typed.group(2))}."
         }
-    return {field or "input": text.split(" - at ")[0]}
+    return {field or "input": text.split(" - at ", maxsplit=1)[0]}
 
 
 def _flags(request: dict[str, Any], cls: type[DerivCommand]) -> dict[str, Any]:
@@ -119,9 +119,8 @@ def _flags(request: dict[str, Any], cls: type[DerivCommand]) -> dict[str, Any]:
     out = {}
     for key, value in request.items():
         annotation = str(hints.get(key, ""))
-        if annotation.startswith("bool") and value in (0, 1) and not isinstance(value, bool):
-            value = bool(value)
-        out[key] = value
+        flag = annotation.startswith("bool") and value in (0, 1) and not isinstance(value, bool)
+        out[key] = bool(value) if flag else value
     return out
 
 

@@ -19,6 +19,7 @@ from .._errors import LocalProtocolError
 from .._sources import RandomSource
 from ..session import ConnectionCounter, PoolRule, RatePools, TokenStore
 from ._client_limits import BUDGETS
+from ._commands import COMMANDS as _COMMANDS
 from ._commands import (
     Balance,
     ProposalOpenContract,
@@ -29,7 +30,6 @@ from ._commands import (
     Transaction,
     WebsiteStatus,
 )
-from ._commands import COMMANDS as _COMMANDS
 
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",

@@ -54,7 +54,11 @@ PRIVATE_STREAM_TYPES = frozenset({"balance", "transaction", "proposal_open_contr
 """Stream types that need an authorized connection (spec 3.2)."""
 
 _ENCODER = msgspec.json.Encoder(enc_hook=enc_hook, order="sorted")
-_SIMPLE = {"balance": Balance, "transaction": Transaction, "website_status": WebsiteStatus}
+_SIMPLE: dict[str, type[StreamCommand]] = {
+    "balance": Balance,
+    "transaction": Transaction,
+    "website_status": WebsiteStatus,
+}
 
 
 def _fields(command: StreamCommand) -> dict[str, Any]:

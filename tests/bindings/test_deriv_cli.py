@@ -65,7 +65,8 @@ def test_stream_prints_ticks_from_the_embedded_venue() -> None:
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert len(lines) == 2 and all(line.startswith("TickMessage ticks.1HZ100V {") for line in lines)
+    assert len(lines) == 2
+    assert all(line.startswith("TickMessage ticks.1HZ100V {") for line in lines)
 
 
 def test_stream_of_a_private_topic_with_the_demo_token() -> None:
@@ -97,12 +98,14 @@ def test_demo_deriv_runs_every_step_and_an_unknown_demo_is_refused() -> None:
         [*TW, "demo", "deriv"], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert "bought contract" in done.stdout and "every stream restored" in done.stdout
+    assert "bought contract" in done.stdout
+    assert "every stream restored" in done.stdout
     assert done.stdout.rstrip().endswith("tradewire demo: ok")
     refused = subprocess.run(
         [*TW, "demo", "nowhere"], capture_output=True, text=True, timeout=30, check=False
     )
-    assert refused.returncode == 2 and "no demo for venue 'nowhere'" in refused.stderr
+    assert refused.returncode == 2
+    assert "no demo for venue 'nowhere'" in refused.stderr
 
 
 def test_replay_of_the_shipped_deriv_transcripts() -> None:

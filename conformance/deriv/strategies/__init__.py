@@ -222,7 +222,7 @@ def messages() -> st.SearchStrategy[bytes]:
         sub,
     )
     simple = st.builds(
-        lambda kind, r: _envelope(*kind, r, None, {kind[0]: 1, "req_id": r}),
+        lambda kind, r: _envelope(kind[0], kind[1], r, None, {kind[0]: 1, "req_id": r}),
         st.sampled_from(
             [
                 ("ping", "pong"),

@@ -88,16 +88,21 @@ def test_python_deriv_api_runs_against_the_reference_venue() -> None:
         )
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    assert seen["ping"] == "pong" and seen["still_alive"] == "pong"
+    assert seen["ping"] == "pong"
+    assert seen["still_alive"] == "pong"
     assert abs(seen["time"] - time.time()) < 10
     assert seen["site_status"] == "up"
     assert seen["symbols"] == [i.symbol for i in INDICES]
     assert seen["bad_token"] == "InvalidToken"
-    assert seen["loginid"] == "VRTC1000001" and seen["echo_token"] == "<not shown>"
-    assert seen["ticks"] == ["R_50", "R_50"] and len(seen["tick_subscription"]) >= 32
-    assert seen["history"] == ["history", "tick"] and seen["history_prices"] == 5
+    assert seen["loginid"] == "VRTC1000001"
+    assert seen["echo_token"] == "<not shown>"
+    assert seen["ticks"] == ["R_50", "R_50"]
+    assert len(seen["tick_subscription"]) >= 32
+    assert seen["history"] == ["history", "tick"]
+    assert seen["history_prices"] == 5
     assert seen["payout"] == 19.55
     assert seen["portfolio"] == [seen["contract_id"]]
     assert seen["forget_all"] == 2  # the ticks and the tick-history streams
-    assert seen["proposal_stream"] == ["proposal", "proposal"] and seen["forget"] == 1
+    assert seen["proposal_stream"] == ["proposal", "proposal"]
+    assert seen["forget"] == 1
     assert seen["error"] == "InvalidSymbol"

@@ -59,7 +59,7 @@ def test_the_reconnect_flow_authorizes_again_and_restores_the_same_streams_with_
 
 
 def test_a_recording_without_the_token_replays_with_a_stand_in() -> None:
-    from tradewire.conformance.deriv import VenueConfig, VenueHarness, DerivVenue, DEMO_TOKEN
+    from tradewire.conformance.deriv import DEMO_TOKEN, DerivVenue, VenueConfig, VenueHarness
 
     venue = DerivVenue(VenueConfig(seed=2), now=1000.0)
     harness = VenueHarness(venue)
@@ -73,5 +73,6 @@ def test_a_recording_without_the_token_replays_with_a_stand_in() -> None:
     text = recorder.dumps()
     assert DEMO_TOKEN not in text
     header = Transcript.loads(text).header
-    assert header.client["token"] is None and header.client["token_redacted"] is True
+    assert header.client["token"] is None
+    assert header.client["token_redacted"] is True
     assert replay_transcript(text).mismatch is None

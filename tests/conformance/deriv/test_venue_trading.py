@@ -13,6 +13,8 @@ from tradewire.protocol import SubscriptionEnded
 from tradewire.protocol import deriv as d
 
 sys.path.append(str(Path(__file__).parent))
+import itertools
+
 from support_deriv_venue import Client, make_harness
 
 CALL = d.Proposal(
@@ -50,12 +52,14 @@ def test_public_data() -> None:
     offers = client.call(d.ContractsFor(contracts_for="R_50"))
     assert {o.contract_type for o in offers.available} == {"CALL", "PUT", "MULTUP", "MULTDOWN"}
     history = client.call(d.TicksHistory(ticks_history="R_50", count=10))
-    assert len(history.history.prices) == 10 and history.pip_size == 4
+    assert len(history.history.prices) == 10
+    assert history.pip_size == 4
     assert history.history.times == sorted(history.history.times)
     candles = client.call(
         d.TicksHistory(ticks_history="R_50", style="candles", granularity=60, count=5)
     )
-    assert isinstance(candles, d.CandlesMessage) and len(candles.candles) == 5
+    assert isinstance(candles, d.CandlesMessage)
+    assert len(candles.candles) == 5
     assert client.call(d.Time()) == client.harness.venue.epoch(client.harness.now)
     with pytest.raises(d.InvalidSymbol):
         client.call(d.ContractsFor(contracts_for="R_XX"))
@@ -74,14 +78,14 @@ def test_tick_streams_tick_on_their_period_and_history_has_a_past() -> None:
         topic: [t.tick.epoch for t in ticks if t.topic == topic]
         for topic in ("ticks.R_50", "ticks.1HZ100V")
     }
-    assert {b - a for a, b in zip(epochs["ticks.R_50"][1:], epochs["ticks.R_50"][2:])} == {2}
-    assert {b - a for a, b in zip(epochs["ticks.1HZ100V"][1:], epochs["ticks.1HZ100V"][2:])} == {1}
+    r50, fast = epochs["ticks.R_50"], epochs["ticks.1HZ100V"]
+    assert {b - a for a, b in itertools.pairwise(r50[1:])} == {2}
+    assert {b - a for a, b in itertools.pairwise(fast[1:])} == {1}
     (history,) = client.of(d.HistoryMessage)
     assert len(history.history.prices) == PAST_TICKS  # born with a past
     ohlc = client.of(d.OhlcMessage)
-    assert ohlc and all(
-        o.topic == "candles.R_25.60" and isinstance(o.ohlc.close, str) for o in ohlc
-    )
+    assert ohlc
+    assert all(o.topic == "candles.R_25.60" and isinstance(o.ohlc.close, str) for o in ohlc)
 
 
 def test_proposal_buy_open_contract_stream_and_sell() -> None:
@@ -89,11 +93,13 @@ def test_proposal_buy_open_contract_stream_and_sell() -> None:
     client.call(d.Subscribe(streams=[CALL, "balance", "transaction"]))
     client.harness.advance(2.5)
     proposals = client.of(d.ProposalMessage)
-    assert len(proposals) >= 2 and proposals[-1].proposal.payout == 19.55
+    assert len(proposals) >= 2
+    assert proposals[-1].proposal.payout == 19.55
     proposal_id = proposals[-1].proposal.id
     assert proposal_id == proposals[-1].subscription.id  # type: ignore[union-attr]
     bought = client.call(d.Buy(buy=proposal_id, price=10))
-    assert bought.buy_price == 10 and bought.balance_after == 9990
+    assert bought.buy_price == 10
+    assert bought.balance_after == 9990
     assert [e.topic for e in client.of(SubscriptionEnded)] == [d.topic_of(CALL)]  # consumed
     with pytest.raises(d.InvalidContractProposal):
         client.call(d.Buy(buy=proposal_id, price=10))
@@ -104,16 +110,19 @@ def test_proposal_buy_open_contract_stream_and_sell() -> None:
         for m in client.of(d.OpenContractMessage)
         if m.proposal_open_contract.contract_id == bought.contract_id
     ]
-    assert updates and updates[-1].proposal_open_contract.is_sold == 0
+    assert updates
+    assert updates[-1].proposal_open_contract.is_sold == 0
     sold = client.call(d.Sell(sell=bought.contract_id, price=0))
-    assert sold.contract_id == bought.contract_id and sold.reference_id == bought.transaction_id
+    assert sold.contract_id == bought.contract_id
+    assert sold.reference_id == bought.transaction_id
     client.harness.advance(3.0)
     last = [
         m
         for m in client.of(d.OpenContractMessage)
         if m.proposal_open_contract.contract_id == bought.contract_id
     ][-1]
-    assert last.proposal_open_contract.is_sold == 1 and last.proposal_open_contract.status == "sold"
+    assert last.proposal_open_contract.is_sold == 1
+    assert last.proposal_open_contract.status == "sold"
     assert f"proposal_open_contract.{bought.contract_id}" in [
         e.topic for e in client.of(SubscriptionEnded)
     ]
@@ -122,7 +131,8 @@ def test_proposal_buy_open_contract_stream_and_sell() -> None:
     ]
     assert transactions == ["buy", "sell"]
     balances = [m.balance.balance for m in client.of(d.BalanceMessage)]
-    assert balances[0] == 10_000 and balances[-1] == sold.balance_after
+    assert balances[0] == 10_000
+    assert balances[-1] == sold.balance_after
     statement = client.call(d.Statement())
     assert [t.action_type for t in statement.transactions] == ["sell", "buy"]
     table = client.call(d.ProfitTable())
@@ -154,11 +164,13 @@ def test_a_rise_fall_contract_settles_by_itself() -> None:
 def test_multipliers_and_pricing_refusals() -> None:
     client = session()
     quote = client.call(MULT)
-    assert quote.multiplier == 100 and quote.commission == 1.0
+    assert quote.multiplier == 100
+    assert quote.commission == 1.0
     bought = client.call(d.Buy(buy=quote.id, price=20))
     client.harness.advance(2.0)
     contract = client.call(d.ProposalOpenContract(contract_id=bought.contract_id))
-    assert contract.multiplier == 100 and contract.status == "open"
+    assert contract.multiplier == 100
+    assert contract.status == "open"
     with pytest.raises(d.ContractBuyValidationError) as refused:
         client.call(
             d.Proposal(

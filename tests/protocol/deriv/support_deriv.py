@@ -28,7 +28,15 @@ def sent(machine: d.ClientProtocol) -> list[dict[str, Any]]:
     return [msgspec.json.decode(m) for m in machine.messages_to_send()]
 
 
-def reply(req_id: int | None, msg_type: str, payload: Any, *, sub: str | None = None, echo: Any = None, **extra: Any) -> bytes:
+def reply(
+    req_id: int | None,
+    msg_type: str,
+    payload: Any,
+    *,
+    sub: str | None = None,
+    echo: Any = None,
+    **extra: Any,
+) -> bytes:
     body: dict[str, Any] = {"echo_req": echo if echo is not None else {}, "msg_type": msg_type}
     if req_id is not None:
         body["req_id"] = req_id
@@ -39,7 +47,9 @@ def reply(req_id: int | None, msg_type: str, payload: Any, *, sub: str | None = 
     return msgspec.json.encode(body)
 
 
-def error(req_id: int | None, msg_type: str, code: str, message: str = "no", details: Any = None) -> bytes:
+def error(
+    req_id: int | None, msg_type: str, code: str, message: str = "no", details: Any = None
+) -> bytes:
     err: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         err["details"] = details
@@ -49,11 +59,21 @@ def error(req_id: int | None, msg_type: str, code: str, message: str = "no", det
     return msgspec.json.encode(body)
 
 
-def tick(req_id: int, sub: str, symbol: str = "R_50", epoch: int = 1, quote: float = 100.5) -> bytes:
+def tick(
+    req_id: int, sub: str, symbol: str = "R_50", epoch: int = 1, quote: float = 100.5
+) -> bytes:
     return reply(
         req_id,
         "tick",
-        {"epoch": epoch, "quote": quote, "symbol": symbol, "id": sub, "pip_size": 4, "ask": quote, "bid": quote},
+        {
+            "epoch": epoch,
+            "quote": quote,
+            "symbol": symbol,
+            "id": sub,
+            "pip_size": 4,
+            "ask": quote,
+            "bid": quote,
+        },
         sub=sub,
     )
 

@@ -57,11 +57,17 @@ def test_typed_results_and_a_result_of_the_wrong_msg_type() -> None:
     machine.connection_made(0.0)
     rid = machine.send(d.ActiveSymbols(), 0.0)
     machine.receive_message(
-        reply(rid, "active_symbols", [{"symbol": "R_50", "display_name": "Volatility 50 Index", "pip": 0.0001}]),
+        reply(
+            rid,
+            "active_symbols",
+            [{"symbol": "R_50", "display_name": "Volatility 50 Index", "pip": 0.0001}],
+        ),
         0.1,
     )
     (done,) = of(machine.events(), RequestSucceeded)
-    assert done.result == [d.ActiveSymbol(symbol="R_50", display_name="Volatility 50 Index", pip=0.0001)]
+    assert done.result == [
+        d.ActiveSymbol(symbol="R_50", display_name="Volatility 50 Index", pip=0.0001)
+    ]
     rid = machine.send(d.Time(), 0.0)
     machine.receive_message(reply(rid, "ping", "pong"), 0.1)
     (failed,) = of(machine.events(), RequestFailed)
@@ -88,21 +94,49 @@ def test_a_stream_is_acked_by_its_first_reply_and_keyed_by_subscription_id() -> 
     assert done.request_id == rid
     assert done.result == d.SubscribeResult(active=("ticks.R_50", "ticks.R_100"))
     ticks = of(events, d.TickMessage)
-    assert [(t.topic, t.tick.epoch) for t in ticks] == [("ticks.R_50", 1), ("ticks.R_100", 1), ("ticks.R_50", 2)]
+    assert [(t.topic, t.tick.epoch) for t in ticks] == [
+        ("ticks.R_50", 1),
+        ("ticks.R_100", 1),
+        ("ticks.R_50", 2),
+    ]
     assert machine.stream_id("ticks.R_50") == SUB_A
 
 
 def test_after_a_reconnect_the_same_requests_go_out_and_new_ids_map_to_the_same_topics() -> None:
     machine = client()
     machine.connection_made(0.0)
-    proposal = d.Proposal(contract_type="CALL", currency="USD", symbol="R_100", amount=10.5, basis="stake", duration=5, duration_unit="t")
+    proposal = d.Proposal(
+        contract_type="CALL",
+        currency="USD",
+        symbol="R_100",
+        amount=10.5,
+        basis="stake",
+        duration=5,
+        duration_unit="t",
+    )
     machine.send(d.Subscribe(streams=["ticks.R_50", proposal]), 0.0)
     before = sent(machine)
     for request, sub in zip(before, (SUB_A, SUB_B), strict=True):
         if "ticks" in request:
             machine.receive_message(tick(request["req_id"], sub), 0.1)
         else:
-            machine.receive_message(reply(request["req_id"], "proposal", {"id": sub, "ask_price": 10.5, "payout": 20.5, "spot": 1, "spot_time": 1, "date_start": 1, "longcode": "x"}, sub=sub), 0.1)
+            machine.receive_message(
+                reply(
+                    request["req_id"],
+                    "proposal",
+                    {
+                        "id": sub,
+                        "ask_price": 10.5,
+                        "payout": 20.5,
+                        "spot": 1,
+                        "spot_time": 1,
+                        "date_start": 1,
+                        "longcode": "x",
+                    },
+                    sub=sub,
+                ),
+                0.1,
+            )
     machine.events()
     machine.connection_lost(1.0)
     machine.connection_made(2.0)
@@ -158,11 +192,13 @@ def test_forget_all_ends_the_streams_it_stopped_and_leaves_the_others() -> None:
 def test_a_reply_without_subscription_id_is_not_a_stream() -> None:
     machine = client(token=TOKEN)
     machine.connection_made(0.0)
-    auth, = sent(machine)
+    (auth,) = sent(machine)
     machine.receive_message(authorize_reply(auth["req_id"]), 0.1)
     machine.send(d.Subscribe(streams=["proposal_open_contract.123"]), 0.2)
     (req,) = sent(machine)
-    machine.receive_message(reply(req["req_id"], "proposal_open_contract", {"contract_id": 123, "is_sold": 1}), 0.3)
+    machine.receive_message(
+        reply(req["req_id"], "proposal_open_contract", {"contract_id": 123, "is_sold": 1}), 0.3
+    )
     events = machine.events()
     (rejected,) = of(events, SubscriptionRejected)
     assert "not a stream" in rejected.reason
@@ -209,7 +245,9 @@ def test_a_refused_token_fails_what_waited_and_rejects_private_streams() -> None
     (auth,) = sent(machine)
     rid = machine.send(d.Portfolio(), 0.0)
     machine.send(d.Subscribe(streams=["transaction"]), 0.0)
-    machine.receive_message(error(auth["req_id"], "authorize", "InvalidToken", "The token is invalid."), 0.1)
+    machine.receive_message(
+        error(auth["req_id"], "authorize", "InvalidToken", "The token is invalid."), 0.1
+    )
     events = machine.events()
     (failed,) = [e for e in of(events, RequestFailed) if e.request_id == rid]
     assert isinstance(failed.error, d.InvalidToken)
@@ -223,7 +261,7 @@ def test_a_dropped_authorization_makes_the_machine_authorize_again() -> None:
     machine.receive_message(authorize_reply(auth["req_id"]), 0.1)
     machine.events()
     rid = machine.send(d.Statement(), 2.0)
-    (req,) = sent(machine)
+    (_req,) = sent(machine)
     machine.receive_message(error(rid, "statement", "AuthorizationRequired", "Please log in."), 2.1)
     (again,) = sent(machine)
     assert again["authorize"] == TOKEN
@@ -255,7 +293,9 @@ def test_a_rate_limit_answer_is_retried_with_the_same_req_id() -> None:
     machine.connection_made(0.0)
     rid = machine.send(d.Time(), 0.0)
     sent(machine)
-    machine.receive_message(error(rid, "time", "RateLimit", "You have reached the rate limit for time."), 0.1)
+    machine.receive_message(
+        error(rid, "time", "RateLimit", "You have reached the rate limit for time."), 0.1
+    )
     assert sent(machine) == []  # waits for the emptied buckets
     deadline = machine.next_deadline()
     assert deadline is not None
@@ -333,11 +373,15 @@ def test_managed_calls_and_bad_arguments_are_refused_with_a_hint() -> None:
 
 
 def test_new_api_renames_are_an_option_and_legacy_is_the_default() -> None:
-    proposal = d.Proposal(contract_type="CALL", currency="USD", symbol="R_50", amount=1, duration=5, duration_unit="t")
+    proposal = d.Proposal(
+        contract_type="CALL", currency="USD", symbol="R_50", amount=1, duration=5, duration_unit="t"
+    )
     legacy = msgspec.json.decode(d.encode_request(1, proposal))
     new = msgspec.json.decode(d.encode_request(1, proposal, new_api=True))
-    assert legacy["symbol"] == "R_50" and "underlying_symbol" not in legacy
-    assert new["underlying_symbol"] == "R_50" and "symbol" not in new
+    assert legacy["symbol"] == "R_50"
+    assert "underlying_symbol" not in legacy
+    assert new["underlying_symbol"] == "R_50"
+    assert "symbol" not in new
     machine = client(new_api=True)
     machine.connection_made(0.0)
     machine.send(d.Subscribe(streams=[proposal]), 0.0)
@@ -350,7 +394,8 @@ def test_a_request_on_the_wire_fails_when_the_connection_drops() -> None:
     rid = machine.send(d.Time(), 0.0)
     machine.connection_lost(0.5)
     (failed,) = of(machine.events(), RequestFailed)
-    assert failed.request_id == rid and isinstance(failed.error, ConnectionLost)
+    assert failed.request_id == rid
+    assert isinstance(failed.error, ConnectionLost)
 
 
 def test_the_handshake_carries_app_id_language_and_an_empty_brand() -> None:

@@ -47,7 +47,9 @@ def test_the_client_takes_any_input_as_events_or_remote_protocol_error(data: lis
     rid = machine.send(d.Time(), 1.0)
     (request,) = [msgspec.json.decode(m) for m in machine.messages_to_send()]
     assert request["req_id"] == rid
-    machine.receive_message(msgspec.json.encode({"echo_req": {}, "msg_type": "time", "req_id": rid, "time": 5}), 1.1)
+    machine.receive_message(
+        msgspec.json.encode({"echo_req": {}, "msg_type": "time", "req_id": rid, "time": 5}), 1.1
+    )
     assert any(isinstance(e, RequestSucceeded) and e.result == 5 for e in machine.events())
 
 
@@ -68,9 +70,16 @@ def test_valid_messages_decode_to_their_typed_class(message: bytes) -> None:
 
 
 def _server() -> ServerProtocol:
-    state = ServerState(ServerConfig(tokens={"tok": Account(loginid="VRTC1")}, budgets=None), rng=random.Random(2))
+    state = ServerState(
+        ServerConfig(tokens={"tok": Account(loginid="VRTC1")}, budgets=None), rng=random.Random(2)
+    )
     machine = ServerProtocol(state)
-    machine.decide_upgrade(UpgradeRequest(path="/websockets/v3", query=(("app_id", "1"),), subprotocols=(), headers=()), 0)
+    machine.decide_upgrade(
+        UpgradeRequest(
+            path="/websockets/v3", query=(("app_id", "1"),), subprotocols=(), headers=()
+        ),
+        0,
+    )
     machine.connection_made(0.0)
     return machine
 
@@ -82,7 +91,11 @@ def _server() -> ServerProtocol:
             ds.requests().map(msgspec.json.encode),
             ds.invalid_requests().map(lambda pair: msgspec.json.encode(pair[0])),
             st.binary(max_size=40),
-            st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=5), st.none()), max_size=4).map(msgspec.json.encode),
+            st.dictionaries(
+                st.text(max_size=8),
+                st.one_of(st.integers(), st.text(max_size=5), st.none()),
+                max_size=4,
+            ).map(msgspec.json.encode),
         ),
         min_size=1,
         max_size=6,
@@ -97,7 +110,8 @@ def test_the_server_answers_any_input_or_closes_and_never_raises(data: list[byte
             break
         for frame in machine.messages_to_send():
             answer = msgspec.json.decode(frame)
-            assert "msg_type" in answer and isinstance(answer["echo_req"], dict)
+            assert "msg_type" in answer
+            assert isinstance(answer["echo_req"], dict)
             event("error reply" if "error" in answer else "reply")
         for item in machine.events():
             assert isinstance(item, RequestReceived)

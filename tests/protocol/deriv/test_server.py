@@ -29,7 +29,9 @@ def server(app_id: str | None = "1089", **config: Any) -> ServerProtocol:
     state = ServerState(ServerConfig(**config), rng=random.Random(5))
     machine = ServerProtocol(state)
     query = (("app_id", app_id), ("l", "EN"), ("brand", "")) if app_id is not None else ()
-    machine.decide_upgrade(UpgradeRequest(path="/websockets/v3", query=query, subprotocols=(), headers=()), 0.0)
+    machine.decide_upgrade(
+        UpgradeRequest(path="/websockets/v3", query=query, subprotocols=(), headers=()), 0.0
+    )
     machine.connection_made(0.0)
     return machine
 
@@ -42,14 +44,25 @@ def call(machine: ServerProtocol, request: Any, now: float = 1.0) -> list[dict[s
 def test_every_reply_has_msg_type_echo_req_and_req_id_and_the_token_is_not_shown() -> None:
     machine = server()
     (answer,) = call(machine, {"authorize": TOKEN, "req_id": 7, "passthrough": {"tag": 1}})
-    assert answer["echo_req"] == {"authorize": "<not shown>", "req_id": 7, "passthrough": {"tag": 1}}
-    assert answer["msg_type"] == "authorize" and answer["req_id"] == 7
+    assert answer["echo_req"] == {
+        "authorize": "<not shown>",
+        "req_id": 7,
+        "passthrough": {"tag": 1},
+    }
+    assert answer["msg_type"] == "authorize"
+    assert answer["req_id"] == 7
     assert answer["passthrough"] == {"tag": 1}
     assert answer["authorize"]["loginid"] == "VRTC1"
     (bad,) = call(machine, {"authorize": "nope", "req_id": 8})
-    assert bad["error"]["code"] == "InvalidToken" and bad["echo_req"]["authorize"] == "<not shown>"
+    assert bad["error"]["code"] == "InvalidToken"
+    assert bad["echo_req"]["authorize"] == "<not shown>"
     (pong,) = call(machine, {"ping": 1, "req_id": 9})
-    assert pong == {"echo_req": {"ping": 1, "req_id": 9}, "msg_type": "ping", "req_id": 9, "ping": "pong"}
+    assert pong == {
+        "echo_req": {"ping": 1, "req_id": 9},
+        "msg_type": "ping",
+        "req_id": 9,
+        "ping": "pong",
+    }
 
 
 def test_unrecognised_requests_and_bad_app_ids_are_msg_type_error() -> None:
@@ -61,18 +74,33 @@ def test_unrecognised_requests_and_bad_app_ids_are_msg_type_error() -> None:
     for app_id in (None, "abc", "0"):
         refused = server(app_id=app_id)
         (message,) = [msgspec.json.decode(m) for m in refused.messages_to_send()]
-        assert message["msg_type"] == "error" and message["error"]["code"] == "InvalidAppID"
+        assert message["msg_type"] == "error"
+        assert message["error"]["code"] == "InvalidAppID"
         assert refused.close_request == CloseRequest(code=1008, reason="InvalidAppID")
     assert server(app_id=None, app_id_required=False).close_request is None
 
 
 def test_blocked_app_ids_and_other_paths_are_refused_at_the_upgrade() -> None:
     state = ServerState(ServerConfig(blocked_app_ids=frozenset({666})), rng=random.Random(1))
-    blocked = ServerProtocol(state).decide_upgrade(UpgradeRequest(path="/websockets/v3", query=(("app_id", "666"),), subprotocols=(), headers=()), 0)
-    assert isinstance(blocked, RejectUpgrade) and blocked.status == 403
-    other = ServerProtocol(state).decide_upgrade(UpgradeRequest(path="/other", query=(), subprotocols=(), headers=()), 0)
-    assert isinstance(other, RejectUpgrade) and other.status == 404
-    prefixed = ServerProtocol(state).decide_upgrade(UpgradeRequest(path="/apiwebsockets/v3", query=(("app_id", "1"),), subprotocols=(), headers=()), 0)
+    blocked = ServerProtocol(state).decide_upgrade(
+        UpgradeRequest(
+            path="/websockets/v3", query=(("app_id", "666"),), subprotocols=(), headers=()
+        ),
+        0,
+    )
+    assert isinstance(blocked, RejectUpgrade)
+    assert blocked.status == 403
+    other = ServerProtocol(state).decide_upgrade(
+        UpgradeRequest(path="/other", query=(), subprotocols=(), headers=()), 0
+    )
+    assert isinstance(other, RejectUpgrade)
+    assert other.status == 404
+    prefixed = ServerProtocol(state).decide_upgrade(
+        UpgradeRequest(
+            path="/apiwebsockets/v3", query=(("app_id", "1"),), subprotocols=(), headers=()
+        ),
+        0,
+    )
     assert not isinstance(prefixed, RejectUpgrade)  # the JS client's lost slash (spec 1.1)
 
 
@@ -80,8 +108,17 @@ def test_schema_violations_are_input_validation_failed_with_details() -> None:
     machine = server()
     (answer,) = call(
         machine,
-        {"proposal": 1, "amount": "ten", "basis": "stake", "contract_type": "CALL", "currency": "USD",
-         "symbol": "R_50", "duration": 5, "duration_unit": "t", "req_id": 4},
+        {
+            "proposal": 1,
+            "amount": "ten",
+            "basis": "stake",
+            "contract_type": "CALL",
+            "currency": "USD",
+            "symbol": "R_50",
+            "duration": 5,
+            "duration_unit": "t",
+            "req_id": 4,
+        },
     )
     assert answer["msg_type"] == "proposal"
     error = answer["error"]
@@ -90,7 +127,9 @@ def test_schema_violations_are_input_validation_failed_with_details() -> None:
     assert error["details"] == {"amount": "Expected number - got string."}
     (answer,) = call(machine, {"ticks": "R_50", "subscribe": 1, "bogus": 2, "req_id": 5})
     assert answer["error"]["details"] == {"bogus": "Properties not allowed: bogus."}
-    (answer,) = call(machine, {"ticks_history": "R_50", "req_id": 6, "end": "latest", "granularity": 61})
+    (answer,) = call(
+        machine, {"ticks_history": "R_50", "req_id": 6, "end": "latest", "granularity": 61}
+    )
     assert "granularity" in answer["error"]["details"]
     (answer,) = call(machine, {"time": 1, "req_id": "x"})
     assert "req_id" not in answer  # a req_id that fails validation is not echoed back
@@ -98,7 +137,9 @@ def test_schema_violations_are_input_validation_failed_with_details() -> None:
 
 
 def test_auth_and_scopes() -> None:
-    machine = server(tokens={TOKEN: Account(loginid="VRTC1"), "ro": Account(loginid="VRTC2", scopes=("read",))})
+    machine = server(
+        tokens={TOKEN: Account(loginid="VRTC1"), "ro": Account(loginid="VRTC2", scopes=("read",))}
+    )
     (answer,) = call(machine, {"portfolio": 1, "req_id": 1})
     assert answer["error"]["code"] == "AuthorizationRequired"
     call(machine, {"authorize": "ro", "req_id": 2})
@@ -106,7 +147,9 @@ def test_auth_and_scopes() -> None:
     assert answer["error"]["code"] == "PermissionDenied"
     assert call(machine, {"portfolio": 1, "req_id": 4}) == []  # handed to the venue
     (event,) = [e for e in machine.events() if isinstance(e, RequestReceived)]
-    assert event.call == "portfolio" and event.account is not None and event.account.loginid == "VRTC2"
+    assert event.call == "portfolio"
+    assert event.account is not None
+    assert event.account.loginid == "VRTC2"
     (logout,) = call(machine, {"logout": 1, "req_id": 5})
     assert logout["logout"] == 1
     (answer,) = call(machine, {"balance": 1, "req_id": 6})
@@ -115,8 +158,34 @@ def test_auth_and_scopes() -> None:
 
 def test_streams_get_ids_of_32_chars_and_msg_types_as_the_spec_lists() -> None:
     machine = server()
-    assert call(machine, {"ticks_history": "R_50", "end": "latest", "count": 2, "style": "ticks", "subscribe": 1, "req_id": 1}) == []
-    assert call(machine, {"ticks_history": "R_50", "end": "latest", "style": "candles", "granularity": 60, "subscribe": 1, "req_id": 2}) == []
+    assert (
+        call(
+            machine,
+            {
+                "ticks_history": "R_50",
+                "end": "latest",
+                "count": 2,
+                "style": "ticks",
+                "subscribe": 1,
+                "req_id": 1,
+            },
+        )
+        == []
+    )
+    assert (
+        call(
+            machine,
+            {
+                "ticks_history": "R_50",
+                "end": "latest",
+                "style": "candles",
+                "granularity": 60,
+                "subscribe": 1,
+                "req_id": 2,
+            },
+        )
+        == []
+    )
     first, second = [e for e in machine.events() if isinstance(e, RequestReceived)]
     ids = [machine.open_stream(first.request_id), machine.open_stream(second.request_id)]
     for sub_id in ids:
@@ -129,7 +198,8 @@ def test_streams_get_ids_of_32_chars_and_msg_types_as_the_spec_lists() -> None:
     assert [m["msg_type"] for m in out] == ["history", "tick", "candles", "ohlc"]
     assert [m["req_id"] for m in out] == [1, 1, 2, 2]
     assert [m["subscription"]["id"] for m in out] == [ids[0], ids[0], ids[1], ids[1]]
-    assert out[0]["pip_size"] == 4 and out[0]["echo_req"]["style"] == "ticks"
+    assert out[0]["pip_size"] == 4
+    assert out[0]["echo_req"]["style"] == "ticks"
     (dup,) = call(machine, {"ticks": "R_50", "subscribe": 1, "req_id": 3})
     assert dup["error"]["code"] == "AlreadySubscribed"
     assert dup["msg_type"] == "ticks"  # an error carries the call's name (spec 1.4)
@@ -170,7 +240,8 @@ def test_idle_connections_close_after_two_minutes_unless_pings_count(pings: bool
     machine.ping_received(100.0)
     machine.handle_timer(130.0)
     if pings:
-        assert machine.close_request is None and machine.next_deadline() == 220.0
+        assert machine.close_request is None
+        assert machine.next_deadline() == 220.0
     else:
         assert machine.close_request == CloseRequest(code=1000, reason="inactivity timeout")
     assert server(idle_timeout=None).next_deadline() is None
@@ -180,7 +251,10 @@ def test_rate_limits_answer_rate_limit_and_keep_the_connection() -> None:
     machine = server(budgets={"general": (3, 100)}, ping_per_second=2)
     answers = [call(machine, {"time": 1, "req_id": n})[0] for n in range(5)]
     assert ["error" in a for a in answers] == [False, False, False, True, True]
-    assert answers[3]["error"] == {"code": "RateLimit", "message": "You have reached the rate limit for time."}
+    assert answers[3]["error"] == {
+        "code": "RateLimit",
+        "message": "You have reached the rate limit for time.",
+    }
     pings = [call(machine, {"ping": 1, "req_id": n})[0] for n in range(3)]
     assert ["error" in a for a in pings] == [False, False, True]  # ping has its own budget
     assert machine.close_request is None
@@ -194,7 +268,8 @@ def test_frames_are_kept_under_the_limit() -> None:
     (event,) = [e for e in machine.events() if isinstance(e, RequestReceived)]
     machine.reply(event.request_id, {"contracts": [{"longcode": "x" * 100}] * 100}, 1.0)
     (answer,) = [msgspec.json.decode(m) for m in machine.messages_to_send()]
-    assert answer["error"]["code"] == "OutputValidationFailed" and answer["req_id"] == 3
+    assert answer["error"]["code"] == "OutputValidationFailed"
+    assert answer["req_id"] == 3
 
 
 def test_invalid_json_closes_and_a_json_non_object_is_unrecognised() -> None:

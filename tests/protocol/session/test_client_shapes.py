@@ -475,9 +475,7 @@ def test_a_stream_the_venue_ends_by_itself_is_ended_or_subscribed_again() -> Non
     client.receive_message(stream(b["id"], "s-2", "ticks.R_100"), 0.1)
     client.events()
     assert client.venue_ended(["ticks.R_50", "ticks.unknown"], 0.2) == ["ticks.R_50"]
-    assert [e.topic for e in client.events() if isinstance(e, SubscriptionEnded)] == [
-        "ticks.R_50"
-    ]
+    assert [e.topic for e in client.events() if isinstance(e, SubscriptionEnded)] == ["ticks.R_50"]
     assert client.ledger.desired() == ["ticks.R_100"]
     assert client.ledger.topic_for_remote("s-1") is None
     assert sent(client) == []  # not wanted any more: nothing goes out
