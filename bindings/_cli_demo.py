@@ -86,8 +86,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
             "Serve a reference venue on 127.0.0.1 and run tradewire's asyncio client "
             "against it.  Deribit (the default): auth, book/ticker/trades, an order placed, "
             "edited and cancelled, a book gap and a dropped connection ridden through.  "
-            "Rails: a token over HTTP, the four streams, an order placed and cancelled, a "
-            "dropped connection and a token renewal ridden through.  Prints a live line "
+            "Deriv: authorize, tick and balance streams, a proposal bought and sold, a "
+            "dropped connection ridden through.  Rails: a token over HTTP, the four "
+            "streams, an order placed and cancelled, a dropped connection and a token "
+            "renewal ridden through.  Prints a live line "
             "per second and a summary; exit 0 when every step succeeded."
         ),
     )
@@ -114,8 +116,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = REGISTRY[getattr(args, "venue", VENUE.name)]
     try:
         if chosen is not VENUE and chosen.run_demo is not None:
-            asyncio.run(chosen.run_demo(args.seed, sys.stdout))
-            return 0
+            code = asyncio.run(chosen.run_demo(args.seed, sys.stdout))
+            return 0 if code is None else code
         return asyncio.run(demo(args.seed, sys.stdout))
     except DemoFailed as exc:
         return _fail(str(exc))

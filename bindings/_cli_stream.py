@@ -186,7 +186,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
                 private.append(name)
         except LocalProtocolError as exc:
             raise UsageError(str(exc)) from None
-    credentials = _credentials(args, environ)
+    credentials = _credentials(args, environ, secret_only=venue.secret_only)
     if private and credentials is None:
         raise UsageError(
             f"channel {private[0]!r} needs an authenticated connection: pass --client-id "
@@ -209,13 +209,19 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     )
 
 
-def _credentials(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, Secret] | None:
+def _credentials(
+    args: argparse.Namespace, environ: Mapping[str, str], *, secret_only: bool = False
+) -> tuple[str, Secret] | None:
+    """The key pair; for a venue whose credential is one token (``secret_only``), the
+    secret alone (``--client-secret TOKEN``) is enough."""
     client_id = args.client_id if args.client_id is not None else environ.get(ENV_CLIENT_ID)
     secret = args.client_secret
     if secret is None:
         secret = environ.get(ENV_CLIENT_SECRET)
     if not client_id and not secret:
         return None
+    if secret_only and secret:
+        return client_id or "", Secret(secret)
     if not client_id or not secret:
         raise UsageError(
             "credentials need both a client id and a secret: --client-id and "

@@ -18,7 +18,11 @@ functions; none of them does I/O:
   the REST paths under the HTTP base, if it has any);
 * ``transcripts()``: the venue's transcript adapter for ``tradewire replay``;
 * ``demo``: the key pair its reference venue registers for everyone; ``run_demo(seed,
-  out)``: its ``tradewire demo VENUE`` (``None``: it has none of its own);
+  out)``: its ``tradewire demo VENUE`` (a coroutine; an int it returns is the exit code;
+  ``None``: it has none of its own, Deribit's demo is the default);
+* ``secret_only``: the venue's credential is one token (Deriv's API token), so
+  ``tradewire stream`` takes ``--client-secret`` alone and ``credentials`` gets ``""``
+  as the client id;
 * ``connect(binding, url, machine, http_url=, credentials=, **options)``: how a client
   of this venue connects with a binding, for a venue whose WebSocket needs more than
   the binding's ``connect`` (Rails fetches its token over HTTP first and keeps it
@@ -164,8 +168,9 @@ class VenueEntry:
     connections: Callable[[Any], Callable[[str | None], ServerConnection]] = _both_on_one_port
     transcripts: Callable[[], VenueAdapter] | None = None
     demo: tuple[str, str] | None = None
-    run_demo: Callable[[int, TextIO], Coroutine[Any, Any, None]] | None = None
+    run_demo: Callable[[int, TextIO], Coroutine[Any, Any, int | None]] | None = None
     connect: Callable[..., AbstractAsyncContextManager[Any]] | None = None
+    secret_only: bool = False
 
 
 # -- the stream line format -------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tradewire.protocol import LocalProtocolError
 from ._common import ServerConnection
 from ._venue_currencycom import ENTRY as CURRENCYCOM
 from ._venue_deribit import ENTRY as DERIBIT
+from ._venue_deriv import ENTRY as DERIV
 from ._venue_rails import ENTRY as RAILS
 from ._venue_spec import ReferenceOptions, ReferenceVenue, VenueEntry
 
@@ -48,7 +49,7 @@ __all__ = [
 
 DEFAULT_SEED = 1
 
-ENTRIES: tuple[VenueEntry, ...] = (DERIBIT, CURRENCYCOM, RAILS)
+ENTRIES: tuple[VenueEntry, ...] = (DERIBIT, DERIV, CURRENCYCOM, RAILS)
 """Every venue the command line and the pytest plugin know, in the order help lists them."""
 
 REGISTRY: dict[str, VenueEntry] = {venue.name: venue for venue in ENTRIES}

@@ -20,6 +20,8 @@ drain_pool    ``ratelimit``: empty the rate pool the next request draws on, just
               it is read (a pool refills in a fraction of a second, so it waits for it)
 expire        ``expire``: the connection's credentials expire now
 market_gap    ``gap``: what a gap in the target's market data means (the venue's market)
+idle_close    ``idle`` (optional): close the connection as the venue's idle timer does
+              (without it: a close handshake 1000 ``"idle timeout"``)
 ============= ==============================================================================
 
 Faults every venue gets the same way: ``disconnect`` (``Disconnect(abort=True)``, or a
@@ -175,7 +177,9 @@ class FaultyMachine:
         return self.inner.send(command, now)
 
     def ping_received(self, now: float) -> None:
-        """A control-frame ping, passed on to a machine that counts it as liveness."""
+        """A control-frame ping, passed on to a machine that counts it as liveness (a
+        zombie reads nothing, so it is not told)."""
+        self._now = now
         hook = getattr(self.inner, "ping_received", None)
         if hook is not None and not self.zombie:
             hook(now)
@@ -254,6 +258,14 @@ class FaultyMachine:
             self._skip_answer = True
         elif kind == "stall":
             self.stalled = True
+        elif kind == "idle":
+            # A venue's hooks may close as its idle timer does; by default a close
+            # handshake 1000 "idle timeout".
+            idle_close = getattr(self.hooks, "idle_close", None)
+            if idle_close is not None:
+                idle_close(self.inner, now)
+            else:
+                self.inner.send(Disconnect(code=1000, reason="idle timeout"), now)
         else:  # gap: the venue's market
             self.hooks.market_gap(fault, now)
 

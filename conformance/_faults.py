@@ -42,6 +42,8 @@ heartbeat    --         --                  the client's next heartbeat answer i
                                             the venue's heartbeat check closes the connection
 stall        --         --                  the client stops reading: the connection's output
                                             piles up until the venue's too-slow limit closes it
+idle         --         --                  the venue closes the connection now as idle (its
+                                            inactivity timeout, without waiting for it)
 ============ ========== =================== ==================================================
 
 Every fault fires once per connection it applies to.  Triggers count from the
@@ -102,6 +104,7 @@ FAULT_KINDS: dict[str, _Rule] = {
     "expire": _Rule("none", (), "expire the connection's access tokens now"),
     "heartbeat": _Rule("none", (), "ignore the next heartbeat answer"),
     "stall": _Rule("none", (), "the client stops reading until the too-slow limit"),
+    "idle": _Rule("none", (), "close the connection now as idle (inactivity timeout)"),
 }
 """Every fault kind: whether it takes a target, its variants, one line of help."""
 

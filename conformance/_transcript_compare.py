@@ -99,6 +99,8 @@ def _builtin_hook(obj: Any) -> Any:
         return _describe_exception(obj)
     if isinstance(obj, Command):
         return type(obj).__name__
+    if isinstance(obj, msgspec.Raw):  # JSON kept undecoded in an event (Deriv's echo_req)
+        return msgspec.json.decode(obj)
     raise NotImplementedError(f"cannot describe {type(obj).__name__}")
 
 

@@ -6,8 +6,8 @@ draw; ``deadline=None`` because timings on a shared 2-core machine are not what 
 properties are about.  Set ``TRADEWIRE_HYPOTHESIS=explore`` for fresh random examples
 (and hypothesis' example database) when hunting bugs locally.
 
-"spec N.N" in a test means section N.N of ``docs/venues/<venue>.md`` for the venue the
-test is about (``deribit.md`` unless the test names another).
+"spec N.N" in a test means section N.N of ``docs/venues/deribit.md``, unless the test
+names another venue's file (a Deriv test names ``docs/venues/deriv.md``, and so on).
 
 Every hypothesis test (``@given`` or a rule-based state machine) is marked
 ``property`` at collection, so ``pytest -m property`` selects the property and fuzz

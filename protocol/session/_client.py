@@ -204,7 +204,9 @@ class ClientSession(SessionCore):
             if limit is not None and now >= self._heard + limit:
                 self._declare_dead(now)
             elif auth.renew_at is not None and now >= auth.renew_at:
-                self.close_request = CloseRequest(code=1000, reason="renewing credentials")
+                self.close_request = CloseRequest(
+                    code=1000, reason="renewing credentials", planned=True
+                )
             else:
                 refresh_at = auth.refresh_at
                 if refresh_at is not None and now >= refresh_at and self._auth_request is None:

@@ -12,6 +12,7 @@ a session.  ``_client.py`` adds the public driving contract; the split is one of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .._bounded import BoundedQueue
@@ -136,6 +137,21 @@ class SessionCore:
     def is_open(self, request_id: RequestId) -> bool:
         """``request_id`` is still waiting for its answer (or to be sent)."""
         return request_id in self._outbox.reqs
+
+    def venue_ended(
+        self, topics: Iterable[str], now: float, *, keep_desired: bool = False
+    ) -> list[str]:
+        """The venue ended live subscriptions by itself (a finished stream, a consumed
+        quote, the ids an unsubscribe-all stopped): each active one of ``topics`` is
+        :class:`SubscriptionEnded` and no longer desired, or, with ``keep_desired``,
+        subscribed again.  Returns the topics that ended."""
+        ended = self._subs.venue_ended(topics, keep_desired=keep_desired)
+        for topic in ended:
+            for policy in self.spec.books:
+                policy.forget(topic)
+        if ended:
+            self._after_subscriptions(now)
+        return ended
 
     def is_subscribed(self, topic: str) -> bool:
         """The topic is desired or live: a book for it may be kept."""

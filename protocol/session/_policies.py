@@ -23,7 +23,7 @@ Everything here is an interface or a small value; the implementations live besid
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import msgspec
@@ -266,6 +266,10 @@ class Pacing(Protocol):
 class SessionHost(Protocol):
     """What the machine lets a policy do (book continuity, stream routing).
 
+    ``venue_ended(topics, now)`` tells the machine the venue ended live subscriptions by
+    itself (a stream that finished, a quote the venue consumed, an unsubscribe-all the
+    venue answered with the ids it stopped).
+
     ``event_queue`` is the machine's event queue: a hot handler appends to its ``items``
     directly (read it each time: the machine's drain replaces the list).
 
@@ -290,6 +294,10 @@ class SessionHost(Protocol):
     def request(self, command: Command, now: float) -> RequestId | None: ...
 
     def is_open(self, request_id: RequestId) -> bool: ...
+
+    def venue_ended(
+        self, topics: Iterable[str], now: float, *, keep_desired: bool = False
+    ) -> list[str]: ...
 
 
 class Router(Protocol):

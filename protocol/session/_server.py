@@ -143,6 +143,8 @@ class ServerSpec(msgspec.Struct, kw_only=True):
       the idle timer (``False``: only :meth:`ServerSession.alive` does, for a venue that
       closes a connection that has not *pinged* for a while, whatever else it sent; a
       WebSocket control-frame ping counts too, see :meth:`ServerSession.ping_received`);
+      ``pings_are_activity``: a WebSocket ping frame from the client counts as liveness
+      too (``False``: only messages do);
     * ``on_close(session, why)``: once, when the connection ends (the machine asked, the
       venue asked, or the transport was lost): cancel-on-disconnect and the like;
       ``on_lost(session)``: after the transport is gone (release what it held);
@@ -161,6 +163,7 @@ class ServerSpec(msgspec.Struct, kw_only=True):
     idle_with_topics: bool = True
     idle_close: tuple[int, str, bool] = (1006, "", True)
     idle_on_messages: bool = True
+    pings_are_activity: bool = True
     on_close: Callable[[ServerSession, str], None] | None = None
     on_lost: Callable[[ServerSession], None] | None = None
     max_events: int = 10_000
@@ -664,8 +667,10 @@ class ServerSession:
 
     def ping_received(self, now: float) -> None:
         """A WebSocket control-frame ping arrived (the stack answered it with a pong):
-        it counts as liveness for the idle close, like :meth:`alive`."""
-        self.alive(now)
+        with the spec's ``pings_are_activity`` it counts as liveness for the idle close,
+        like :meth:`alive`."""
+        if self.spec.pings_are_activity:
+            self.alive(now)
 
     def _idle_deadline(self) -> float | None:
         timeout = self.spec.idle_timeout

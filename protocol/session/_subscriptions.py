@@ -288,6 +288,16 @@ class Subscriptions:
             self._settle_some(topic, unsubscribe=True, value=True)
         self._prune(ended)
 
+    def venue_ended(self, topics: Iterable[str], *, keep_desired: bool) -> list[str]:
+        """The venue ended these live topics by itself; returns the ones that were
+        active.  ``keep_desired``: they are planned again (else no longer desired)."""
+        ledger = self.ledger
+        ended = [
+            t for t in dict.fromkeys(topics) if ledger.ended_by_venue(t, keep_desired=keep_desired)
+        ]
+        self._ended(ended)
+        return ended
+
     def unsubscribe_failed(self, request_id: RequestId) -> list[str]:
         """No ack: the topics count as still active; returns them."""
         return self.ledger.unsubscribe_failed(request_id)  # unwanted ones: planned again

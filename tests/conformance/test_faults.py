@@ -215,3 +215,40 @@ def test_the_fault_engine_passes_control_pings_on_unless_a_zombie() -> None:
     machine.ping_received(2.0)
     assert inner.pinged == [1.0]
     FaultyMachine(object(), hooks=None).ping_received(3.0)  # type: ignore[arg-type]
+
+
+def test_an_idle_fault_closes_as_the_venues_hook_says_or_with_1000() -> None:
+    from typing import Any
+
+    from tradewire.conformance._fault_engine import FaultyMachine
+    from tradewire.protocol.session import Disconnect
+
+    class Inner:
+        is_open = True
+        close_request = None
+        connection_id = 1
+
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def send(self, command: Any, now: float) -> None:
+            self.sent.append(command)
+
+    class Hooks:
+        pass
+
+    class IdleHooks:
+        def __init__(self) -> None:
+            self.closed: list[float] = []
+
+        def idle_close(self, machine: Any, now: float) -> None:
+            self.closed.append(now)
+
+    (fault,) = FaultPlan.parse("idle@5s").faults
+    inner = Inner()
+    FaultyMachine(inner, Hooks()).apply(fault, 5.0)  # type: ignore[arg-type]
+    assert inner.sent == [Disconnect(code=1000, reason="idle timeout")]
+    hooks, inner = IdleHooks(), Inner()
+    FaultyMachine(inner, hooks).apply(fault, 5.0)  # type: ignore[arg-type]
+    assert hooks.closed == [5.0]
+    assert inner.sent == []

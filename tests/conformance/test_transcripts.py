@@ -507,3 +507,16 @@ def test_lines_end_at_newline_only_not_at_unicode_line_separators() -> None:
     transcript = Transcript.loads(text)
     assert len(transcript.lines) == 3
     assert replay(transcript, EchoAdapter()).ok
+
+
+def test_raw_json_inside_an_event_is_described_as_its_value() -> None:
+    import msgspec
+
+    from tradewire.conformance._transcripts import describe_event
+    from tradewire.protocol import Event
+
+    class Carried(Event, frozen=True, kw_only=True):
+        echo: msgspec.Raw
+
+    name, fields = describe_event(Carried(echo=msgspec.Raw(b'{"ticks":"R_50","req_id":3}')))
+    assert (name, fields) == ("Carried", {"echo": {"ticks": "R_50", "req_id": 3}})

@@ -11,8 +11,12 @@ from typing import Any
 import msgspec
 import pytest
 
+from tradewire.bindings._venues import REGISTRY
 from tradewire.bindings.cli import main
 from tradewire.conformance.deribit import replay_transcript, transcript_file
+
+KNOWN = ", ".join(name for name, e in REGISTRY.items() if e.transcripts is not None)
+"""The venues with transcripts, as the registry lists them."""
 
 
 def canonical(name: str = "order_lifecycle") -> str:
@@ -74,8 +78,8 @@ def test_a_mismatch_prints_the_line_and_both_sides_and_exits_1(
         ("{not json\n", "{path}: not a valid transcript: line 1: not JSON"),
         (b"\xff\xfe\x00", "{path}: not a valid transcript: not UTF-8 text"),
         (
-            '{"transcript":1,"venue":"deriv","client":{}}\n',
-            "{path}: not a valid transcript: line 1: unknown venue 'deriv'; known: deribit",
+            '{"transcript":1,"venue":"kraken","client":{}}\n',
+            "{path}: not a valid transcript: line 1: unknown venue 'kraken'; known: " + KNOWN,
         ),
         (
             '{"transcript":1,"venue":"deribit","client":{"ids":"x"}}\n',

@@ -468,7 +468,9 @@ def test_a_new_token_renews_the_connection_and_the_next_upgrade_carries_it() -> 
     (done,) = machine.events()
     assert isinstance(done, RequestSucceeded)
     assert done.request_id == request_id
-    assert machine.close_request == CloseRequest(code=1000, reason="renewing credentials")
+    assert machine.close_request == CloseRequest(
+        code=1000, reason="renewing credentials", planned=True
+    )
     assert not machine.token_wanted
     machine.connection_lost(100.1)
     handshake = machine.handshake
@@ -490,7 +492,9 @@ def test_a_renewal_waits_for_the_callers_requests_on_the_wire_at_most_the_grace(
     assert deadline <= 15.0
     machine.receive_message(reply("createOrder", request_id, 200, "order accepted"), 10.5)
     machine.handle_timer(machine.next_deadline() or 0.0)
-    assert machine.close_request == CloseRequest(code=1000, reason="renewing credentials")
+    assert machine.close_request == CloseRequest(
+        code=1000, reason="renewing credentials", planned=True
+    )
     stuck = connected()  # the venue never answers the order: renew after the grace anyway
     stuck.send(CreateOrder(side="buy", price="1", quantity="1"), 10.0)
     stuck.send(UseToken(token="NEW.JWT.X"), 10.0)

@@ -259,7 +259,9 @@ def test_a_handshake_token_is_renewed_by_reconnecting() -> None:
     assert isinstance(auth, TokenAuth)
     auth.issued("T2", 50.0)
     client.handle_timer(50.0)
-    assert client.close_request == CloseRequest(code=1000, reason="renewing credentials")
+    assert client.close_request == CloseRequest(
+        code=1000, reason="renewing credentials", planned=True
+    )
     client.connection_lost(50.1)
     auth.renew_at = None
     assert client.handshake.subprotocols == ("authorization#T2",)
@@ -531,3 +533,24 @@ def test_handshake_topics_are_acknowledged_to_continuity_policies_at_connect() -
     client.connection_lost(2.0)
     client.connection_made(3.0)  # again on every connection: the books there are new
     assert recorder.resubscribed_topics == ["orders", "publicOrderBook"] * 2
+
+
+def test_a_stream_the_venue_ends_by_itself_is_ended_or_subscribed_again() -> None:
+    # Deriv: a sold contract's stream, a consumed quote, the ids a forget_all stopped.
+    client = toy(subscriptions="stream")
+    client.connection_made(0.0)
+    client.send(Sub(topics=("ticks.R_50", "ticks.R_100")), 0.0)
+    a, b = sent(client)
+    client.receive_message(stream(a["id"], "s-1", "ticks.R_50"), 0.1)
+    client.receive_message(stream(b["id"], "s-2", "ticks.R_100"), 0.1)
+    client.events()
+    assert client.venue_ended(["ticks.R_50", "ticks.unknown"], 0.2) == ["ticks.R_50"]
+    assert [e.topic for e in client.events() if isinstance(e, SubscriptionEnded)] == ["ticks.R_50"]
+    assert client.ledger.desired() == ["ticks.R_100"]
+    assert client.ledger.topic_for_remote("s-1") is None
+    assert sent(client) == []  # not wanted any more: nothing goes out
+    # keep_desired: the venue ended it, the user still wants it: subscribed again
+    assert client.venue_ended(["ticks.R_100"], 0.3, keep_desired=True) == ["ticks.R_100"]
+    (again,) = sent(client)
+    assert again["args"]["topics"] == ["ticks.R_100"]
+    assert client.venue_ended(["ticks.R_100"], 0.4) == []  # not active: nothing ends

@@ -356,3 +356,30 @@ def test_a_reply_command_is_a_reply() -> None:
     (handle,) = session.held.handles()
     session.send(Reply(request_id=handle, result=[1]), 0.0)
     assert out(session) == [{"id": 8, "result": [1], "took": 0.0}]
+
+
+@pytest.mark.parametrize("counted", [True, False])
+def test_websocket_pings_count_as_activity_when_the_venue_says_so(counted: bool) -> None:
+    session = make(idle_timeout=30.0, pings_are_activity=counted)
+    session.connection_made(0.0)
+    session.ping_received(20.0)
+    assert session.next_deadline() == (50.0 if counted else 30.0)
+
+
+def test_the_server_stack_reports_ping_frames_to_a_machine_that_asks() -> None:
+    import random
+
+    from tradewire.conformance._echo import EchoClient
+    from tradewire.protocol import WebSocketClientStack, WebSocketServerStack
+    from tradewire.protocol.transport._frames import OP_PING, encode_frame
+
+    session = make(idle_timeout=30.0, pings_are_activity=True)
+    stack = WebSocketServerStack(session)  # type: ignore[arg-type]
+    stack.connection_made(0.0)
+    client = WebSocketClientStack(EchoClient(), host="venue", rng=random.Random(1))
+    client.connection_made(0.0)
+    stack.receive_data(client.data_to_send(), 0.0)
+    client.receive_data(stack.data_to_send(), 0.0)
+    stack.receive_data(encode_frame(OP_PING, b"p", random.Random(2)), 25.0)
+    assert session.last_inbound == 25.0
+    assert session.next_deadline() == 55.0

@@ -1,0 +1,501 @@
+"""Deriv's part of the client machine: its codec, stream policy, router and auth, as data.
+
+* :class:`DerivClientCodec`: requests encoded when opened (nothing in a Deriv request
+  depends on when it is sent); messages decoded by ``msg_type``
+  (:func:`~._inbound.decode_message`); replies turned into
+  :class:`~tradewire.protocol.session.Answer` by ``req_id``.
+* :class:`DerivSubscriptions`: a user-facing stream is a topic (``_topics``); one stream
+  per request (spec 1.5), grouped by its ``forget_all`` type; ``balance``,
+  ``transaction`` and ``proposal_open_contract`` wait for ``authorize``; an unsubscribe
+  is ``forget`` with the stream's id on this connection.
+* :class:`StreamRouter`: every message that may belong to a stream.  A known
+  ``subscription.id`` is the hot path: the message gets its topic and becomes an event.
+  A new id is the first reply of a stream request: it answers that request
+  (``host.answered``), which maps the id to the topic.  A message without
+  ``subscription`` is a plain reply.  It also ends streams the venue ended by itself:
+  an open-contract stream of one contract once it is sold (``is_sold``), a proposal
+  stream once bought (the venue consumes it, spec 1.5), and the streams a ``forget_all``
+  stopped (``SubscriptionEnded``; they are not restored after a reconnect).
+* :class:`DerivAuth`: ``authorize`` with the token on every connection (no refresh:
+  Deriv tokens do not expire by time), reporting :class:`Authorized`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from .._errors import LocalProtocolError, RemoteProtocolError
+from .._events import Command, Event
+from .._secrets import Secret
+from .._sources import RequestId
+from ..session import (
+    HANDLED,
+    Answer,
+    CommandInfo,
+    Handler,
+    LoginAuth,
+    MalformedResult,
+    SessionHost,
+    SubscriptionLedger,
+    SubscriptionOp,
+)
+from ._client_events import Authorized, Subscribe, Unsubscribe
+from ._commands import (
+    Authorize,
+    DerivCommand,
+    Forget,
+    GenericCommand,
+    Ping,
+    StreamCommand,
+    Ticks,
+    TicksHistory,
+    Transaction,
+)
+from ._errors import error_for
+from ._inbound import (
+    STREAM_MESSAGES,
+    ActiveSymbolsMessage,
+    AuthorizeMessage,
+    BuyMessage,
+    CandlesMessage,
+    ContractsForMessage,
+    ErrorMessage,
+    ForgetAllMessage,
+    ForgetMessage,
+    LogoutMessage,
+    Malformed,
+    OpenContractMessage,
+    PingMessage,
+    PortfolioMessage,
+    ProfitTableMessage,
+    SellMessage,
+    SessionTokenMessage,
+    StatementMessage,
+    TimeMessage,
+    decode_message,
+)
+from ._models import AuthorizeResult, dec_hook
+from ._topics import PRIVATE_STREAM_TYPES, parse_topic, stream_type, topic_of
+from ._wire import encode_request
+
+__all__ = [
+    "AUTH_HINT",
+    "HINT",
+    "DROPPED",
+    "DerivAuth",
+    "DerivClientCodec",
+    "DerivSubscriptions",
+    "StreamRouter",
+]
+
+AUTH_HINT = "pass token= to deriv.ClientProtocol"
+DROPPED = "the venue answered without a subscription id: not a stream (spec 1.5)"
+
+_ANSWERS: tuple[type, ...] = (
+    ErrorMessage,
+    Malformed,
+    AuthorizeMessage,
+    SessionTokenMessage,
+    LogoutMessage,
+    PingMessage,
+    TimeMessage,
+    ActiveSymbolsMessage,
+    ContractsForMessage,
+    PortfolioMessage,
+    ProfitTableMessage,
+    StatementMessage,
+    SellMessage,
+    ForgetMessage,
+)
+_SET = msgspec.structs.force_setattr
+_ECHO = msgspec.json.Decoder(dict[str, Any])
+HINT = 48
+"""Bytes of a message's start that pick its hot-path decoder: the start of ``echo_req``,
+the same in every message of one stream."""
+MAX_HOT = 4096
+"""Hot-path entries kept (one per stream and message type); past it they start again."""
+
+
+def _decoder(cls: type) -> Any:
+    return msgspec.json.Decoder(cls, dec_hook=dec_hook).decode
+
+
+_STREAM_DECODERS: dict[tuple[Any, str], Any] = {}
+
+
+def _stream_decoder(cls: Any, topic: str) -> Any:
+    """A decoder into a subclass of ``cls`` whose ``topic`` default is ``topic`` (named
+    like ``cls``, with its tag): a hot-path message carries its topic at no cost."""
+    key = (cls, topic)
+    found = _STREAM_DECODERS.get(key)
+    if found is None:
+        config = cls.__struct_config__
+        sub: Any = msgspec.defstruct(
+            cls.__name__,
+            [("topic", str | None, msgspec.field(default=topic, name="tradewire:topic"))],
+            bases=(cls,),
+            kw_only=True,
+            frozen=True,
+            gc=False,
+            tag=config.tag,
+            module=cls.__module__,
+        )
+        sub.msg_type = cls.msg_type
+        found = _STREAM_DECODERS[key] = _decoder(sub)
+    return found
+
+
+class DerivClientCodec:
+    """The client codec (see the module docstring)."""
+
+    answer_types: tuple[type, ...] = _ANSWERS
+
+    def __init__(self, *, new_api: bool) -> None:
+        self.new_api = new_api
+        self.hot: dict[bytes, tuple[Any, str]] = {}
+        self.queue: Any = None  # the machine's event queue (the router arms the hot path)
+        self.last: bytes | str = b""  # the message the slow path decoded last
+
+    def arm(self, queue: Any) -> None:
+        """The router gives the machine's event queue: the hot path queues events itself
+        (the machine reads ``decode`` once, after its routers registered)."""
+        self.queue = queue
+        self.decode = self._hot_decoder(queue)  # type: ignore[method-assign,assignment]
+
+    def learn(self, data: bytes | str, message: Any, topic: str) -> None:
+        """A stream message that went the slow way: later messages of the same stream
+        that start with the same bytes (its ``echo_req`` is the same each time) go the
+        hot way: one typed decode into the stream's own class, whose ``topic`` default
+        is the stream's topic, checked by its ``subscription.id``."""
+        if not isinstance(data, bytes) or message.subscription is None:
+            return
+        hot = self.hot
+        if len(hot) >= MAX_HOT:
+            hot.clear()
+            _STREAM_DECODERS.clear()
+        hot[data[:HINT]] = (_stream_decoder(type(message), topic), message.subscription.id)
+
+    def forget(self, sub_id: str) -> None:
+        """A stream ended: its hot entries go (so its id is never matched again)."""
+        for key in [k for k, v in self.hot.items() if v[1] == sub_id]:
+            del self.hot[key]
+
+    def decode(self, data: bytes | str) -> Any:
+        """One message, decoded by ``msg_type`` (the hot path replaces this, ``arm``)."""
+        self.last = data
+        return decode_message(data)
+
+    def _hot_decoder(self, queue: Any) -> Callable[[bytes | str], Any]:
+        get = self.hot.get
+        slow = decode_message
+        handled = HANDLED
+        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        codec = self
+
+        def decode(data: bytes | str) -> Any:
+            if type(data) is bytes:
+                entry = get(data[:HINT])
+                if entry is not None:
+                    try:
+                        message = entry[0](data)
+                    except errors:
+                        codec.last = data
+                        return slow(data)
+                    sub = message.subscription
+                    if sub is not None and sub.id == entry[1]:
+                        queue.items.append(message)
+                        return handled
+                    codec.last = data
+                    return message  # another stream's with the same start: routed
+            codec.last = data
+            return slow(data)
+
+        return decode
+
+    def describe(self, command: Command) -> CommandInfo:
+        if isinstance(command, GenericCommand):
+            return CommandInfo(name=command.call, needs_auth=command.needs_auth)
+        if not isinstance(command, DerivCommand):
+            raise LocalProtocolError(
+                f"invalid command: expected a Deriv command, GenericCommand, Subscribe or "
+                f"Unsubscribe, got {type(command).__name__}"
+            )
+        managed = None
+        if isinstance(command, Authorize):
+            managed = AUTH_HINT
+        elif isinstance(command, Forget):
+            managed = "send Unsubscribe(streams=[...]) so the machine keeps its streams exact"
+        elif isinstance(command, StreamCommand) and (
+            command.subscribe or isinstance(command, Ticks | Transaction)
+        ):
+            managed = "send Subscribe(streams=[...]) so the stream survives reconnects"
+        return CommandInfo(
+            name=command.call,
+            needs_auth=command.needs_auth,
+            rate_key=command.rate_group,
+            managed=managed,
+        )
+
+    def prepare(self, request_id: RequestId, command: Command) -> bytes:
+        if not isinstance(request_id, int):
+            raise LocalProtocolError(
+                f"invalid request id {request_id!r}: Deriv's req_id is an int (use CounterIds)"
+            )
+        return encode_request(request_id, command, new_api=self.new_api)
+
+    @staticmethod
+    def encode(prepared: bytes, now: float) -> bytes:
+        return prepared
+
+    @staticmethod
+    def answer(message: Any) -> Answer:
+        if type(message) is ErrorMessage:
+            error = message.error
+            return Answer(
+                request_id=message.req_id, error=error_for(error.code, error.message, error.details)
+            )
+        if type(message) is Malformed:
+            return Answer(
+                request_id=message.req_id,
+                error=MalformedResult(f"{message.msg_type}: {message.reason}"),
+            )
+        return Answer(request_id=message.req_id, result=message)
+
+    @staticmethod
+    def result(command: Command, raw: Any) -> Any:
+        if isinstance(command, GenericCommand):
+            return raw
+        assert isinstance(command, DerivCommand)
+        expected = command.answer
+        if isinstance(command, TicksHistory) and command.candles:
+            expected = CandlesMessage
+        if not isinstance(raw, expected):
+            raise RemoteProtocolError(
+                f"{command.call} was answered with msg_type "
+                f"{getattr(raw, 'msg_type', type(raw).__name__)!r}"
+            )
+        if command.payload is None or (isinstance(command, StreamCommand) and command.subscribe):
+            return raw  # the machine's own stream request: the ack is the whole message
+        return getattr(raw, command.payload)
+
+
+class DerivSubscriptions:
+    """Deriv's stream policy (see the module docstring)."""
+
+    max_per_request = 1
+    max_chars: int | None = None
+    in_handshake = False
+
+    def __init__(self, *, max_streams: int) -> None:
+        self.commands: dict[str, StreamCommand] = {}
+        self.max_streams = max_streams
+        self.ledger: SubscriptionLedger | None = None  # the machine's, set once built
+        self.router: StreamRouter | None = None
+
+    def topic(self, stream: str | StreamCommand) -> str:
+        """The canonical topic of a stream given as a topic or a command (remembered)."""
+        if isinstance(stream, str):
+            command = parse_topic(stream)
+        elif isinstance(stream, StreamCommand):
+            command = msgspec.structs.replace(stream, subscribe=False)
+        else:
+            raise LocalProtocolError(
+                f"invalid stream {stream!r:.80}: expected a topic str or a stream command"
+            )
+        topic = topic_of(command)
+        if topic not in self.commands:
+            if len(self.commands) >= 2 * self.max_streams:
+                self._prune()
+            self.commands[topic] = command
+        return topic
+
+    def _prune(self) -> None:
+        ledger = self.ledger
+        if ledger is None:
+            return
+        keep = set(ledger.desired()) | set(ledger.active())
+        self.commands = {t: c for t, c in self.commands.items() if t in keep}
+
+    def command(self, topic: str) -> StreamCommand:
+        found = self.commands.get(topic)
+        return found if found is not None else parse_topic(topic)
+
+    def request(self, command: Command) -> tuple[SubscriptionOp, tuple[str, ...]] | None:
+        if isinstance(command, Subscribe):
+            return SubscriptionOp.SUBSCRIBE, tuple(self.topic(s) for s in command.streams)
+        if isinstance(command, Unsubscribe):
+            return SubscriptionOp.UNSUBSCRIBE, tuple(self.topic(s) for s in command.streams)
+        return None
+
+    def check(self, topics: Sequence[str], has_credentials: bool) -> None:
+        if has_credentials:
+            return
+        private = [t for t in topics if self.group(t) in PRIVATE_STREAM_TYPES]
+        if private:
+            raise LocalProtocolError(f"streams {private!r:.200} need authorization: {AUTH_HINT}")
+
+    def group(self, topic: str) -> str:
+        return stream_type(self.command(topic))
+
+    @staticmethod
+    def group_needs_auth(group: str) -> bool:
+        return group in PRIVATE_STREAM_TYPES
+
+    def subscribe_command(self, group: str, topics: list[str]) -> Command:
+        return msgspec.structs.replace(self.command(topics[0]), subscribe=True)
+
+    def unsubscribe_command(self, group: str, topics: list[str]) -> Command:
+        remote = self.ledger.remote_id(topics[0]) if self.ledger is not None else None
+        if remote is not None and self.router is not None:
+            self.router.drop(remote)
+        if remote is None:
+            # Nothing to forget at the venue (never seen a stream id): a ping stands in,
+            # so the ledger settles the topic with the pong.
+            return Ping()
+        return Forget(forget=remote)
+
+    @staticmethod
+    def accepted(result: Any, topics: list[str]) -> tuple[list[str], Mapping[str, str] | None]:
+        if getattr(result, "subscription", None) is None:
+            return [], None  # a one-off answer: the venue started no stream
+        return list(topics), None
+
+
+class StreamRouter:
+    """Stream messages, their acks and the streams the venue ends (module docstring)."""
+
+    def __init__(
+        self, subscriptions: DerivSubscriptions, codec: DerivClientCodec, *, max_routes: int
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.codec = codec
+        self.routes: dict[str, str] = {}  # subscription.id -> topic, this connection
+        self.max_routes = max_routes
+
+    def reset(self) -> None:
+        """The connection is gone: its stream ids with it."""
+        self.routes.clear()
+        self.codec.hot.clear()
+
+    def drop(self, sub_id: str) -> None:
+        """Stream ``sub_id`` is being forgotten: its later messages are not routed."""
+        self.routes.pop(sub_id, None)
+        self.codec.forget(sub_id)
+
+    def handlers(self, host: SessionHost) -> dict[type, Handler]:
+        routes = self.routes
+        subs = self.subscriptions
+        queue = host.event_queue
+        codec = self.codec
+        codec.arm(queue)
+        cold = (OpenContractMessage, BuyMessage)  # their handling ends streams: never hot
+
+        def learn(sub_id: str) -> str | None:
+            ledger = subs.ledger
+            topic = ledger.topic_for_remote(sub_id) if ledger is not None else None
+            if topic is not None:
+                if len(routes) >= self.max_routes:
+                    routes.clear()
+                routes[sub_id] = topic
+            return topic
+
+        def on_stream(message: Any, now: float) -> None:
+            sub = message.subscription
+            if sub is not None:
+                topic = routes.get(sub.id)
+                if topic is not None:  # a stream we know
+                    _SET(message, "topic", topic)
+                    queue.items.append(message)
+                    if type(message) is OpenContractMessage:
+                        self._contract_update(host, message, topic, now)
+                    elif type(message) not in cold:
+                        codec.learn(codec.last, message, topic)
+                    return
+                host.answered(Answer(request_id=message.req_id, result=message, stream=sub.id), now)
+                topic = learn(sub.id)
+                if topic is not None:
+                    _SET(message, "topic", topic)
+                queue.items.append(message)
+                if topic is not None and type(message) is OpenContractMessage:
+                    self._contract_update(host, message, topic, now)
+                return
+            if not host.answered(Answer(request_id=message.req_id, result=message), now):
+                queue.items.append(message)
+            elif type(message) is BuyMessage:
+                self._bought(host, message, now)
+
+        def on_forget_all(message: ForgetAllMessage, now: float) -> None:
+            answered = host.answered(Answer(request_id=message.req_id, result=message), now)
+            if not answered:
+                queue.items.append(message)
+                return
+            ledger = subs.ledger
+            topics = []
+            for sub_id in message.forget_all:
+                topic = routes.pop(sub_id, None)
+                if topic is None and ledger is not None:
+                    topic = ledger.topic_for_remote(sub_id)
+                if topic is not None:
+                    topics.append(topic)
+            host.venue_ended(topics, now)
+
+        table: dict[type, Handler] = {cls: on_stream for cls in STREAM_MESSAGES}
+        table[ForgetAllMessage] = on_forget_all
+        return table
+
+    def _contract_update(
+        self, host: SessionHost, message: OpenContractMessage, topic: str, now: float
+    ) -> None:
+        if message.proposal_open_contract.is_sold != 1:
+            return
+        command = self.subscriptions.commands.get(topic)
+        if command is not None and getattr(command, "contract_id", None) is not None:
+            self.routes.pop(message.subscription.id if message.subscription else "", None)
+            host.venue_ended([topic], now)  # the contract is closed: its stream is over
+
+    def _bought(self, host: SessionHost, message: BuyMessage, now: float) -> None:
+        try:
+            echo = _ECHO.decode(message.echo_req)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return
+        proposal_id = echo.get("buy")
+        topic = self.routes.pop(proposal_id, None) if isinstance(proposal_id, str) else None
+        if topic is not None:
+            host.venue_ended([topic], now)  # the venue consumed the proposal stream
+
+
+def _authorized(result: AuthorizeResult, now: float, refreshed: bool) -> Event:
+    return Authorized(
+        loginid=result.loginid,
+        currency=result.currency,
+        is_virtual=bool(result.is_virtual),
+        scopes=tuple(result.scopes),
+    )
+
+
+class DerivAuth(LoginAuth):
+    """``authorize`` with ``token`` on every connection (see the module docstring)."""
+
+    def __init__(self, token: Secret | None, router: StreamRouter) -> None:
+        super().__init__(self._login_command, _authorized)
+        self.token = token
+        self.enabled = token is not None
+        self.router = router
+
+    def _login_command(self, now: float) -> Command:
+        assert self.token is not None
+        return Authorize(authorize=self.token)
+
+    def connection_made(self) -> None:
+        if self.enabled:
+            super().connection_made()
+
+    def connection_lost(self) -> None:
+        super().connection_lost()
+        self.router.reset()
+
+    def __repr__(self) -> str:
+        return f"DerivAuth(state={self.state.value}, token={'<set>' if self.enabled else None})"
