@@ -49,8 +49,9 @@ from tradewire.protocol.currencycom.server import (
 )
 
 from .. import market as mk
-from .._fault_engine import FaultyMachine, FaultySocket
+from .._fault_engine import FaultySocket
 from .._faults import Fault, FaultPlan
+from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import currencycom_catalog, market_config
 from ._methods import Methods, Refusal, book_payload, candle_payload
 from ._socket import CurrencycomFaultHooks, VenueHTTP, currencycom_machine
@@ -103,11 +104,17 @@ class CurrencycomVenue:
         for api_key, secret, account in config.keys:
             self.state.add_key(api_key, secret, account=account)
         self.methods = Methods(self.market)
-        self.sockets: dict[int, FaultySocket] = {}
+        self.connections = VenueSockets(
+            lambda peer: ServerProtocol(self.state, peer=peer),
+            CurrencycomFaultHooks(self.state),
+            config.faults,
+            max_pending_bytes=config.max_pending_bytes,
+            too_slow_code=1008,
+            too_slow_reason="connection_too_slow",
+        )
+        self.sockets = self.connections.sockets  # connection id -> open WebSocket
         self._http: dict[int, VenueHTTP] = {}
-        self._hooks = CurrencycomFaultHooks(self.state)
         self._quotes: dict[str, tuple[Any, ...]] = {}
-        self.accepted = 0
 
     def __repr__(self) -> str:
         return f"CurrencycomVenue(seed={self.config.market.seed}, websockets={len(self.sockets)})"
@@ -119,23 +126,14 @@ class CurrencycomVenue:
 
     # -- connection factories ---------------------------------------------------------------
 
+    @property
+    def accepted(self) -> int:
+        """WebSocket connections accepted so far."""
+        return self.connections.accepted
+
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
-        self.accepted += 1
-        machine = FaultyMachine(
-            ServerProtocol(self.state, peer=peer),
-            self._hooks,
-            number=self.accepted,
-            faults=self.config.faults.for_connection(self.accepted),
-        )
-        socket = FaultySocket(
-            machine,
-            peer=peer,
-            max_pending_bytes=self.config.max_pending_bytes,
-            too_slow_code=1008,
-            too_slow_reason="connection_too_slow",
-        )
-        self.sockets[machine.connection_id] = socket
-        return socket
+        """A WebSocket connection; the ``serve()`` / ``route_upgrade`` factory."""
+        return self.connections.open(peer)
 
     def http_connection(self, peer: str | None = None) -> VenueHTTP:
         connection = VenueHTTP(self.state, peer=peer, on_lost=self._http_lost)
@@ -242,13 +240,9 @@ class CurrencycomVenue:
                 self.sockets.pop(event.connection_id, None)
 
     def on_backlog(self, connection: object, waiting: int, now: float) -> None:
-        socket = (
-            connection
-            if isinstance(connection, FaultySocket)
-            else getattr(connection, "stack", None)
-        )
-        if isinstance(socket, FaultySocket):
-            socket.transport_backlog(waiting, now)
+        """A binding reports ``waiting`` unsent bytes on ``connection``: past
+        ``max_pending_bytes`` it is closed as too slow (1008)."""
+        self.connections.backlog(connection, waiting, now)
 
     def _subscribe(self, event: SubscribeReceived, now: float) -> None:
         socket = self.sockets.get(event.connection_id)
@@ -294,17 +288,7 @@ class CurrencycomVenue:
 
     def inject(self, connection_id: int, fault: Fault | str, now: float) -> None:
         """Apply ``fault`` (its trigger is ignored) to a live WebSocket connection now."""
-        if isinstance(fault, str):
-            faults = FaultPlan.parse(fault).faults
-            if len(faults) != 1:
-                raise LocalProtocolError(f"invalid fault {fault!r}: expected exactly one fault")
-            fault = faults[0]
-        socket = self.sockets.get(connection_id)
-        if socket is None or not socket.machine.is_open:
-            raise LocalProtocolError(f"invalid connection_id: {connection_id!r} is not open")
-        socket.machine.fired.append(fault)
-        socket.machine.apply(fault, now)
-        socket.handle_timer(now)
+        self.connections.inject(connection_id, one_fault(fault), now)
 
 
 assert rate_keys("openOrders") == ("request", "openOrders")

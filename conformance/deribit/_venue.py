@@ -46,8 +46,9 @@ from tradewire.protocol.deribit.server import (
 )
 
 from .. import market as mk
-from .._fault_engine import FaultyMachine, FaultySocket
+from .._fault_engine import FaultySocket
 from .._faults import Fault, FaultPlan
+from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import deribit_catalog
 from ._config import EXTRA_METHODS, TOO_SLOW_REASON, VenueConfig
 from ._feeds import Feeds
@@ -94,11 +95,17 @@ class DeribitVenue:
         self.cod_cancelled: dict[str, None] = {}
         self.methods = Methods(self.market, self.state, self.cod_cancelled)
         self.feeds = Feeds(self.market, birth=now, agg2=config.agg2_interval, notify=self._notify)
-        self.sockets: dict[int, FaultySocket] = {}
-        self._hooks = DeribitFaultHooks(self.state, self._market_fault)
+        self.connections = VenueSockets(
+            lambda peer: ServerProtocol(self.state, peer=peer),
+            DeribitFaultHooks(self.state, self._market_fault),
+            config.faults,
+            max_pending_bytes=config.max_pending_bytes,
+            too_slow_code=config.too_slow_close_code,
+            too_slow_reason=TOO_SLOW_REASON,
+        )
+        self.sockets = self.connections.sockets  # connection id -> open WebSocket
         self._http: dict[int, VenueHTTP] = {}
         self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
-        self.accepted = 0
 
     def __repr__(self) -> str:
         return (
@@ -134,24 +141,14 @@ class DeribitVenue:
 
     # -- connection factories ---------------------------------------------------------------
 
+    @property
+    def accepted(self) -> int:
+        """WebSocket connections accepted so far."""
+        return self.connections.accepted
+
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/ws/api/v2``); ``serve()`` / ``route_upgrade`` factory."""
-        self.accepted += 1
-        machine = FaultyMachine(
-            ServerProtocol(self.state, peer=peer),
-            self._hooks,
-            number=self.accepted,
-            faults=self.config.faults.for_connection(self.accepted),
-        )
-        socket = FaultySocket(
-            machine,
-            peer=peer,
-            max_pending_bytes=self.config.max_pending_bytes,
-            too_slow_code=self.config.too_slow_close_code,
-            too_slow_reason=TOO_SLOW_REASON,
-        )
-        self.sockets[machine.connection_id] = socket
-        return socket
+        return self.connections.open(peer)
 
     def http_connection(self, peer: str | None = None) -> VenueHTTP:
         """An HTTP connection (``/api/v2/...``); the ``http`` factory of ``route_upgrade``."""
@@ -162,13 +159,7 @@ class DeribitVenue:
     def _http_lost(self, connection_id: int) -> None:
         self._http.pop(connection_id, None)
 
-    @staticmethod
-    def socket_of(connection: object) -> FaultySocket | None:
-        """The venue socket behind ``connection`` (itself, or a router's ``stack``)."""
-        if isinstance(connection, FaultySocket):
-            return connection
-        inner = getattr(connection, "stack", None)
-        return inner if isinstance(inner, FaultySocket) else None
+    socket_of = staticmethod(VenueSockets.socket_of)
 
     # -- the application timer --------------------------------------------------------------
 
@@ -206,9 +197,7 @@ class DeribitVenue:
     def on_backlog(self, connection: object, waiting: int, now: float) -> None:
         """A binding reports ``waiting`` unsent bytes on ``connection``: past
         ``max_pending_bytes`` it is closed with ``connection_too_slow``."""
-        socket = self.socket_of(connection)
-        if socket is not None:
-            socket.transport_backlog(waiting, now)
+        self.connections.backlog(connection, waiting, now)
 
     def _subscribe(self, event: SubscribeReceived, now: float) -> None:
         socket = self.sockets.get(event.connection_id)
@@ -298,14 +287,4 @@ class DeribitVenue:
 
     def inject(self, connection_id: int, fault: Fault | str, now: float) -> None:
         """Apply ``fault`` (its trigger is ignored) to a live WebSocket connection now."""
-        if isinstance(fault, str):
-            faults = FaultPlan.parse(fault).faults
-            if len(faults) != 1:
-                raise LocalProtocolError(f"invalid fault {fault!r}: expected exactly one fault")
-            fault = faults[0]
-        socket = self.sockets.get(connection_id)
-        if socket is None or not socket.machine.is_open:
-            raise LocalProtocolError(f"invalid connection_id: {connection_id!r} is not open")
-        socket.machine.fired.append(fault)
-        socket.machine.apply(fault, now)
-        socket.handle_timer(now)  # writes what the fault queued
+        self.connections.inject(connection_id, one_fault(fault), now)

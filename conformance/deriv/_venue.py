@@ -52,8 +52,9 @@ from tradewire.protocol.deriv.server import (
 )
 
 from .. import market as mk
-from .._fault_engine import FaultyMachine, FaultySocket
+from .._fault_engine import FaultySocket
 from .._faults import Fault, FaultPlan
+from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import (
     BY_SYMBOL,
     INDICES,
@@ -120,10 +121,16 @@ class DerivVenue:
         self.state = ServerState(server, rng=random.Random(f"{config.seed}/ids"))
         self.ticks = TickStore(config.seed, self.start_epoch)
         self.book = Book(config.seed)
-        self.sockets: dict[int, FaultySocket] = {}
+        self.connections = VenueSockets(
+            lambda peer: ServerProtocol(self.state, peer=peer),
+            DerivFaultHooks(self.state),
+            config.faults,
+            max_pending_bytes=config.max_pending_bytes,
+            too_slow_code=config.too_slow_close_code,
+            too_slow_reason=TOO_SLOW_REASON,
+        )
+        self.sockets = self.connections.sockets  # connection id -> open WebSocket
         self.streams: dict[tuple[int, str], _Stream] = {}
-        self._hooks = DerivFaultHooks(self.state)
-        self.accepted = 0
         self._last_epoch = self.start_epoch
 
     def __repr__(self) -> str:
@@ -138,24 +145,14 @@ class DerivVenue:
 
     # -- connections ------------------------------------------------------------------------
 
+    @property
+    def accepted(self) -> int:
+        """WebSocket connections accepted so far."""
+        return self.connections.accepted
+
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/websockets/v3``); ``serve()`` factory."""
-        self.accepted += 1
-        machine = FaultyMachine(
-            ServerProtocol(self.state, peer=peer),
-            self._hooks,
-            number=self.accepted,
-            faults=self.config.faults.for_connection(self.accepted),
-        )
-        socket = FaultySocket(
-            machine,
-            peer=peer,
-            max_pending_bytes=self.config.max_pending_bytes,
-            too_slow_code=self.config.too_slow_close_code,
-            too_slow_reason=TOO_SLOW_REASON,
-        )
-        self.sockets[machine.connection_id] = socket
-        return socket
+        return self.connections.open(peer)
 
     def http_connection(self, peer: str | None = None) -> Any:
         raise LocalProtocolError("the Deriv venue serves WebSocket only")
@@ -169,17 +166,7 @@ class DerivVenue:
 
     def inject(self, connection_id: int, fault: Fault | str, now: float) -> None:
         """Apply ``fault`` (its trigger is ignored) to a live WebSocket connection now."""
-        if isinstance(fault, str):
-            faults = FaultPlan.parse(fault).faults
-            if len(faults) != 1:
-                raise LocalProtocolError(f"invalid fault {fault!r}: expected exactly one fault")
-            fault = faults[0]
-        socket = self.sockets.get(connection_id)
-        if socket is None or not socket.machine.is_open:
-            raise LocalProtocolError(f"invalid connection_id: {connection_id!r} is not open")
-        socket.machine.fired.append(fault)
-        socket.machine.apply(fault, now)
-        socket.handle_timer(now)
+        self.connections.inject(connection_id, one_fault(fault), now)
 
     # -- the timer --------------------------------------------------------------------------
 
@@ -302,6 +289,11 @@ class DerivVenue:
                 for key in [k for k in self.streams if k[0] == event.connection_id]:
                     del self.streams[key]
                 self.sockets.pop(event.connection_id, None)
+
+    def on_backlog(self, connection: object, waiting: int, now: float) -> None:
+        """A binding reports ``waiting`` unsent bytes on ``connection``: past
+        ``max_pending_bytes`` it is closed as too slow."""
+        self.connections.backlog(connection, waiting, now)
 
     def _request(self, event: RequestReceived, now: float) -> None:
         machine = self.machine(event.connection_id)

@@ -40,8 +40,9 @@ from tradewire.protocol.rails.server import (
 )
 
 from .. import market as mk
-from .._fault_engine import FaultyMachine, FaultySocket
+from .._fault_engine import FaultySocket
 from .._faults import Fault, FaultPlan
+from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import MARKETS, market_list, places, rails_catalog
 from ._config import TOO_SLOW_REASON, VenueConfig
 from ._feeds import Feeds
@@ -93,9 +94,15 @@ class RailsVenue:
             places=_places,
         )
         self.feeds = Feeds(self.market, server, self.orders, _places, self._flush)
-        self.sockets: dict[int, FaultySocket] = {}
-        self._hooks = RailsFaultHooks(self.state, self._market_fault)
-        self.accepted = 0
+        self.connections = VenueSockets(
+            lambda peer: ServerProtocol(self.state, peer=peer),
+            RailsFaultHooks(self.state, self._market_fault),
+            config.faults,
+            max_pending_bytes=config.max_pending_bytes,
+            too_slow_code=config.too_slow_close_code,
+            too_slow_reason=TOO_SLOW_REASON,
+        )
+        self.sockets = self.connections.sockets  # connection id -> open WebSocket
 
     def __repr__(self) -> str:
         return (
@@ -123,36 +130,20 @@ class RailsVenue:
 
     # -- connection factories ---------------------------------------------------------------
 
+    @property
+    def accepted(self) -> int:
+        """WebSocket connections accepted so far."""
+        return self.connections.accepted
+
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/``); the ``serve()`` / ``route_upgrade`` factory."""
-        self.accepted += 1
-        machine = FaultyMachine(
-            ServerProtocol(self.state, peer=peer),
-            self._hooks,
-            number=self.accepted,
-            faults=self.config.faults.for_connection(self.accepted),
-        )
-        socket = FaultySocket(
-            machine,
-            peer=peer,
-            max_pending_bytes=self.config.max_pending_bytes,
-            too_slow_code=self.config.too_slow_close_code,
-            too_slow_reason=TOO_SLOW_REASON,
-        )
-        self.sockets[machine.connection_id] = socket
-        return socket
+        return self.connections.open(peer)
 
     def http_connection(self, peer: str | None = None) -> HTTPServerConnection:
         """An HTTP connection (the token endpoint, the market list)."""
         return HTTPServerConnection(self.state, peer=peer)
 
-    @staticmethod
-    def socket_of(connection: object) -> FaultySocket | None:
-        """The venue socket behind ``connection`` (itself, or a router's ``stack``)."""
-        if isinstance(connection, FaultySocket):
-            return connection
-        inner = getattr(connection, "stack", None)
-        return inner if isinstance(inner, FaultySocket) else None
+    socket_of = staticmethod(VenueSockets.socket_of)
 
     # -- the application timer --------------------------------------------------------------
 
@@ -182,9 +173,7 @@ class RailsVenue:
 
     def on_backlog(self, connection: object, waiting: int, now: float) -> None:
         """A binding reports ``waiting`` unsent bytes on ``connection``."""
-        socket = self.socket_of(connection)
-        if socket is not None:
-            socket.transport_backlog(waiting, now)
+        self.connections.backlog(connection, waiting, now)
 
     def _request(self, event: RequestReceived, now: float) -> None:
         socket = self.sockets.get(event.connection_id)
@@ -229,16 +218,7 @@ class RailsVenue:
 
     def inject(self, connection_id: int, fault: Fault | str, now: float) -> None:
         """Apply ``fault`` (its trigger is ignored) to a live WebSocket connection now."""
-        if isinstance(fault, str):
-            faults = FaultPlan.parse(fault).faults
-            if len(faults) != 1:
-                raise LocalProtocolError(f"invalid fault {fault!r}: expected exactly one fault")
-            fault = faults[0]
-        socket = self.sockets.get(connection_id)
-        if socket is None or not socket.machine.is_open:
-            raise LocalProtocolError(f"invalid connection_id: {connection_id!r} is not open")
+        fault = one_fault(fault)
         if fault.kind == "gap" and self._gap_market(fault) is None:
             raise LocalProtocolError(f"invalid fault {fault.spec()!r}: no such market")
-        socket.machine.fired.append(fault)
-        socket.machine.apply(fault, now)
-        socket.handle_timer(now)  # writes what the fault queued
+        self.connections.inject(connection_id, fault, now)
