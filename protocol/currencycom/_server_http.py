@@ -32,7 +32,7 @@ from .._bounded import BoundedQueue
 from .._errors import LocalProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
-from ..session import Disconnect, PendingTable, Reply, ReplyError
+from ..session import Disconnect, HTTPProtocolConnection, PendingTable, Reply, ReplyError
 from ..transport._http import HTTPRequestReceived
 from ..transport._http_server import HTTPServerStack
 from ._server import PRIVATE, PUBLIC, rate_keys
@@ -179,74 +179,18 @@ def _without_signature(query: str) -> str:
     return "&".join(p for p in query.split("&") if p and not p.startswith("signature="))
 
 
-class HTTPServerConnection:
-    """One HTTP connection of the venue, in the server-stack shape (see Deribit's)."""
+class HTTPServerConnection(HTTPProtocolConnection):
+    """One HTTP connection of the venue (REST on the WebSocket's port): an
+    :class:`HTTPServerStack` driven by an :class:`HTTPServerProtocol`."""
+
+    protocol: HTTPServerProtocol
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
-        self.peer = peer
-        self.protocol = HTTPServerProtocol(state, peer=peer)
-        self.stack = HTTPServerStack(
+        stack = HTTPServerStack(
             max_body_size=max(64 * 1024, state.config.max_message_size),
             max_header_size=16 * 1024,
             idle_timeout=60.0,
             request_timeout=10.0,
             peer=peer,
         )
-        self._closing = False
-
-    @property
-    def connection_id(self) -> int:
-        return self.protocol.connection_id
-
-    @property
-    def should_close_transport(self) -> bool:
-        return self.stack.should_close_transport or self._closing
-
-    def connection_made(self, now: float) -> None:
-        self.stack.connection_made(now)
-        self.protocol.connection_made(now)
-
-    def receive_data(self, data: bytes, now: float) -> None:
-        try:
-            self.stack.receive_data(data, now)
-        finally:
-            self._route(now)
-
-    def send(self, command: Command, now: float) -> RequestId | None:
-        result = self.protocol.send(command, now)
-        self._route(now)
-        return result
-
-    def data_to_send(self) -> bytes:
-        return self.stack.data_to_send()
-
-    def events(self) -> list[Event]:
-        return self.protocol.events()
-
-    def handle_timer(self, now: float) -> None:
-        self.stack.handle_timer(now)
-
-    def next_deadline(self) -> float | None:
-        return self.stack.next_deadline()
-
-    def connection_lost(self, now: float) -> None:
-        self.stack.connection_lost(now)
-        self.protocol.connection_lost(now)
-
-    def _route(self, now: float) -> None:
-        protocol, stack = self.protocol, self.stack
-        while True:
-            answer = protocol.take_response()
-            if answer is not None and stack.awaiting_response:
-                stack.respond(answer.status, answer.body, answer.headers, now=now)
-                continue
-            requests = [e for e in stack.events() if isinstance(e, HTTPRequestReceived)]
-            if not requests:
-                break
-            for request in requests:
-                protocol.handle_request(request, now)
-        if protocol.close_requested and not protocol.waiting:
-            self._closing = True
-
-    def __repr__(self) -> str:
-        return f"currencycom.HTTPServerConnection(peer={self.peer!r})"
+        super().__init__(HTTPServerProtocol(state, peer=peer), stack, peer=peer)

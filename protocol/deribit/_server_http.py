@@ -43,7 +43,15 @@ from .._bounded import BoundedQueue
 from .._errors import LocalProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
-from ..session import AcceptSubscription, Disconnect, Notify, PendingTable, Reply, ReplyError
+from ..session import (
+    AcceptSubscription,
+    Disconnect,
+    HTTPProtocolConnection,
+    Notify,
+    PendingTable,
+    Reply,
+    ReplyError,
+)
 from ..transport._http import HTTPRequestReceived
 from ..transport._http_server import HTTPServerStack
 from ._errors import DeribitError, ErrorCode
@@ -319,13 +327,16 @@ class HTTPServerProtocol:
         )
 
 
-class HTTPServerConnection:
+class HTTPServerConnection(HTTPProtocolConnection):
     """One HTTP connection of the venue: an :class:`HTTPServerStack` driven by an
     :class:`HTTPServerProtocol`, in the bytes-in / bytes-out shape of a server stack.
 
     The venue reads :class:`RequestReceived` from :meth:`events` and answers with
-    :meth:`send` (:class:`Reply` / :class:`ReplyError`), as on a WebSocket.
+    :meth:`send` (:class:`Reply` / :class:`ReplyError`), as on a WebSocket.  Bodies up to
+    twice ``max_message_size`` reach the decoder (it answers -32600 past the limit).
     """
+
+    protocol: HTTPServerProtocol
 
     def __init__(
         self,
@@ -336,69 +347,11 @@ class HTTPServerConnection:
         idle_timeout: float = 60.0,
         request_timeout: float = 10.0,
     ) -> None:
-        self.peer = peer
-        self.protocol = HTTPServerProtocol(state, peer=peer)
-        self.stack = HTTPServerStack(
+        stack = HTTPServerStack(
             max_body_size=max(64 * 1024, 2 * state.config.max_message_size),
             max_header_size=max_header_size,
             idle_timeout=idle_timeout,
             request_timeout=request_timeout,
             peer=peer,
         )
-        self._closing = False
-
-    @property
-    def should_close_transport(self) -> bool:
-        return self.stack.should_close_transport or self._closing
-
-    def connection_made(self, now: float) -> None:
-        self.stack.connection_made(now)
-        self.protocol.connection_made(now)
-
-    def receive_data(self, data: bytes, now: float) -> None:
-        """Bytes from the client; :class:`RemoteProtocolError` only for broken HTTP
-        (the stack has queued its 400/413/431 response)."""
-        try:
-            self.stack.receive_data(data, now)
-        finally:
-            self._route(now)
-
-    def send(self, command: Command, now: float) -> RequestId | None:
-        """A venue command (:class:`Reply`, :class:`ReplyError`, :class:`Disconnect`)."""
-        result = self.protocol.send(command, now)
-        self._route(now)
-        return result
-
-    def data_to_send(self) -> bytes:
-        return self.stack.data_to_send()
-
-    def events(self) -> list[Event]:
-        return self.protocol.events()
-
-    def handle_timer(self, now: float) -> None:
-        self.stack.handle_timer(now)
-
-    def next_deadline(self) -> float | None:
-        return self.stack.next_deadline()
-
-    def connection_lost(self, now: float) -> None:
-        self.stack.connection_lost(now)
-        self.protocol.connection_lost(now)
-
-    def _route(self, now: float) -> None:
-        protocol, stack = self.protocol, self.stack
-        while True:
-            answer = protocol.take_response()
-            if answer is not None and stack.awaiting_response:
-                stack.respond(answer.status, answer.body, answer.headers, now=now)
-                continue
-            requests = [e for e in stack.events() if isinstance(e, HTTPRequestReceived)]
-            if not requests:
-                break
-            for request in requests:
-                protocol.handle_request(request, now)
-        if protocol.close_requested and not protocol.waiting:
-            self._closing = True
-
-    def __repr__(self) -> str:
-        return f"HTTPServerConnection(peer={self.peer!r}, protocol={self.protocol!r})"
+        super().__init__(HTTPServerProtocol(state, peer=peer), stack, peer=peer)

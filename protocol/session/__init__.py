@@ -33,6 +33,7 @@ from ._continuity import (
     ReplaceBooks,
     SnapshotDeltaBooks,
 )
+from ._http_connection import HTTPHandler, HTTPProtocolConnection
 from ._ledger import AckOutcome, SubscriptionLedger, TopicState
 from ._outbox import Kind, Phase
 from ._policies import (
@@ -73,6 +74,8 @@ from ._subscriptions import UNWANTED, SubscribeResult, UnsubscribeResult
 from ._venue_state import ConnectionCounter, NonceWindow, PoolRule, RatePools, TokenStore
 
 __all__ = [
+    "HTTPHandler",
+    "HTTPProtocolConnection",
     "HANDLED",
     "MISUSE",
     "SERVER_TABLE",
