@@ -41,7 +41,6 @@ from typing import Any
 import msgspec
 
 from .._contract import Handshake
-from .._errors import LocalProtocolError
 from .._events import Command
 from ..session import (
     BookAccess,
@@ -57,6 +56,7 @@ from ..session import (
     SubscriptionOp,
     TokenBucket,
     bad_option,
+    resolve_options,
     seconds,
 )
 from ._codec import Credentials, CurrencycomCodec, SubscribeCall
@@ -236,20 +236,14 @@ def _pacing(options: ClientOptions) -> BucketPacing | None:
 class ClientProtocol(ClientSession):
     """The Currency.com client machine (see the module docstring).
 
-    ``ClientProtocol(credentials=..., maintain_books=True, ...)`` takes every
-    :class:`ClientOptions` field as a keyword, or ``options=`` one object.
+    ``ClientProtocol(options)`` or ``ClientProtocol(credentials=..., maintain_books=True,
+    ...)`` (every :class:`ClientOptions` field as a keyword, replacing the field of
+    ``options`` when both are given); a bad value raises
+    :class:`~tradewire.protocol.LocalProtocolError` naming it.
     """
 
-    def __init__(self, *, options: ClientOptions | None = None, **fields: Any) -> None:
-        if options is None:
-            try:
-                options = ClientOptions(**fields)
-            except TypeError as exc:
-                raise LocalProtocolError(
-                    f"invalid option: {exc}; accepted: {', '.join(ClientOptions.__struct_fields__)}"
-                ) from None
-        elif fields:
-            raise LocalProtocolError("pass either options= or keyword options, not both")
+    def __init__(self, options: ClientOptions | None = None, /, **overrides: Any) -> None:
+        options = resolve_options(ClientOptions, options, overrides)
         self.options = options
         codec = CurrencycomCodec(
             options.credentials, epoch_offset=options.epoch_offset, recv_window=options.recv_window

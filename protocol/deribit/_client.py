@@ -84,11 +84,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from .._contract import Handshake
-from .._errors import LocalProtocolError
-from ..session import ClientSession, ClientSpec, OrderBook
+from ..session import ClientSession, ClientSpec, OrderBook, resolve_options
 from ._client_auth import Authenticator, AuthState
 from ._client_books import DeribitChainBooks, grouped_books
 from ._client_options import ClientOptions
@@ -124,14 +121,7 @@ class ClientProtocol(ClientSession):
     """
 
     def __init__(self, options: ClientOptions | None = None, /, **overrides: Any) -> None:
-        if options is None:
-            options = _options(overrides)
-        elif not isinstance(options, ClientOptions):
-            raise LocalProtocolError(
-                f"invalid options: expected ClientOptions, got {type(options).__name__}"
-            )
-        elif overrides:
-            options = _options({**msgspec.structs.asdict(options), **overrides})
+        options = resolve_options(ClientOptions, options, overrides)
         self.options = options
         self.heartbeat_interval = options.heartbeat_interval
         self.heartbeat_grace = options.heartbeat_grace
@@ -189,11 +179,3 @@ class ClientProtocol(ClientSession):
         ``None``."""
         book = self._chain_books.book(topic)
         return book if book is not None else self._grouped_books.book(topic)
-
-
-def _options(fields: dict[str, Any]) -> ClientOptions:
-    try:
-        return ClientOptions(**fields)
-    except TypeError as exc:
-        accepted = ", ".join(ClientOptions.__struct_fields__)
-        raise LocalProtocolError(f"invalid option: {exc}; accepted options: {accepted}") from None

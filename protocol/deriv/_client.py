@@ -41,11 +41,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from .._contract import Handshake
-from .._errors import LocalProtocolError
-from ..session import ClientSession, ClientSpec, Heartbeat
+from ..session import ClientSession, ClientSpec, Heartbeat, resolve_options
 from ._client_options import ClientOptions
 from ._client_policies import (
     AUTH_HINT,
@@ -73,14 +70,7 @@ class ClientProtocol(ClientSession):
     """
 
     def __init__(self, options: ClientOptions | None = None, /, **overrides: Any) -> None:
-        if options is None:
-            options = _options(overrides)
-        elif not isinstance(options, ClientOptions):
-            raise LocalProtocolError(
-                f"invalid options: expected ClientOptions, got {type(options).__name__}"
-            )
-        elif overrides:
-            options = _options({**msgspec.structs.asdict(options), **overrides})
+        options = resolve_options(ClientOptions, options, overrides)
         self.options = options
         codec = DerivClientCodec(new_api=options.new_api)
         self._streams = DerivSubscriptions(max_streams=options.max_subscriptions)
@@ -127,11 +117,3 @@ class ClientProtocol(ClientSession):
     def stream_id(self, stream: Any) -> str | None:
         """The venue's ``subscription.id`` of a live stream on this connection."""
         return self.ledger.remote_id(self._streams.topic(stream))
-
-
-def _options(fields: dict[str, Any]) -> ClientOptions:
-    try:
-        return ClientOptions(**fields)
-    except TypeError as exc:
-        accepted = ", ".join(ClientOptions.__struct_fields__)
-        raise LocalProtocolError(f"invalid option: {exc}; accepted options: {accepted}") from None

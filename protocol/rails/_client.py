@@ -47,13 +47,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-
 from .._contract import CloseRequest, Handshake
-from .._errors import LocalProtocolError
 from .._events import Command, RequestSucceeded
 from .._sources import RequestId
-from ..session import ClientSession, ClientSpec, Kind, OrderBook, Phase
+from ..session import ClientSession, ClientSpec, Kind, OrderBook, Phase, resolve_options
 from ._client_auth import RENEW_GRACE, RailsTokenAuth
 from ._client_books import BOOK_STREAM, RailsBooks, SnapshotAsks
 from ._client_options import ClientOptions
@@ -84,14 +81,7 @@ class ClientProtocol(ClientSession):
     """
 
     def __init__(self, options: ClientOptions | None = None, /, **overrides: Any) -> None:
-        if options is None:
-            options = _options(overrides)
-        elif not isinstance(options, ClientOptions):
-            raise LocalProtocolError(
-                f"invalid options: expected ClientOptions, got {type(options).__name__}"
-            )
-        elif overrides:
-            options = _options({**msgspec.structs.asdict(options), **overrides})
+        options = resolve_options(ClientOptions, options, overrides)
         self.options = options
         self.market = options.market
         asks = SnapshotAsks()
@@ -259,11 +249,3 @@ class ClientProtocol(ClientSession):
     @property
     def book_stream_active(self) -> bool:
         return self.ledger.is_active(BOOK_STREAM)
-
-
-def _options(fields: dict[str, Any]) -> ClientOptions:
-    try:
-        return ClientOptions(**fields)
-    except TypeError as exc:
-        accepted = ", ".join(ClientOptions.__struct_fields__)
-        raise LocalProtocolError(f"invalid option: {exc}; accepted options: {accepted}") from None

@@ -22,7 +22,7 @@ from ._client_events import (
     SessionEnded,
     UnmatchedError,
 )
-from ._client_spec import ClientSpec, SessionOptions, bad_option, seconds
+from ._client_spec import ClientSpec, SessionOptions, bad_option, resolve_options, seconds
 from ._continuity import (
     BookAccess,
     BookCrossed,
@@ -74,6 +74,7 @@ from ._subscriptions import UNWANTED, SubscribeResult, UnsubscribeResult
 from ._venue_state import ConnectionCounter, NonceWindow, PoolRule, RatePools, TokenStore
 
 __all__ = [
+    "resolve_options",
     "HTTPHandler",
     "HTTPProtocolConnection",
     "HANDLED",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -27,7 +28,9 @@ from ._policies import (
     SubscriptionPolicy,
 )
 
-__all__ = ["ClientSpec", "SessionOptions"]
+__all__ = ["ClientSpec", "SessionOptions", "resolve_options"]
+
+OptionsT = TypeVar("OptionsT", bound="SessionOptions")
 
 
 class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,6 +73,28 @@ class SessionOptions(msgspec.Struct, frozen=True, kw_only=True):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise bad_option(name, "a positive int", value)
+
+
+def resolve_options(
+    cls: type[OptionsT], options: OptionsT | None, overrides: dict[str, Any]
+) -> OptionsT:
+    """The options a venue's client machine runs with, for its ``__init__(options=None, /,
+    **overrides)``: ``cls(**overrides)``, or ``options`` (an instance of ``cls``) with
+    ``overrides`` replacing fields.  A wrong type or an unknown field is a
+    :class:`LocalProtocolError` naming it and the accepted options; bad values are
+    refused by ``cls`` itself."""
+    if options is not None and not isinstance(options, cls):
+        raise LocalProtocolError(
+            f"invalid options: expected {cls.__name__}, got {type(options).__name__}"
+        )
+    if options is not None and not overrides:
+        return options
+    fields = {**msgspec.structs.asdict(options), **overrides} if options is not None else overrides
+    try:
+        return cls(**fields)
+    except TypeError as exc:
+        accepted = ", ".join(cls.__struct_fields__)
+        raise LocalProtocolError(f"invalid option: {exc}; accepted options: {accepted}") from None
 
 
 def bad_option(name: str, accepted: str, value: object) -> LocalProtocolError:

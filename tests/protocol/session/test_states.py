@@ -103,3 +103,18 @@ def test_every_pair_does_what_the_table_says(state: SessionState, call: Input) -
     assert client.state in allowed
     client.events()  # still usable
     client.messages_to_send()
+
+
+def test_resolve_options_merges_overrides_and_names_what_is_wrong() -> None:
+    from tradewire.protocol import LocalProtocolError
+    from tradewire.protocol.session import SessionOptions, resolve_options
+
+    base = SessionOptions(request_timeout=5.0)
+    assert resolve_options(SessionOptions, base, {}) is base
+    merged = resolve_options(SessionOptions, base, {"max_pending": 7})
+    assert (merged.request_timeout, merged.max_pending) == (5.0, 7)
+    assert resolve_options(SessionOptions, None, {"max_pending": 3}).max_pending == 3
+    with pytest.raises(LocalProtocolError, match="expected SessionOptions, got dict"):
+        resolve_options(SessionOptions, {"max_pending": 3}, {})  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError, match="accepted options: .*request_timeout"):
+        resolve_options(SessionOptions, None, {"colour": "blue"})
