@@ -116,5 +116,5 @@ def test_resolve_options_merges_overrides_and_names_what_is_wrong() -> None:
     assert resolve_options(SessionOptions, None, {"max_pending": 3}).max_pending == 3
     with pytest.raises(LocalProtocolError, match="expected SessionOptions, got dict"):
         resolve_options(SessionOptions, {"max_pending": 3}, {})  # type: ignore[arg-type]
-    with pytest.raises(LocalProtocolError, match="accepted options: .*request_timeout"):
+    with pytest.raises(LocalProtocolError, match=r"accepted options: .*request_timeout"):
         resolve_options(SessionOptions, None, {"colour": "blue"})
