@@ -147,9 +147,7 @@ class CurrencycomRecorder(Recorder):
         self, *, description: str | None = None, server: str | None = None, **options: Any
     ) -> None:
         self.options = ClientOptions(**options)
-        self.client = ClientProtocol(
-            options=msgspec.structs.replace(self.options, ids=CounterIds())
-        )
+        self.client = ClientProtocol(msgspec.structs.replace(self.options, ids=CounterIds()))
         self._meta = {"description": description, "server": server}
         super().__init__(
             self.client,

@@ -35,9 +35,9 @@ from typing import Any
 
 import msgspec
 
-from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeRequest
+from .._contract import AcceptUpgrade, RejectUpgrade, UpgradeRequest
 from .._errors import LocalProtocolError
-from .._events import Command, Event
+from .._events import Command
 from .._sources import RequestId
 from ..session import (
     AcceptSubscription,
@@ -47,6 +47,7 @@ from ..session import (
     ReplyError,
     ServerSession,
     ServerSpec,
+    SessionFront,
 )
 from ._server_events import RequestReceived, SessionClosed, SubscribeReceived
 from ._server_state import ServerState, echo_id
@@ -161,7 +162,7 @@ class ServerCodec:
         return _ENCODE({"status": "OK", "destination": destination, "payload": data})
 
 
-class ServerProtocol:
+class ServerProtocol(SessionFront):
     """One WebSocket connection, venue side (see the module docstring)."""
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
@@ -192,53 +193,13 @@ class ServerProtocol:
         return self.session.connection_id
 
     @property
-    def is_open(self) -> bool:
-        return self.session.is_open
-
-    @property
     def topics(self) -> frozenset[str]:
         return self.session.topics
 
     def is_subscribed(self, topic: str) -> bool:
         return self.session.is_subscribed(topic)
 
-    @property
-    def close_request(self) -> CloseRequest | None:
-        return self.session.close_request
-
-    @property
-    def pending_requests(self) -> int:
-        return self.session.pending_requests
-
     # -- the driving contract ---------------------------------------------------------------
-
-    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
-        return self.session.decide_upgrade(request, now)
-
-    def connection_made(self, now: float) -> None:
-        self.session.connection_made(now)
-
-    def receive_message(self, data: bytes | str, now: float) -> None:
-        self.session.receive_message(data, now)
-
-    def handle_timer(self, now: float) -> None:
-        self.session.handle_timer(now)
-
-    def next_deadline(self) -> float | None:
-        return self.session.next_deadline()
-
-    def connection_lost(self, now: float) -> None:
-        self.session.connection_lost(now)
-
-    def ping_received(self, now: float) -> None:
-        """A control-frame ping: liveness, like an app-level ``ping`` (spec 3)."""
-        self.session.ping_received(now)
-
-    def messages_to_send(self) -> list[bytes]:
-        return self.session.messages_to_send()
-
-    def events(self) -> list[Event]:
-        return self.session.events()
 
     def send(self, command: Command, now: float) -> RequestId | None:
         """``Reply``, ``ReplyError``, ``AcceptSubscription`` (the topics accepted),

@@ -53,7 +53,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeRequest
+from .._contract import AcceptUpgrade, RejectUpgrade, UpgradeRequest
 from .._errors import LocalProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
@@ -66,6 +66,7 @@ from ..session import (
     ReplyError,
     ServerSession,
     ServerSpec,
+    SessionFront,
 )
 from ._channels import parse_channel
 from ._commands import (
@@ -112,7 +113,7 @@ def _probe(busy: bool) -> list[bytes]:
     return [_TEST_REQUEST] if busy else [_HEARTBEAT, _TEST_REQUEST]
 
 
-class ServerProtocol:
+class ServerProtocol(SessionFront):
     """One Deribit WebSocket connection, venue side (see the module docstring).
 
     ``peer`` (``host:port``) may be given here or comes from the upgrade request; its
@@ -198,17 +199,6 @@ class ServerProtocol:
         return self._ip
 
     @property
-    def phase(self) -> str:
-        """``"new"``, ``"open"``, ``"closing"`` (the machine asked for the close) or
-        ``"closed"`` (``connection_lost`` was called)."""
-        return self.session.phase.value
-
-    @property
-    def is_open(self) -> bool:
-        """Requests are being taken and answers sent."""
-        return self.session.is_open
-
-    @property
     def max_message_size(self) -> int:
         """The largest request taken (32 kB by default); the WebSocket stack keeps no more
         of a message arriving in pieces, and a bigger one is answered -32600 by its size."""
@@ -232,44 +222,7 @@ class ServerProtocol:
     def cancel_on_disconnect(self) -> bool:
         return self._cod_owner is not None
 
-    @property
-    def pending_requests(self) -> int:
-        """Requests handed to the venue and not answered yet."""
-        return self.session.pending_requests
-
-    @property
-    def close_request(self) -> CloseRequest | None:
-        return self.session.close_request
-
     # -- the driving contract ---------------------------------------------------------------
-
-    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
-        """Accept ``/ws/api/v2`` (and with a trailing slash), no subprotocol; 404 for other
-        paths; 429 over ``max_connections_per_ip`` (spec 7.2)."""
-        return self.session.decide_upgrade(request, now)
-
-    def connection_made(self, now: float) -> None:
-        self.session.connection_made(now)
-
-    def receive_message(self, data: bytes | str, now: float) -> None:
-        """One client message; answered or handed to the venue, never raised about."""
-        self.session.receive_message(data, now)
-
-    def handle_timer(self, now: float) -> None:
-        self.session.handle_timer(now)
-
-    def next_deadline(self) -> float | None:
-        return self.session.next_deadline()
-
-    def connection_lost(self, now: float) -> None:
-        """The transport is gone: cancel-on-disconnect fires (unless logged out)."""
-        self.session.connection_lost(now)
-
-    def messages_to_send(self) -> list[bytes]:
-        return self.session.messages_to_send()
-
-    def events(self) -> list[Event]:
-        return self.session.events()
 
     # -- the venue's side -------------------------------------------------------------------
 

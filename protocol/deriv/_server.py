@@ -43,11 +43,11 @@ from typing import Any
 
 import msgspec
 
-from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeRequest
+from .._contract import AcceptUpgrade, RejectUpgrade, UpgradeRequest
 from .._errors import LocalProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
-from ..session import ServerSession, ServerSpec
+from ..session import ServerSession, ServerSpec, SessionFront
 from ._commands import (
     Authorize,
     Forget,
@@ -140,7 +140,7 @@ class _Context(msgspec.Struct, kw_only=True):
     key: tuple[Any, ...] | None = None
 
 
-class ServerProtocol:
+class ServerProtocol(SessionFront):
     """One Deriv WebSocket connection, venue side (see the module docstring)."""
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
@@ -174,18 +174,6 @@ class ServerProtocol:
     # -- inspection -----------------------------------------------------------------------
 
     @property
-    def is_open(self) -> bool:
-        return self.session.is_open
-
-    @property
-    def phase(self) -> str:
-        return self.session.phase.value
-
-    @property
-    def close_request(self) -> CloseRequest | None:
-        return self.session.close_request
-
-    @property
     def streams(self) -> frozenset[str]:
         """The subscription ids live on this connection."""
         return self.session.topics
@@ -194,14 +182,7 @@ class ServerProtocol:
         meta = self.session.topic_meta(sub_id)
         return meta if isinstance(meta, StreamMeta) else None
 
-    @property
-    def pending_requests(self) -> int:
-        return self.session.pending_requests
-
     # -- the driving contract ---------------------------------------------------------------
-
-    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
-        return self.session.decide_upgrade(request, now)
 
     def connection_made(self, now: float) -> None:
         self.session.connection_made(now)
@@ -214,27 +195,6 @@ class ServerProtocol:
                 }
             )
             self.session.close(1008, "InvalidAppID", why="invalid app_id")
-
-    def receive_message(self, data: bytes | str, now: float) -> None:
-        self.session.receive_message(data, now)
-
-    def ping_received(self, now: float) -> None:
-        self.session.ping_received(now)
-
-    def handle_timer(self, now: float) -> None:
-        self.session.handle_timer(now)
-
-    def next_deadline(self) -> float | None:
-        return self.session.next_deadline()
-
-    def connection_lost(self, now: float) -> None:
-        self.session.connection_lost(now)
-
-    def messages_to_send(self) -> list[bytes]:
-        return self.session.messages_to_send()
-
-    def events(self) -> list[Event]:
-        return self.session.events()
 
     def send(self, command: Command, now: float) -> RequestId | None:
         """Commands from the fault engine (``Disconnect``) go to the session."""

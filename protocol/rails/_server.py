@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeRequest
+from .._contract import AcceptUpgrade, RejectUpgrade, UpgradeRequest
 from .._errors import LocalProtocolError
 from .._events import Command, Event, require
 from .._sources import RequestId
@@ -49,6 +49,7 @@ from ..session import (
     ReplyError,
     ServerSession,
     ServerSpec,
+    SessionFront,
 )
 from ._commands import MARKET_ALL, PRIVATE_STREAMS, STREAMS, RailsCommand, Subscribe
 from ._server_state import ServerState
@@ -190,7 +191,7 @@ class _Codec:
         return data if isinstance(data, bytes) else encode(topic, data)
 
 
-class ServerProtocol:
+class ServerProtocol(SessionFront):
     """One Rails WebSocket connection, venue side (see the module docstring)."""
 
     def __init__(self, state: ServerState, *, peer: str | None = None) -> None:
@@ -232,14 +233,6 @@ class ServerProtocol:
     # -- inspection -----------------------------------------------------------------------------
 
     @property
-    def is_open(self) -> bool:
-        return self.session.is_open
-
-    @property
-    def close_request(self) -> CloseRequest | None:
-        return self.session.close_request
-
-    @property
     def streams(self) -> frozenset[str]:
         """The streams active on this connection."""
         return self.session.topics
@@ -262,9 +255,6 @@ class ServerProtocol:
 
     # -- the driving contract -------------------------------------------------------------------
 
-    def decide_upgrade(self, request: UpgradeRequest, now: float) -> AcceptUpgrade | RejectUpgrade:
-        return self.session.decide_upgrade(request, now)
-
     def connection_made(self, now: float) -> None:
         self.session.connection_made(now)
         self.session.activate(self._opening)
@@ -277,9 +267,6 @@ class ServerProtocol:
                 read_only=self.read_only,
             )
         )
-
-    def receive_message(self, data: bytes | str, now: float) -> None:
-        self.session.receive_message(data, now)
 
     def handle_timer(self, now: float) -> None:
         expires = self._token_expiry()
@@ -295,15 +282,6 @@ class ServerProtocol:
         if expires is not None and (best is None or expires < best):
             best = expires
         return best
-
-    def connection_lost(self, now: float) -> None:
-        self.session.connection_lost(now)
-
-    def messages_to_send(self) -> list[bytes]:
-        return self.session.messages_to_send()
-
-    def events(self) -> list[Event]:
-        return self.session.events()
 
     def _token_expiry(self) -> float | None:
         if self._jti is None:

@@ -69,11 +69,13 @@ from ._server import (
     ServerSession,
     ServerSpec,
 )
+from ._server_front import SessionFront
 from ._states import MISUSE, TABLE, Input, SessionState
 from ._subscriptions import UNWANTED, SubscribeResult, UnsubscribeResult
 from ._venue_state import ConnectionCounter, NonceWindow, PoolRule, RatePools, TokenStore
 
 __all__ = [
+    "SessionFront",
     "resolve_options",
     "HTTPHandler",
     "HTTPProtocolConnection",
