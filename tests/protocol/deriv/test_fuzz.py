@@ -48,7 +48,7 @@ _WRONG = msgspec.json.encode(
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.lists(st.one_of(ds.messages(), ds.invalid_messages()), min_size=1, max_size=8))
-@example(data=[_tick("a" * 32), _tick("b" * 32), _tick("c" * 32), _WRONG])  # a retried forget
+@example(data=[_tick("a" * 32), _tick("b" * 32), _tick("c" * 32), _WRONG])  # a resubscribe goes too
 def test_the_client_takes_any_input_as_events_or_remote_protocol_error(data: list[bytes]) -> None:
     machine = _client()
     machine.send(d.Subscribe(streams=["ticks.R_50"]), 0.0)
@@ -64,8 +64,8 @@ def test_the_client_takes_any_input_as_events_or_remote_protocol_error(data: lis
     # still usable
     rid = machine.send(d.Time(), 1.0)
     out = [msgspec.json.decode(m) for m in machine.messages_to_send()]
-    # Beside it may go the machine's own requests retried after a transient error (a
-    # forget of an unexpected stream id answered WrongResponse); the new one goes once.
+    # Beside it may go the machine's own requests (a stream it subscribes again after a
+    # transient WrongResponse); the new request goes out once.
     assert [r for r in out if r["req_id"] == rid] == [{"time": 1, "req_id": rid}]
     machine.receive_message(
         msgspec.json.encode({"echo_req": {}, "msg_type": "time", "req_id": rid, "time": 5}), 1.1
