@@ -38,7 +38,7 @@ from ._client_events import (
     UnmatchedError,
 )
 from ._client_spec import ClientSpec, SessionOptions
-from ._outbox import PRIORITY, USER_KINDS, Kind, Outbox, Req
+from ._outbox import NOT_REFUSED, PRIORITY, RETRIED, USER_KINDS, WAITING, Kind, Outbox, Req
 from ._policies import Answer, ErrorClass, Handler, SubscriptionOp
 from ._states import SessionState
 from ._subscriptions import Subscriptions
@@ -210,6 +210,7 @@ class SessionCore:
             self.connected
             and self.close_request is None
             and (not req.needs_auth or self._auth.authenticated)
+            and req.reauth != WAITING
         )
 
     def _dispatch(self, request_id: RequestId, req: Req, *, front: bool = False) -> None:
@@ -333,6 +334,18 @@ class SessionCore:
         token_refused = klass is ErrorClass.CREDENTIALS
         if token_refused and req.needs_auth:
             self._token_refused(now)
+            if (
+                kind in USER_KINDS
+                and req.reauth == NOT_REFUSED
+                and self._auth.authenticated
+                and self._ending != request_id
+            ):
+                # The venue refused the token, so it did not execute the request: it goes
+                # again, once, with the token the re-authentication brings (not a
+                # session-ending one: a refused logout fails and the session goes on).
+                req.reauth = WAITING
+                self._outbox.hold(request_id, req)
+                return
         if kind in USER_KINDS:
             self._outbox.fail(request_id, error)
             if kind is Kind.SUBSCRIPTION:  # pragma: no cover - never sent, never answered
@@ -439,6 +452,10 @@ class SessionCore:
         event = self._auth.granted(result, now, refreshed=refreshed)
         self._auth_error = None
         self._events.append(event)
+        for request_id in self._outbox.held:
+            req = self._outbox.reqs[request_id]
+            if req.reauth == WAITING:
+                req.reauth = RETRIED
         self._outbox.flush_held(self._can_send)
         self._pump_subscriptions(now)
         self._release(now)

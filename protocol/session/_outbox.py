@@ -71,10 +71,14 @@ class Phase(enum.Enum):
 _VIRTUAL_INFO = CommandInfo(name="subscription")
 
 
+NOT_REFUSED, WAITING, RETRIED = 0, 1, 2
+"""``Req.reauth``: never refused for its token, waiting for a new one, retried with it."""
+
+
 class Req:
     """One request's record: its kind, command facts, prepared form and phase."""
 
-    __slots__ = ("costs", "info", "kind", "phase", "prepared")
+    __slots__ = ("costs", "info", "kind", "phase", "prepared", "reauth")
 
     def __init__(self, kind: Kind, info: CommandInfo, prepared: Any, costs: Costs) -> None:
         self.kind = kind
@@ -82,6 +86,9 @@ class Req:
         self.prepared = prepared
         self.costs = costs
         self.phase = Phase.HELD
+        #: A credentials refusal of this request: ``WAITING`` for the new token it is
+        #: retried with, then ``RETRIED`` (a second refusal is final).
+        self.reauth = NOT_REFUSED
 
     @property
     def needs_auth(self) -> bool:

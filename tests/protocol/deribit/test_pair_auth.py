@@ -119,14 +119,16 @@ def test_the_token_is_refreshed_at_80_percent_of_a_short_lifetime() -> None:
 
 def test_the_server_enforces_expiry_so_refreshing_is_what_keeps_a_session_alive() -> None:
     """The control for the test above: a token the venue expires is refused, and only a
-    new grant (here prompted by the refusal itself) brings private calls back."""
+    new grant (here prompted by the refusal itself) brings private calls back; the refused
+    call (not executed) goes again with the new token."""
     venue = PairVenue(make_state(expires_in=100))
     pair = make_pair(venue, credentials=credentials())
     pair.advance(50.0)
     assert venue.state.expire_tokens(pair.now) == 1
-    refused = pair.error(pair.send(SUMMARY))
-    assert isinstance(refused, Unauthorized)
-    assert refused.data == {"reason": "invalid_token"}
+    retried = pair.send(SUMMARY)
+    assert isinstance(pair.result(retried), AccountSummary)
+    summaries = [r for r in venue.log if r.method == "private/get_account_summary"]
+    assert len(summaries) == 2  # refused, then done (one outcome: pair.result checked it)
     assert [(e.refreshed, e.expires_in) for e in pair.of(Authenticated)] == [
         (False, 100),
         (True, 100),
@@ -246,21 +248,21 @@ def test_a_token_the_venue_drops_early_is_replaced_at_the_first_refusal() -> Non
     pair = make_pair(credentials=credentials())  # expires_in: one year
     pair.advance(30.0)
     assert pair.venue.state.expire_tokens(pair.now) == 1
-    refused = pair.error(pair.send(SUMMARY))
-    assert isinstance(refused, Unauthorized)
+    assert isinstance(pair.result(pair.send(SUMMARY)), AccountSummary)  # after a refresh
     logins = [(r.at, r.params["grant_type"]) for r in pair.venue.log if r.method == "public/auth"]
     assert logins == [(START, "client_signature"), (START + 30, "refresh_token")]
     assert [e.refreshed for e in pair.of(Authenticated)] == [False, True]
-    assert isinstance(pair.result(pair.send(SUMMARY)), AccountSummary)
-    # A second refusal within a second does not refresh at once (no login storm) ...
+    # A second refusal within a second does not refresh at once (no login storm): the
+    # refused call waits ...
     pair.venue.state.expire_tokens(pair.now)
-    assert isinstance(pair.error(pair.send(SUMMARY)), Unauthorized)
+    waiting = pair.send(SUMMARY)
+    assert pair.outcomes(waiting) == []
     assert len([r for r in pair.venue.log if r.method == "public/auth"]) == 2
-    # ... but a second after the last refresh.
+    # ... for the refresh a second after the last one, and goes again with its token.
     pair.advance(1.0)
     logins = [(r.at, r.params["grant_type"]) for r in pair.venue.log if r.method == "public/auth"]
     assert logins[2:] == [(START + 31, "refresh_token")]
-    assert isinstance(pair.result(pair.send(SUMMARY)), AccountSummary)
+    assert isinstance(pair.result(waiting), AccountSummary)
 
 
 def test_a_revoked_session_logs_in_again_with_the_credentials() -> None:
@@ -268,7 +270,7 @@ def test_a_revoked_session_logs_in_again_with_the_credentials() -> None:
     pair.advance(30.0)
     [record] = pair.venue.state.tokens(CLIENT_ID)
     assert pair.venue.state.revoke(record.lineage) == 1  # the refresh token dies too
-    assert isinstance(pair.error(pair.send(SUMMARY)), Unauthorized)
+    assert isinstance(pair.result(pair.send(SUMMARY)), AccountSummary)  # after a new login
     logins = [(r.at, r.params["grant_type"]) for r in pair.venue.log if r.method == "public/auth"]
     assert logins == [
         (START, "client_signature"),

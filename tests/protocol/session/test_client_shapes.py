@@ -238,6 +238,28 @@ def test_a_login_is_refreshed_at_its_fraction_and_a_credentials_refusal_refreshe
     assert ops(sent(client)) == ["refresh"]
 
 
+def test_a_call_refused_for_its_token_goes_again_once_with_the_new_one() -> None:
+    # The venue refused the token, so it did not execute the call: after the refresh the
+    # same request (same id) goes again; refused again, it fails (no endless loop).
+    client = toy(auth="login")
+    client.connection_made(0.0)
+    (login,) = sent(client)
+    client.receive_message(reply(login["id"], {"token": "t", "expires_in": 100}), 0.0)
+    client.events()
+    rid = client.send(Op(op="account", private=True), 5.0)
+    sent(client)
+    client.receive_message(refuse(rid, CREDENTIALS), 5.1)
+    (refresh,) = sent(client)  # the call waits for the new token
+    assert refresh["op"] == "refresh"
+    assert client.events() == []
+    client.receive_message(reply(refresh["id"], {"token": "t2", "expires_in": 100}), 5.2)
+    (again,) = sent(client)
+    assert (again["id"], again["op"]) == (rid, "account")
+    client.receive_message(refuse(rid, CREDENTIALS), 5.3)
+    failed = [e for e in client.events() if isinstance(e, RequestFailed)]
+    assert [e.request_id for e in failed] == [rid]
+
+
 def test_a_refused_login_fails_the_requests_waiting_for_it() -> None:
     client = toy(auth="login")
     client.connection_made(0.0)
