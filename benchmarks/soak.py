@@ -52,11 +52,16 @@ from tradewire.protocol import (
 
 from ._soak_currencycom import CURRENCYCOM
 from ._soak_deribit import DERIBIT
+from ._soak_rails import RAILS
 from ._soak_venue import Served, SoakVenue
 
 __all__ = ["VENUES", "main"]
 
-VENUES: dict[str, SoakVenue] = {"deribit": DERIBIT, "currencycom": CURRENCYCOM}
+VENUES: dict[str, SoakVenue] = {
+    "deribit": DERIBIT,
+    "currencycom": CURRENCYCOM,
+    "rails": RAILS,
+}
 """The venues the soak runs: add an entry when a venue's reference venue lands."""
 
 SETTLE = 20.0  # seconds after the run for the last reconnects and requests to finish
