@@ -52,6 +52,7 @@ from tradewire.protocol import (
 
 from ._soak_currencycom import CURRENCYCOM
 from ._soak_deribit import DERIBIT
+from ._soak_deriv import DERIV
 from ._soak_rails import RAILS
 from ._soak_venue import Served, SoakVenue
 
@@ -59,6 +60,7 @@ __all__ = ["VENUES", "main"]
 
 VENUES: dict[str, SoakVenue] = {
     "deribit": DERIBIT,
+    "deriv": DERIV,
     "currencycom": CURRENCYCOM,
     "rails": RAILS,
 }
