@@ -90,6 +90,7 @@ class Tally:
     counted: collections.Counter[str] = field(default_factory=collections.Counter)
     mismatches: list[str] = field(default_factory=list)
     examples: dict[str, str] = field(default_factory=dict)  # a failure of each kind
+    failed_by: collections.Counter[str] = field(default_factory=collections.Counter)
 
     @property
     def pending(self) -> int:
@@ -157,6 +158,7 @@ class SoakClient:
         except RequestFailure as exc:
             kind = type(exc).__name__
             self.tally.failed[kind] += 1
+            self.tally.failed_by[f"{type(command).__name__} {kind}"] += 1
             self.tally.examples.setdefault(kind, f"{type(command).__name__}: {exc}")
         else:
             self.tally.ok += 1
@@ -264,6 +266,8 @@ async def soak(args: argparse.Namespace) -> int:
     _line(tally, time.perf_counter() - started, samples[-1][1], final=True)
     print(f"      RSS over time (s: MB): {_series(samples)}")
     print(f"      closes seen by clients: {dict(tally.closes)}; {dict(tally.counted)}")
+    if tally.failed_by:
+        print(f"      failures by request: {dict(sorted(tally.failed_by.items()))}")
     for kind, example in sorted(tally.examples.items()):
         print(f"      e.g. {kind}: {example}")
     for line in tally.mismatches:
