@@ -16,8 +16,9 @@ from typing import Any
 
 __all__ = ["KEEP", "BookHistory"]
 
-KEEP = 1000
-"""States kept per book (about 100 s of a book that changes every market tick)."""
+KEEP = 300
+"""States kept per book: about 30 s of a book that changes every market tick (0.1 s),
+a few MB in all; a client further behind than that would be reported as a mismatch."""
 
 State = tuple[list[Any], list[Any]]
 
