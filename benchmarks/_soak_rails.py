@@ -40,19 +40,19 @@ CHANNELS = ("publicOrderBook", "publicTrades", "orders", "trades")
 
 #: A composed plan of the faults a Rails client can ride through: every connection
 #: meets a duplicated book delta (idempotent: each level is a new total), a reordered
-#: public trade, a malformed book message (the client doubts every book and asks for
-#: snapshots) and an expired token (closed 1008; the client fetches a new one over HTTP
-#: and reconnects); the 2nd connection's order pool is emptied (429), the 3rd goes
-#: silent (a zombie), the 4th stops reading (stall), the 5th and 7th ignore a ping (the
-#: client's pong deadline drops them: a ping every 30 s, so not on every connection, or
-#: the expiry would always come first).  Left out on purpose: ``gap`` and ``reorder``
-#: of book deltas, which no Rails client can see (no sequence numbers, spec 7): its book
-#: stays wrong until its next snapshot (``--faults gap:BTC-USD@5s`` shows it as
-#: mismatches).
+#: public trade and a malformed book message (the client doubts every book and asks for
+#: snapshots), and its token expires after 45 s (closed 1008; the client fetches a new
+#: one over HTTP and reconnects); the 2nd connection's order pool is emptied (429), the
+#: 3rd goes silent (a zombie), the 4th stops reading (stall), the 5th and 7th ignore a
+#: ping (the client pings every 30 s: its pong deadline drops them at 40 s, before the
+#: expiry; on every connection the expiry could never come).  Left out on purpose:
+#: ``gap`` and ``reorder`` of book deltas, which no Rails client can see (no sequence
+#: numbers, spec 7): its book stays wrong until its next snapshot (``--faults
+#: gap:BTC-USD@5s`` shows it as mismatches).
 FAULTS = (
     "duplicate:publicOrderBook.BTC-USD@5s,reorder:publicTrades.BTC-USD@9s,"
-    "malformed:publicOrderBook.ETH-USD@13s,expire@33s,ratelimit@20s#2,zombie@15s#3,"
-    "stall@15s#4,heartbeat@25s#5,heartbeat@25s#7"
+    "malformed:publicOrderBook.ETH-USD@13s,ratelimit@20s#2,zombie@15s#3,stall@15s#4,"
+    "heartbeat@25s#5,heartbeat@25s#7,expire@45s"
 )
 
 
