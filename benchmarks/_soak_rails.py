@@ -42,17 +42,18 @@ CHANNELS = ("publicOrderBook", "publicTrades", "orders", "trades")
 #: meets a duplicated book delta (idempotent: each level is a new total), a reordered
 #: public trade and a malformed book message (the client doubts every book and asks for
 #: snapshots), and its token expires after 45 s (closed 1008; the client fetches a new
-#: one over HTTP and reconnects); the 2nd connection's order pool is emptied (429), the
-#: 3rd goes silent (a zombie), the 4th stops reading (stall), the 5th and 7th ignore a
-#: ping (the client pings every 30 s: its pong deadline drops them at 40 s, before the
-#: expiry; on every connection the expiry could never come).  Left out on purpose:
-#: ``gap`` and ``reorder`` of book deltas, which no Rails client can see (no sequence
-#: numbers, spec 7): its book stays wrong until its next snapshot (``--faults
-#: gap:BTC-USD@5s`` shows it as mismatches).
+#: one over HTTP and reconnects).  The first connections (one per client, numbered
+#: 1 to 4) each meet a liveness fault that comes first: the 1st and 2nd ignore a ping
+#: (the client pings every 30 s; its pong deadline drops them at 40 s), the 2nd's order
+#: pool is emptied (429), the 3rd goes silent (a zombie), the 4th stops reading (stall).
+#: Later numbers are not used: a refused upgrade (an expired token) takes a number too.
+#: Left out on purpose: ``gap`` and ``reorder`` of book deltas, which no Rails client
+#: can see (no sequence numbers, spec 7): its book stays wrong until its next snapshot
+#: (``--faults gap:BTC-USD@5s`` shows it as mismatches).
 FAULTS = (
     "duplicate:publicOrderBook.BTC-USD@5s,reorder:publicTrades.BTC-USD@9s,"
-    "malformed:publicOrderBook.ETH-USD@13s,ratelimit@20s#2,zombie@15s#3,stall@15s#4,"
-    "heartbeat@25s#5,heartbeat@25s#7,expire@45s"
+    "malformed:publicOrderBook.ETH-USD@13s,heartbeat@25s#1,heartbeat@25s#2,"
+    "ratelimit@20s#2,zombie@15s#3,stall@15s#4,expire@45s"
 )
 
 
