@@ -50,6 +50,11 @@ class Served:
         snapshot = self.venue.market.book(channel.split(".")[1])
         return snapshot.change_id, list(snapshot.bids), list(snapshot.asks)
 
+    def history(self, channel: str) -> list[tuple[list[Any], list[Any]]]:
+        """Unused: Deribit's book events carry sequence numbers (``change_id``)."""
+        _, bids, asks = self.book(channel)
+        return [(bids, asks)]
+
 
 @asynccontextmanager
 async def serve(faults: str, seed: int) -> AsyncIterator[Served]:

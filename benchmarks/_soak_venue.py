@@ -20,6 +20,13 @@ class Served(Protocol):
     def book(self, channel: str) -> tuple[int, list[Any], list[Any]]:
         """The venue's book behind ``channel``: its sequence number, bids and asks."""
 
+    def history(self, channel: str) -> list[tuple[list[Any], list[Any]]]:
+        """The venue's recent states of the book behind ``channel``, oldest first, the
+        last one its current state (bids, asks; as the client's book writes levels).
+
+        Used for venues whose book events carry no sequence number (``sequenced`` off):
+        the client's book must be one of them."""
+
 
 @dataclass(frozen=True)
 class SoakVenue:
@@ -29,6 +36,15 @@ class SoakVenue:
     ``(channel, sequence)`` from a book event; ``client_book`` is the client's
     maintained book of a channel ``(stale, bids, asks)``; ``restored`` says every
     desired subscription is active; ``counted`` names the events worth counting.
+
+    ``connect(served, machine)``: how a client connects when the venue needs more than
+    the binding's ``connect`` (Rails fetches its token over HTTP first); ``None``: the
+    asyncio binding's ``connect(served.ws_url, machine)``.  ``sequenced``: the venue's
+    book events carry sequence numbers (``book_change`` gives them and a book is
+    compared with the venue's at that number); off, a book is compared, whenever the
+    client has consumed everything, with the venue's recent states (``Served.history``):
+    equal to the current one is a match, to an older one a change in flight, to none
+    a mismatch.  An empty ``books``: the venue has no books, none is compared.
     """
 
     faults: str
@@ -42,3 +58,5 @@ class SoakVenue:
     client_book: Callable[[Any, str], tuple[bool, list[Any], list[Any]] | None]
     restored: Callable[[Any], bool]
     counted: Callable[[Event], str | None]
+    connect: Callable[[Any, Any], AbstractAsyncContextManager[Any]] | None = None
+    sequenced: bool = True

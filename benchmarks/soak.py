@@ -2,12 +2,14 @@
 
 ::
 
-    python -m benchmarks.soak [--venue deribit] [--clients 8] [--minutes 10]
+    python -m benchmarks.soak [--venue deribit|deriv|currencycom|rails] [--clients 8]
+                              [--minutes 10]
                               [--faults PLAN] [--seed 1] [--every 30]
 
 Not part of the test run.  The venue (from :data:`VENUES`, one entry per venue: how to
 serve it, build a client, read its books) runs in this process with the asyncio binding,
-and ``--clients`` tradewire clients (asyncio ``connect``) connect to it over loopback.
+and ``--clients`` tradewire clients (asyncio ``connect``, or the venue's own way: Rails
+fetches its token over HTTP first) connect to it over loopback.
 Each client subscribes to the venue's channels, keeps its books (``maintain_books``),
 sends the venue's requests at their pace, and rides through the fault plan (``--faults``,
 the compact grammar of ``tradewire serve --faults``; default: the venue's composed plan).
@@ -19,10 +21,13 @@ It reports, every ``--every`` seconds and at the end:
 * **books**: comparisons of a client's maintained book with the venue's own book, made
   when the client has consumed every event it received and the venue's book is at the
   sequence number the client last saw (otherwise a change is in flight: skipped);
-  mismatches must be 0;
+  for a venue whose book events carry no sequence number (Currency.com, Rails) the
+  client's book must equal the venue's current state (compared) or one of its recent
+  states (in flight: skipped); mismatches must be 0 (a venue without books, Deriv: n/a);
 * **subscriptions**: reconnects, and how many ended with every desired subscription
   active again (at the end every client must be restored);
-* **memory**: the process's resident set size over time (venue and clients together).
+* **memory**: the process's resident set size over time (venue and clients together);
+* at the end, the failures by request and kind, and one example of each kind.
 
 Exit 0 when every check held, 1 otherwise.
 """
@@ -50,12 +55,20 @@ from tradewire.protocol import (
     WebSocketClosed,
 )
 
+from ._soak_currencycom import CURRENCYCOM
 from ._soak_deribit import DERIBIT
+from ._soak_deriv import DERIV
+from ._soak_rails import RAILS
 from ._soak_venue import Served, SoakVenue
 
 __all__ = ["VENUES", "main"]
 
-VENUES: dict[str, SoakVenue] = {"deribit": DERIBIT}
+VENUES: dict[str, SoakVenue] = {
+    "deribit": DERIBIT,
+    "deriv": DERIV,
+    "currencycom": CURRENCYCOM,
+    "rails": RAILS,
+}
 """The venues the soak runs: add an entry when a venue's reference venue lands."""
 
 SETTLE = 20.0  # seconds after the run for the last reconnects and requests to finish
@@ -82,6 +95,7 @@ class Tally:
     counted: collections.Counter[str] = field(default_factory=collections.Counter)
     mismatches: list[str] = field(default_factory=list)
     examples: dict[str, str] = field(default_factory=dict)  # a failure of each kind
+    failed_by: collections.Counter[str] = field(default_factory=collections.Counter)
 
     @property
     def pending(self) -> int:
@@ -103,7 +117,13 @@ class SoakClient:
         self.restored_at_end = False
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with aio.connect(self.served.ws_url, self.machine) as client:
+        kit = self.kit
+        opened = (
+            aio.connect(self.served.ws_url, self.machine)
+            if kit.connect is None
+            else kit.connect(self.served, self.machine)
+        )
+        async with opened as client:
             self.client = client
             consumer = asyncio.create_task(self._consume(client))
             await self._request(self.kit.subscribe(self.kit.channels))
@@ -143,6 +163,7 @@ class SoakClient:
         except RequestFailure as exc:
             kind = type(exc).__name__
             self.tally.failed[kind] += 1
+            self.tally.failed_by[f"{type(command).__name__} {kind}"] += 1
             self.tally.examples.setdefault(kind, f"{type(command).__name__}: {exc}")
         else:
             self.tally.ok += 1
@@ -178,6 +199,9 @@ class SoakClient:
         mine = self.kit.client_book(self.machine, channel)
         if mine is None or mine[0] or channel not in self.seen:  # not kept, or resyncing
             return
+        if not self.kit.sequenced:
+            self._compare_recent(channel, _levels((mine[1], mine[2])))
+            return
         sequence, bids, asks = self.served.book(channel)
         if sequence != self.seen.get(channel):
             self.tally.skipped += 1  # the venue moved on: a change is in flight
@@ -190,6 +214,31 @@ class SoakClient:
             self.tally.mismatched += 1
             if len(self.tally.mismatches) < 5:
                 self.tally.mismatches.append(f"client {self.index} {channel} at {sequence}")
+
+    def _compare_recent(self, channel: str, mine: tuple[list[Any], list[Any]]) -> None:
+        """A venue without sequence numbers: ``mine`` must be one of the venue's recent
+        states of the book; the current one is a match, an older one a change in flight."""
+        states = self.served.history(channel)
+        if not states:
+            return
+        if mine == _levels(states[-1]):
+            self.tally.compared += 1
+            return
+        if any(mine == _levels(state) for state in reversed(states[:-1])):
+            self.tally.skipped += 1
+            return
+        self.tally.compared += 1
+        self.tally.mismatched += 1
+        if len(self.tally.mismatches) < 5:
+            self.tally.mismatches.append(
+                f"client {self.index} {channel}: none of the venue's last {len(states)} "
+                f"states; client best bid/ask {mine[0][:1]} {mine[1][:1]}, venue's now "
+                f"{states[-1][0][:1]} {states[-1][1][:1]}"
+            )
+
+
+def _levels(state: tuple[list[Any], list[Any]]) -> tuple[list[Any], list[Any]]:
+    return [tuple(x) for x in state[0]], [tuple(x) for x in state[1]]
 
 
 async def soak(args: argparse.Namespace) -> int:
@@ -222,6 +271,8 @@ async def soak(args: argparse.Namespace) -> int:
     _line(tally, time.perf_counter() - started, samples[-1][1], final=True)
     print(f"      RSS over time (s: MB): {_series(samples)}")
     print(f"      closes seen by clients: {dict(tally.closes)}; {dict(tally.counted)}")
+    if tally.failed_by:
+        print(f"      failures by request: {dict(sorted(tally.failed_by.items()))}")
     for kind, example in sorted(tally.examples.items()):
         print(f"      e.g. {kind}: {example}")
     for line in tally.mismatches:
@@ -234,6 +285,9 @@ async def soak(args: argparse.Namespace) -> int:
         "subscriptions restored": restored == args.clients,
         "no client failed": not crashed,
     }
+    if not kit.books:
+        del checks["books equal the venue's"]
+        print("      n/a   books (the venue has none: requests and streams only)")
     for name, ok in checks.items():
         print(f"      {'PASS' if ok else 'FAIL'}  {name}")
     print(f"      clients restored at the end: {restored}/{args.clients}")
