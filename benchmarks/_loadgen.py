@@ -262,18 +262,21 @@ def probe_main(port: int, interval: float, timeout: float) -> None:
 
 def serve_main(binding: str) -> None:
     """Serve the venue with ``binding`` until SIGTERM; the first stdout line is the URL."""
-    from tradewire.bindings._cli_serve import deribit_venue, venue_factory
+    from tradewire.bindings._venues import REGISTRY, connection_factory, start_reference
 
+    entry = REGISTRY["deribit"]
     if binding == "trio":
         import trio
 
         from tradewire.bindings import trio as tw_trio
 
         async def main() -> None:
-            venue = deribit_venue(now=trio.current_time(), epoch_offset=tw_trio.epoch_offset())
+            venue = start_reference(
+                entry, now=trio.current_time(), epoch_offset=tw_trio.epoch_offset()
+            )
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async with tw_trio.serve(
-                    venue_factory(venue), on_events=venue.on_events, app=venue
+                    connection_factory(entry, venue), on_events=venue.on_events, app=venue
                 ) as server:
                     print(f"{server.url}/ws/api/v2", flush=True)
                     async for _ in signals:
@@ -285,8 +288,9 @@ def serve_main(binding: str) -> None:
 
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        venue = deribit_venue(now=time.monotonic(), epoch_offset=tw_sync.epoch_offset())
-        with tw_sync.serve(venue_factory(venue), on_events=venue.on_events, app=venue) as server:
+        venue = start_reference(entry, now=time.monotonic(), epoch_offset=tw_sync.epoch_offset())
+        factory = connection_factory(entry, venue)
+        with tw_sync.serve(factory, on_events=venue.on_events, app=venue) as server:
             print(f"{server.url}/ws/api/v2", flush=True)
             while not stop.wait(0.5):
                 pass
