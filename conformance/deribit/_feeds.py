@@ -61,15 +61,16 @@ from tradewire.protocol.deribit import (
     UserChanges,
     UserTrade,
 )
+from tradewire.protocol.deribit.server import Broadcast
 
 from .. import market as mk
 from ._wire import (
     book_change,
     book_snapshot,
     convert,
-    encoded,
     grouped_book,
     index_price,
+    shared,
     summary,
 )
 
@@ -287,12 +288,12 @@ class Feeds:
         subs = self.subs.get(name)
         if not subs:
             return
-        payload: msgspec.Raw | None = None
+        payload: Broadcast | None = None
         for sub in list(subs.values()):
             if account is not None and sub.account != account:
                 continue
             if payload is None:
-                payload = encoded(data)
+                payload = shared(data)
             self.notify(sub.connection_id, name, payload, now)
 
     def _subscribed(self, name: str) -> bool:
@@ -343,12 +344,12 @@ class Feeds:
         instrument = change.instrument_name
         raw = self.subs.get(f"book.{instrument}.raw")
         if raw:
-            payload: msgspec.Raw | None = None
+            payload: Broadcast | None = None
             for sub in list(raw.values()):
                 if sub.since is not None and change.change_id <= sub.since:
                     continue
                 if payload is None:
-                    payload = encoded(book_change(change))
+                    payload = shared(book_change(change))
                 self.notify(sub.connection_id, f"book.{instrument}.raw", payload, now)
         for key in ("100ms", "agg2"):
             if self._subscribed(f"book.{instrument}.{key}"):
@@ -465,14 +466,14 @@ class Feeds:
             return
         for instrument, pending in window.books.items():
             name = f"book.{instrument}.{key}"
-            cache: dict[int | None, list[msgspec.Raw]] = {}
+            cache: dict[int | None, list[Broadcast]] = {}
             for sub in list(self.subs.get(name, {}).values()):
                 since = sub.since
                 payloads = cache.get(since)
                 if payloads is None:
                     kept = [c for c in pending if since is None or c.change_id > since]
                     merged = mk.merge_changes(kept)
-                    payloads = cache[since] = [encoded(book_change(c)) for c in merged]
+                    payloads = cache[since] = [shared(book_change(c)) for c in merged]
                 for payload in payloads:
                     self.notify(sub.connection_id, name, payload, now)
         for instrument in window.touched:

@@ -34,7 +34,6 @@ from tradewire.protocol.deribit import (
 from tradewire.protocol.deribit.server import (
     AcceptSubscription,
     CancelOnDisconnect,
-    Notify,
     Reply,
     ReplyError,
     RequestReceived,
@@ -99,6 +98,8 @@ class DeribitVenue:
         self._http: dict[int, VenueHTTP] = {}
         self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
         self.accepted = 0
+        self._machines: dict[int, ServerProtocol] = {}  # the WebSocket ones, by connection id
+        self._written: dict[int, FaultySocket] = {}  # notified since the last flush
 
     def __repr__(self) -> str:
         return (
@@ -137,8 +138,9 @@ class DeribitVenue:
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/ws/api/v2``); ``serve()`` / ``route_upgrade`` factory."""
         self.accepted += 1
+        inner = ServerProtocol(self.state, peer=peer)
         machine = FaultyMachine(
-            ServerProtocol(self.state, peer=peer),
+            inner,
             self._hooks,
             number=self.accepted,
             faults=self.config.faults.for_connection(self.accepted),
@@ -151,6 +153,7 @@ class DeribitVenue:
             too_slow_reason=TOO_SLOW_REASON,
         )
         self.sockets[machine.connection_id] = socket
+        self._machines[machine.connection_id] = inner
         return socket
 
     def http_connection(self, peer: str | None = None) -> VenueHTTP:
@@ -182,6 +185,7 @@ class DeribitVenue:
         """Run the market's due ticks, fan their events out, send due windows."""
         self.feeds.publish(self.market.advance(now), now)
         self.feeds.flush(now)
+        self._flush_written(now)
 
     # -- connection events ------------------------------------------------------------------
 
@@ -201,7 +205,10 @@ class DeribitVenue:
             elif isinstance(event, SessionClosed):
                 self.feeds.drop(event.connection_id)
                 self.sockets.pop(event.connection_id, None)
+                self._machines.pop(event.connection_id, None)
+                self._written.pop(event.connection_id, None)
                 self._placed.pop(event.connection_id, None)
+        self._flush_written(now)
 
     def on_backlog(self, connection: object, waiting: int, now: float) -> None:
         """A binding reports ``waiting`` unsent bytes on ``connection``: past
@@ -253,9 +260,21 @@ class DeribitVenue:
         self.feeds.publish(answer.events, now)
 
     def _notify(self, connection_id: int, channel: str, data: Any, now: float) -> None:
-        socket = self.sockets.get(connection_id)
-        if socket is not None and socket.machine.is_open:
-            socket.send(Notify(channel=channel, data=data), now)
+        # Straight to the machine (it sends only on an active channel of an open
+        # connection); each stack written to is flushed once, by _flush_written, so a
+        # notification to N connections costs N appends of one shared frame.
+        machine = self._machines.get(connection_id)
+        if machine is not None and machine.notify(channel, data, now):
+            self._written[connection_id] = self.sockets[connection_id]
+
+    def _flush_written(self, now: float) -> None:
+        """Put on the wire what :meth:`_notify` queued on the machines."""
+        written = self._written
+        while written:
+            self._written = {}
+            for socket in written.values():
+                socket.flush(now)
+            written = self._written
 
     # -- cancel on disconnect ---------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from ._ratelimit import BucketPacing, CreditBucket, Pacer, TokenBucket
 from ._server import (
     SERVER_TABLE,
     AcceptSubscription,
+    Broadcast,
     Disconnect,
     Notify,
     Pending,
@@ -97,6 +98,7 @@ __all__ = [
     "CommandInfo",
     "ConnectionCounter",
     "ContinuityPolicy",
+    "Broadcast",
     "Costs",
     "CreditBucket",
     "Disconnect",
