@@ -85,6 +85,9 @@ _EPSILON = 1e-9
 
 _USD_GROUPS = {"1": 1.0, "2": 2.0, "5": 5.0, "10": 10.0}
 _ETH_GROUPS = {"5": 0.05, "10": 0.1, "25": 0.25, "100": 1.0, "250": 2.5}
+_TICKERED = frozenset(  # fed by the market's tick tickers
+    {ChannelFamily.TICKER, ChannelFamily.PERPETUAL, ChannelFamily.INCREMENTAL_TICKER}
+)
 _ALWAYS = frozenset(  # families without parameters: always served
     {
         ChannelFamily.ANNOUNCEMENTS,
@@ -162,6 +165,10 @@ class Feeds:
         self.subs: dict[str, dict[int, Subscriber]] = {}
         self.by_instrument: dict[str, set[str]] = {}  # grouped, chart, incremental names
         self.of_connection: dict[int, set[str]] = {}
+        #: Instruments with a ticker, perpetual or incremental_ticker subscription: the
+        #: market computes the tick tickers of these only (subscribers per instrument).
+        self.tickered: dict[str, int] = {}
+        market.tickers_for = self.tickered
         self._currencies = frozenset(c.currency for c in market.currencies())
         self._facts: dict[str, tuple[str, str]] = {}
         self.windows = {
@@ -228,6 +235,8 @@ class Feeds:
         if family in (F.GROUPED_BOOK, F.CHART, F.INCREMENTAL_TICKER):
             assert channel.instrument is not None
             self.by_instrument.setdefault(channel.instrument, set()).add(name)
+        if family in _TICKERED and channel.instrument is not None:
+            self.tickered[channel.instrument] = self.tickered.get(channel.instrument, 0) + 1
         market = self.market
         data: Any = None
         if family is F.BOOK:
@@ -268,6 +277,8 @@ class Feeds:
                 mine.discard(name)
             subs = self.subs.get(name)
             sub = subs.pop(connection_id, None) if subs is not None else None
+            if sub is not None and sub.channel.family in _TICKERED:
+                self._untick(sub.channel.instrument)
             if subs is None or sub is None or subs:
                 continue
             del self.subs[name]
@@ -277,6 +288,13 @@ class Feeds:
                 names_of.discard(name)
                 if not names_of:
                     del self.by_instrument[instrument or ""]
+
+    def _untick(self, instrument: str | None) -> None:
+        left = self.tickered.get(instrument or "", 0) - 1
+        if left > 0:
+            self.tickered[instrument or ""] = left
+        else:
+            self.tickered.pop(instrument or "", None)
 
     def drop(self, connection_id: int) -> None:
         """The connection is gone: forget its channels."""
