@@ -228,14 +228,16 @@ class Feeds:
         """``channel`` became active on the connection: register it, send its first data."""
         sub = Subscriber(connection_id, channel, account)
         name = channel.name
-        self.subs.setdefault(name, {})[connection_id] = sub
+        subs = self.subs.setdefault(name, {})
+        again = connection_id in subs
+        subs[connection_id] = sub
         self.of_connection.setdefault(connection_id, set()).add(name)
         family = channel.family
         F = ChannelFamily
         if family in (F.GROUPED_BOOK, F.CHART, F.INCREMENTAL_TICKER):
             assert channel.instrument is not None
             self.by_instrument.setdefault(channel.instrument, set()).add(name)
-        if family in _TICKERED and channel.instrument is not None:
+        if family in _TICKERED and channel.instrument is not None and not again:
             self.tickered[channel.instrument] = self.tickered.get(channel.instrument, 0) + 1
         market = self.market
         data: Any = None

@@ -109,3 +109,23 @@ def test_a_connection_with_a_fault_armed_gets_its_own_faulted_copy() -> None:
     bad, good = altered[0]
     assert good.startswith(bad)  # truncated
     assert duplicated.on(BOOK) == clean.on(BOOK)
+
+
+def test_the_market_computes_tick_tickers_only_for_instruments_with_a_ticker_subscriber() -> None:
+    harness = make_harness(SMALL)
+    market = harness.venue.market
+    assert market.tickers_for is not None
+    assert "BTC-PERPETUAL" not in market.tickers_for
+    clients = subscribed(harness, 2)
+    assert "BTC-PERPETUAL" in market.tickers_for
+    assert "ETH-PERPETUAL" not in market.tickers_for
+    feeds = harness.venue.feeds
+    one, two = list(harness.venue.sockets)
+    feeds.add(one, feeds.subs[TICKER][one].channel, None, harness.now)  # again: no double count
+    feeds.remove(one, [TICKER])
+    assert "BTC-PERPETUAL" in market.tickers_for  # one subscriber left
+    before = len(clients[1].on(TICKER))
+    harness.advance(1.0)
+    assert len(clients[1].on(TICKER)) > before
+    feeds.drop(two)
+    assert "BTC-PERPETUAL" not in market.tickers_for
