@@ -98,7 +98,6 @@ class DeribitVenue:
         self._http: dict[int, VenueHTTP] = {}
         self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
         self.accepted = 0
-        self._machines: dict[int, ServerProtocol] = {}  # the WebSocket ones, by connection id
         self._written: dict[int, FaultySocket] = {}  # notified since the last flush
 
     def __repr__(self) -> str:
@@ -138,9 +137,8 @@ class DeribitVenue:
     def websocket_connection(self, peer: str | None = None) -> FaultySocket:
         """A WebSocket connection (``/ws/api/v2``); ``serve()`` / ``route_upgrade`` factory."""
         self.accepted += 1
-        inner = ServerProtocol(self.state, peer=peer)
         machine = FaultyMachine(
-            inner,
+            ServerProtocol(self.state, peer=peer),
             self._hooks,
             number=self.accepted,
             faults=self.config.faults.for_connection(self.accepted),
@@ -153,7 +151,6 @@ class DeribitVenue:
             too_slow_reason=TOO_SLOW_REASON,
         )
         self.sockets[machine.connection_id] = socket
-        self._machines[machine.connection_id] = inner
         return socket
 
     def http_connection(self, peer: str | None = None) -> VenueHTTP:
@@ -205,7 +202,6 @@ class DeribitVenue:
             elif isinstance(event, SessionClosed):
                 self.feeds.drop(event.connection_id)
                 self.sockets.pop(event.connection_id, None)
-                self._machines.pop(event.connection_id, None)
                 self._written.pop(event.connection_id, None)
                 self._placed.pop(event.connection_id, None)
         self._flush_written(now)
@@ -263,9 +259,9 @@ class DeribitVenue:
         # Straight to the machine (it sends only on an active channel of an open
         # connection); each stack written to is flushed once, by _flush_written, so a
         # notification to N connections costs N appends of one shared frame.
-        machine = self._machines.get(connection_id)
-        if machine is not None and machine.notify(channel, data, now):
-            self._written[connection_id] = self.sockets[connection_id]
+        socket = self.sockets.get(connection_id)
+        if socket is not None and deribit_machine(socket).notify(channel, data, now):
+            self._written[connection_id] = socket
 
     def _flush_written(self, now: float) -> None:
         """Put on the wire what :meth:`_notify` queued on the machines."""
