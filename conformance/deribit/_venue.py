@@ -92,13 +92,13 @@ class DeribitVenue:
         self._check_plan(config.faults)
         self.cod_cancelled: dict[str, None] = {}
         self.methods = Methods(self.market, self.state, self.cod_cancelled)
+        self._written: dict[int, FaultySocket] = {}  # notified since the last flush
         self.feeds = Feeds(self.market, birth=now, agg2=config.agg2_interval, notify=self._notify)
         self.sockets: dict[int, FaultySocket] = {}
         self._hooks = DeribitFaultHooks(self.state, self._market_fault)
         self._http: dict[int, VenueHTTP] = {}
         self._placed: dict[int, dict[str, str]] = {}  # connection -> order id -> account
         self.accepted = 0
-        self._written: dict[int, FaultySocket] = {}  # notified since the last flush
 
     def __repr__(self) -> str:
         return (
