@@ -33,7 +33,7 @@ from types import ModuleType
 from ._machine import make_machine
 from ._timing import Result, Target, exit_status, header, render
 
-BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory")
+BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory", "fanout")
 
 
 @dataclass(frozen=True)
@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                 Target(name, value, min(mb), max(mb), 5.0, True, unit=" MB", note=growth.note)
             )
 
+    if "fanout" in only:  # the reference venue to 100 clients (bench_fanout.py; no target)
+        results += _load("fanout").run(mode.e2e_repeats)
     print(render(results, refs, targets))
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
     failed = [t.name for t in targets if not t.passed]

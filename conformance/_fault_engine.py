@@ -341,6 +341,10 @@ class FaultySocket(WebSocketServerStack):
         super().handle_timer(now)
         self._check(now)
 
+    def flush(self, now: float) -> None:
+        super().flush(now)
+        self._check(now)
+
     def transport_backlog(self, waiting: int, now: float) -> None:
         """The transport holds ``waiting`` unsent bytes: past the limit, close too slow."""
         if waiting > self.max_pending_bytes:

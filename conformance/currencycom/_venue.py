@@ -37,6 +37,7 @@ import msgspec
 
 from tradewire.protocol import Event, LocalProtocolError
 from tradewire.protocol.currencycom.server import (
+    Broadcast,
     Reply,
     ReplyError,
     RequestReceived,
@@ -169,24 +170,28 @@ class CurrencycomVenue:
         machines = [currencycom_machine(s) for s in sockets]
         if not machines:
             return
+        # Broadcast: each notification is encoded (and framed) once for all subscribers
         for symbol in books:
-            depth = book_payload(self.market, symbol, now, BOOK_DEPTH)
-            quote = self._quote(symbol, now)
+            depth = Broadcast(book_payload(self.market, symbol, now, BOOK_DEPTH))
+            data = self._quote(symbol, now)
+            quote = Broadcast(data) if data is not None else None
             for machine in machines:
                 machine.notify("depth:" + symbol, depth, now)
                 if quote is not None:
                     machine.notify("quote:" + symbol, quote, now)
         for trade in trades:
-            payload = {
-                "price": trade.price,
-                "size": trade.amount,
-                "id": trade.trade_seq,
-                "ts": trade.timestamp,
-                "symbol": trade.instrument_name,
-                "orderId": trade.trade_id,
-                "clientOrderId": trade.trade_id,
-                "buyer": trade.direction == "buy",
-            }
+            payload = Broadcast(
+                {
+                    "price": trade.price,
+                    "size": trade.amount,
+                    "id": trade.trade_seq,
+                    "ts": trade.timestamp,
+                    "symbol": trade.instrument_name,
+                    "orderId": trade.trade_id,
+                    "clientOrderId": trade.trade_id,
+                    "buyer": trade.direction == "buy",
+                }
+            )
             for machine in machines:
                 machine.notify("trades:" + trade.instrument_name, payload, now)
         for machine in machines:

@@ -61,15 +61,16 @@ from tradewire.protocol.deribit import (
     UserChanges,
     UserTrade,
 )
+from tradewire.protocol.deribit.server import Broadcast
 
 from .. import market as mk
 from ._wire import (
     book_change,
     book_snapshot,
     convert,
-    encoded,
     grouped_book,
     index_price,
+    shared,
     summary,
 )
 
@@ -84,6 +85,9 @@ _EPSILON = 1e-9
 
 _USD_GROUPS = {"1": 1.0, "2": 2.0, "5": 5.0, "10": 10.0}
 _ETH_GROUPS = {"5": 0.05, "10": 0.1, "25": 0.25, "100": 1.0, "250": 2.5}
+_TICKERED = frozenset(  # fed by the market's tick tickers
+    {ChannelFamily.TICKER, ChannelFamily.PERPETUAL, ChannelFamily.INCREMENTAL_TICKER}
+)
 _ALWAYS = frozenset(  # families without parameters: always served
     {
         ChannelFamily.ANNOUNCEMENTS,
@@ -161,6 +165,10 @@ class Feeds:
         self.subs: dict[str, dict[int, Subscriber]] = {}
         self.by_instrument: dict[str, set[str]] = {}  # grouped, chart, incremental names
         self.of_connection: dict[int, set[str]] = {}
+        #: Instruments with a ticker, perpetual or incremental_ticker subscription: the
+        #: market computes the tick tickers of these only (subscribers per instrument).
+        self.tickered: dict[str, int] = {}
+        market.tickers_for = self.tickered
         self._currencies = frozenset(c.currency for c in market.currencies())
         self._facts: dict[str, tuple[str, str]] = {}
         self.windows = {
@@ -220,13 +228,17 @@ class Feeds:
         """``channel`` became active on the connection: register it, send its first data."""
         sub = Subscriber(connection_id, channel, account)
         name = channel.name
-        self.subs.setdefault(name, {})[connection_id] = sub
+        subs = self.subs.setdefault(name, {})
+        again = connection_id in subs
+        subs[connection_id] = sub
         self.of_connection.setdefault(connection_id, set()).add(name)
         family = channel.family
         F = ChannelFamily
         if family in (F.GROUPED_BOOK, F.CHART, F.INCREMENTAL_TICKER):
             assert channel.instrument is not None
             self.by_instrument.setdefault(channel.instrument, set()).add(name)
+        if family in _TICKERED and channel.instrument is not None and not again:
+            self.tickered[channel.instrument] = self.tickered.get(channel.instrument, 0) + 1
         market = self.market
         data: Any = None
         if family is F.BOOK:
@@ -267,6 +279,8 @@ class Feeds:
                 mine.discard(name)
             subs = self.subs.get(name)
             sub = subs.pop(connection_id, None) if subs is not None else None
+            if sub is not None and sub.channel.family in _TICKERED:
+                self._untick(sub.channel.instrument)
             if subs is None or sub is None or subs:
                 continue
             del self.subs[name]
@@ -276,6 +290,13 @@ class Feeds:
                 names_of.discard(name)
                 if not names_of:
                     del self.by_instrument[instrument or ""]
+
+    def _untick(self, instrument: str | None) -> None:
+        left = self.tickered.get(instrument or "", 0) - 1
+        if left > 0:
+            self.tickered[instrument or ""] = left
+        else:
+            self.tickered.pop(instrument or "", None)
 
     def drop(self, connection_id: int) -> None:
         """The connection is gone: forget its channels."""
@@ -287,12 +308,12 @@ class Feeds:
         subs = self.subs.get(name)
         if not subs:
             return
-        payload: msgspec.Raw | None = None
+        payload: Broadcast | None = None
         for sub in list(subs.values()):
             if account is not None and sub.account != account:
                 continue
             if payload is None:
-                payload = encoded(data)
+                payload = shared(data)
             self.notify(sub.connection_id, name, payload, now)
 
     def _subscribed(self, name: str) -> bool:
@@ -343,12 +364,12 @@ class Feeds:
         instrument = change.instrument_name
         raw = self.subs.get(f"book.{instrument}.raw")
         if raw:
-            payload: msgspec.Raw | None = None
+            payload: Broadcast | None = None
             for sub in list(raw.values()):
                 if sub.since is not None and change.change_id <= sub.since:
                     continue
                 if payload is None:
-                    payload = encoded(book_change(change))
+                    payload = shared(book_change(change))
                 self.notify(sub.connection_id, f"book.{instrument}.raw", payload, now)
         for key in ("100ms", "agg2"):
             if self._subscribed(f"book.{instrument}.{key}"):
@@ -465,14 +486,14 @@ class Feeds:
             return
         for instrument, pending in window.books.items():
             name = f"book.{instrument}.{key}"
-            cache: dict[int | None, list[msgspec.Raw]] = {}
+            cache: dict[int | None, list[Broadcast]] = {}
             for sub in list(self.subs.get(name, {}).values()):
                 since = sub.since
                 payloads = cache.get(since)
                 if payloads is None:
                     kept = [c for c in pending if since is None or c.change_id > since]
                     merged = mk.merge_changes(kept)
-                    payloads = cache[since] = [encoded(book_change(c)) for c in merged]
+                    payloads = cache[since] = [shared(book_change(c)) for c in merged]
                 for payload in payloads:
                     self.notify(sub.connection_id, name, payload, now)
         for instrument in window.touched:

@@ -34,7 +34,6 @@ from tradewire.protocol.deribit import (
 from tradewire.protocol.deribit.server import (
     AcceptSubscription,
     CancelOnDisconnect,
-    Notify,
     Reply,
     ReplyError,
     RequestReceived,
@@ -94,6 +93,7 @@ class DeribitVenue:
         self._check_plan(config.faults)
         self.cod_cancelled: dict[str, None] = {}
         self.methods = Methods(self.market, self.state, self.cod_cancelled)
+        self._written: dict[int, FaultySocket] = {}  # notified since the last flush
         self.feeds = Feeds(self.market, birth=now, agg2=config.agg2_interval, notify=self._notify)
         self.connections = VenueSockets(
             lambda peer: ServerProtocol(self.state, peer=peer),
@@ -173,6 +173,7 @@ class DeribitVenue:
         """Run the market's due ticks, fan their events out, send due windows."""
         self.feeds.publish(self.market.advance(now), now)
         self.feeds.flush(now)
+        self._flush_written(now)
 
     # -- connection events ------------------------------------------------------------------
 
@@ -192,7 +193,9 @@ class DeribitVenue:
             elif isinstance(event, SessionClosed):
                 self.feeds.drop(event.connection_id)
                 self.sockets.pop(event.connection_id, None)
+                self._written.pop(event.connection_id, None)
                 self._placed.pop(event.connection_id, None)
+        self._flush_written(now)
 
     def on_backlog(self, connection: object, waiting: int, now: float) -> None:
         """A binding reports ``waiting`` unsent bytes on ``connection``: past
@@ -242,9 +245,21 @@ class DeribitVenue:
         self.feeds.publish(answer.events, now)
 
     def _notify(self, connection_id: int, channel: str, data: Any, now: float) -> None:
+        # Straight to the machine (it sends only on an active channel of an open
+        # connection); each stack written to is flushed once, by _flush_written, so a
+        # notification to N connections costs N appends of one shared frame.
         socket = self.sockets.get(connection_id)
-        if socket is not None and socket.machine.is_open:
-            socket.send(Notify(channel=channel, data=data), now)
+        if socket is not None and deribit_machine(socket).notify(channel, data, now):
+            self._written[connection_id] = socket
+
+    def _flush_written(self, now: float) -> None:
+        """Put on the wire what :meth:`_notify` queued on the machines."""
+        written = self._written
+        while written:
+            self._written = {}
+            for socket in written.values():
+                socket.flush(now)
+            written = self._written
 
     # -- cancel on disconnect ---------------------------------------------------------------
 

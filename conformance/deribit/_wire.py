@@ -4,8 +4,10 @@ The market's records already carry Deribit's field names, so each conversion is 
 ``msgspec.convert(..., from_attributes=True)`` into the protocol's wire model: fields the
 wire model does not have (the record's ``account``, an instrument's ``amount_step``) are
 left out, and optional fields that are ``None`` are omitted on the wire, as Deribit omits
-absent fields.  :func:`encoded` pre-encodes a payload once for every subscriber of a
-channel.
+absent fields.  :func:`shared` wraps a payload, pre-encoded, into one
+:class:`~tradewire.protocol.deribit.server.Broadcast` for every subscriber of a channel:
+the notification's body and its WebSocket frame are then built once, not once per
+connection.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tradewire.protocol.deribit import (
     Ticker,
 )
 from tradewire.protocol.deribit import IndexPrice as IndexPriceResult
+from tradewire.protocol.deribit.server import Broadcast
 
 from .. import market as mk
 
@@ -35,6 +38,7 @@ __all__ = [
     "index_price",
     "index_price_result",
     "order_book",
+    "shared",
     "summary",
 ]
 
@@ -51,6 +55,11 @@ def convert(record: Any, model: type[T]) -> T:
 def encoded(data: Any) -> msgspec.Raw:
     """``data`` encoded once, to pass as notification data to many connections."""
     return msgspec.Raw(_ENCODER.encode(data))
+
+
+def shared(data: Any) -> Broadcast:
+    """``data`` as one notification for many connections (encoded once, framed once)."""
+    return Broadcast(encoded(data))
 
 
 def book_snapshot(book: mk.BookSnapshot) -> BookData:

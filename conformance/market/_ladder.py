@@ -60,17 +60,20 @@ class _Side:
 class Ladder:
     """Resting orders of one instrument, both sides."""
 
-    __slots__ = ("_before", "_sides")
+    __slots__ = ("_before", "_sides", "version")
 
     def __init__(self) -> None:
         self._sides: dict[BookSide, _Side] = {"bid": _Side(), "ask": _Side()}
         self._before: dict[tuple[BookSide, int], int] = {}
+        #: Counts the mutations (add, remove, resize): equal numbers, the same book.
+        self.version = 0
 
     # -- mutations -------------------------------------------------------------------
 
     def _touch(self, side: BookSide, units: int) -> _Side:
         s = self._sides[side]
         self._before.setdefault((side, units), s.totals.get(units, 0))
+        self.version += 1
         return s
 
     def add(self, resting: Resting) -> None:

@@ -26,30 +26,60 @@ import random
 from ._catalog import Contract
 from ._config import MarketConfig
 from ._engine import Batch, Engine
-from ._ladder import BookSide, Resting
+from ._ladder import BookSide, Ladder, Resting
 from ._orders import LiveOrder
 
 __all__ = ["Makers", "Takers"]
 
 
+class _Quoted:
+    """What a contract's last requote left: the ladder it aimed at (its key and prices),
+    the maker entries on it, and the book's version right after."""
+
+    __slots__ = ("key", "keys", "mine", "targets", "version")
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int, int] | None = None  # (best bid, best ask, gap) in ticks
+        self.targets: tuple[list[int], list[int]] = ([], [])
+        self.mine: dict[tuple[BookSide, int], Resting] = {}
+        self.keys: list[tuple[BookSide, int]] | None = None  # sorted(mine), when needed
+        self.version = -1
+
+
 class Makers:
-    """Maker ladders of every instrument."""
+    """Maker ladders of every instrument.
+
+    A tick usually moves a mark by less than a level's spacing, so the ladder it aims at
+    (a function of its best bid, best ask and grid gap, in ticks) is the one of the last
+    tick; when the book has not changed since the last requote either (its ``version``),
+    the requote has nothing to move and only the churn draw remains.  Both shortcuts
+    give exactly the levels, the random draws and the book changes the full computation
+    gives.
+    """
 
     def __init__(self, config: MarketConfig, rng: random.Random) -> None:
         self._config = config
         self._rng = rng
+        self._quoted: dict[str, _Quoted] = {}
 
-    def targets(self, engine: Engine, c: Contract) -> tuple[list[int], list[int]]:
-        """The maker bid and ask prices (ticks) at the current mark, best first."""
+    def _key(self, engine: Engine, c: Contract) -> tuple[int, int, int]:
         config = self._config
         mark = engine.pricer.mark(c)
         half = max(c.tick, mark * config.maker_half_spread)
         gap = max(1, round(max(c.tick, mark * config.maker_level_gap) / c.tick))
+        return c.floor_units(mark - half), c.ceil_units(mark + half), gap
+
+    def targets(self, engine: Engine, c: Contract) -> tuple[list[int], list[int]]:
+        """The maker bid and ask prices (ticks) at the current mark, best first."""
+        return self._targets(c, self._key(engine, c))
+
+    def _targets(self, c: Contract, key: tuple[int, int, int]) -> tuple[list[int], list[int]]:
+        config = self._config
+        top, ask_top, gap = key
         bids: list[int] = []
         asks: list[int] = []
         if config.maker_levels == 0:
             return bids, asks
-        top = c.floor_units(mark - half)
         if top > 0:
             bids.append(top)
             grid = (top - 1) // gap * gap
@@ -58,7 +88,7 @@ class Makers:
                 if 0 < units < bids[-1]:
                     bids.append(units)
                 grid -= gap
-        top = c.ceil_units(mark + half)
+        top = ask_top
         asks.append(top)
         grid = (top // gap + 1) * gap
         while len(asks) < config.maker_levels:
@@ -71,7 +101,38 @@ class Makers:
     def requote(self, engine: Engine, c: Contract, batch: Batch) -> None:
         """Move ``c``'s maker ladder to the current mark."""
         ladder = engine.ladders[c.name]
-        bids, asks = self.targets(engine, c)
+        key = self._key(engine, c)
+        quoted = self._quoted.get(c.name)
+        if quoted is None:
+            quoted = self._quoted[c.name] = _Quoted()
+        if quoted.key == key:
+            if quoted.version == ladder.version:
+                mine = quoted.mine  # nothing to move: the same ladder on the same book
+                if mine and self._rng.random() < self._config.maker_churn:
+                    keys = quoted.keys
+                    if keys is None:
+                        keys = quoted.keys = sorted(mine)
+                    self._churn(c, ladder, mine[keys[self._rng.randrange(len(keys))]], batch)
+                quoted.version = ladder.version
+                return
+        else:
+            quoted.targets = self._targets(c, key)
+            quoted.key = key
+        quoted.mine = self._move(engine, c, quoted.targets, batch)
+        quoted.keys = None
+        quoted.version = ladder.version
+
+    def _churn(self, c: Contract, ladder: Ladder, resting: Resting, batch: Batch) -> None:
+        ladder.resize(resting, self._size(c))
+        batch.books[c.name] = c
+
+    def _move(
+        self, engine: Engine, c: Contract, targets: tuple[list[int], list[int]], batch: Batch
+    ) -> dict[tuple[BookSide, int], Resting]:
+        """The full requote: drop maker levels off the target, add the missing ones,
+        churn; returns the maker entries on the target."""
+        ladder = engine.ladders[c.name]
+        bids, asks = targets
         wanted: dict[BookSide, set[int]] = {"bid": set(bids), "ask": set(asks)}
         mine: dict[tuple[BookSide, int], Resting] = {}
         for resting in list(ladder.entries()):
@@ -94,9 +155,8 @@ class Makers:
                 batch.books[c.name] = c
         if mine and self._rng.random() < self._config.maker_churn:
             keys = sorted(mine)
-            resting = mine[keys[self._rng.randrange(len(keys))]]
-            ladder.resize(resting, self._size(c))
-            batch.books[c.name] = c
+            self._churn(c, ladder, mine[keys[self._rng.randrange(len(keys))]], batch)
+        return mine
 
     def _size(self, c: Contract) -> int:
         return self._rng.randint(1, self._config.maker_max_lots) * c.min_lots

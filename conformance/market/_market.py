@@ -19,8 +19,14 @@ trade at current prices.  One tick, in order:
 3. per active instrument in catalog order: makers requote, then maybe a taker trades;
 4. the tick's trades, user trades, orders, positions, portfolios, book changes (one per
    touched instrument) and quotes; then changes held by a ``reorder`` fault;
-5. a :class:`Ticker` per active instrument (``config.ticker_events``), and a
-   :class:`Portfolio` for every currency in which an account holds a position.
+5. a :class:`Ticker` per active instrument (``config.ticker_events``; only the ones in
+   ``Market.tickers_for`` when a consumer sets it), and a :class:`Portfolio` for every
+   currency in which an account holds a position.
+
+A ticker is the costliest record of a tick (an option's greeks and implied
+volatilities), and computing one changes nothing else, so a consumer that publishes
+tickers of a few instruments (a venue with subscriptions) names them in
+``tickers_for`` and the others are not computed; every other event is the same.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 from tradewire.protocol import LocalProtocolError
@@ -102,6 +108,8 @@ class Market:
         self.history = History(config, self.pricer, contracts)
         self.history.seed(config, self.engine, contracts)
         self._settlements: dict[str, deque[Settlement]] = {}
+        #: Instruments whose tick :class:`Ticker` events are wanted (``None``: all).
+        self.tickers_for: Container[str] | None = None
         self._makers = Makers(config, random.Random(f"{config.seed}/makers"))
         self._takers = Takers(config, random.Random(f"{config.seed}/takers"))
         batch = Batch(config.start_ms)
@@ -176,7 +184,12 @@ class Market:
         events.extend(engine.finish(batch))
         events.extend(engine.feed.release())
         if self.config.ticker_events:
-            events.extend(self._ticker(c, now_ms) for c in self._contracts if c.active)
+            wanted = self.tickers_for
+            events.extend(
+                self._ticker(c, now_ms)
+                for c in self._contracts
+                if c.active and (wanted is None or c.name in wanted)
+            )
         for account in engine.accounts.values():
             held = sorted(
                 {s.contract.settlement for s in account.positions.values() if s.lots != 0}

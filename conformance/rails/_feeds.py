@@ -42,6 +42,7 @@ from tradewire.protocol.rails.server import (
     decimal_string,
     encode,
 )
+from tradewire.protocol.transport._frames import SharedText
 
 from .. import market as mk
 from ._orders import Orders
@@ -168,7 +169,7 @@ class Feeds:
             shown = protocol.message_market(market) if market is not None else None
             frame = cache.get(shown)
             if frame is None:
-                frame = cache[shown] = make(shown)
+                frame = cache[shown] = SharedText(make(shown))  # framed once, too
             self._batch.setdefault(protocol.connection_id, []).append(frame)
             self.frames_sent += 1
 

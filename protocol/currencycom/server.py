@@ -5,7 +5,7 @@ authors and the reference venue; docs/venues/currencycom.md is the spec).
 port), :class:`ServerState` (keys, rate pools) and the events they report.
 """
 
-from ..session import AcceptSubscription, Disconnect, Notify, Reply, ReplyError
+from ..session import AcceptSubscription, Broadcast, Disconnect, Notify, Reply, ReplyError
 from ._server import (
     DESTINATIONS,
     PRIVATE,
@@ -33,6 +33,7 @@ __all__ = [
     "PUBLIC",
     "AcceptSubscription",
     "ApiKey",
+    "Broadcast",
     "Disconnect",
     "HTTPServerConnection",
     "HTTPServerProtocol",

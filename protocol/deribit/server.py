@@ -8,6 +8,7 @@ report and the commands a venue answers with, and the server half of the codec.
 Client users need none of this: :mod:`tradewire.protocol.deribit` is theirs.
 """
 
+from ..session import Broadcast
 from ._server import (
     WS_PATHS,
     ServerProtocol,
@@ -66,6 +67,7 @@ __all__ = [
     "API_ROOT",
     "AcceptSubscription",
     "ApiKey",
+    "Broadcast",
     "AuthGranted",
     "CancelOnDisconnect",
     "CreditRule",

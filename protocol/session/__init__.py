@@ -58,6 +58,7 @@ from ._ratelimit import BucketPacing, CreditBucket, Pacer, TokenBucket
 from ._server import (
     SERVER_TABLE,
     AcceptSubscription,
+    Broadcast,
     Disconnect,
     Notify,
     Pending,
@@ -103,6 +104,7 @@ __all__ = [
     "CommandInfo",
     "ConnectionCounter",
     "ContinuityPolicy",
+    "Broadcast",
     "Costs",
     "CreditBucket",
     "Disconnect",

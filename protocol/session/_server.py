@@ -11,6 +11,10 @@ rule, and the timers it wants.  Owned here:
   :meth:`~ServerSession.reply_error` or (a subscribe) :meth:`~ServerSession.accept_subscription`;
   an unknown or answered handle is a :class:`LocalProtocolError`;
 * active topics (with venue metadata such as a label) and :meth:`~ServerSession.notify`;
+  a notification for many connections is a :class:`Broadcast`: its body is encoded once
+  per distinct topic metadata and its WebSocket frame once (a
+  :class:`~tradewire.protocol.transport._frames.SharedText`), however many connections
+  it goes to;
 * timers: a liveness probe every ``interval`` once the venue starts it (closing with
   the spec's code when a probe goes unanswered), and an idle close after silence;
 * closing: ``close_request`` for the stack, the venue's ``on_close`` hook once, and a
@@ -37,10 +41,12 @@ from .._contract import AcceptUpgrade, CloseRequest, RejectUpgrade, UpgradeReque
 from .._errors import LocalProtocolError
 from .._events import Command, Event, require
 from .._sources import RequestId
+from ..transport._frames import SharedText
 
 __all__ = [
     "SERVER_TABLE",
     "AcceptSubscription",
+    "Broadcast",
     "Disconnect",
     "Notify",
     "Pending",
@@ -123,7 +129,49 @@ class ServerCodec(Protocol):
         now: float,
     ) -> bytes: ...
 
-    def encode_notification(self, topic: str, data: Any, meta: Any) -> bytes: ...
+    def encode_notification(self, topic: str, data: Any, meta: Any) -> bytes:
+        """The notification of ``data`` on ``topic``; ``meta`` is what the connection
+        keeps with the topic (a label).  It must depend on its arguments and on settings
+        of the venue only, never on the connection: a :class:`Broadcast` encodes it once
+        for all the connections whose topic has the same ``meta``."""
+        ...
+
+
+class Broadcast:
+    """One notification's data for many connections: pass it as the data of
+    :meth:`ServerSession.notify` (or of a :class:`Notify`) on each of them.
+
+    The body is encoded once per (codec class, topic, ``meta``) -- the connections of one
+    venue share a codec class, and most share ``meta`` (``None``) -- and is a
+    :class:`~tradewire.protocol.transport._frames.SharedText`, so the WebSocket stacks
+    frame it once too.  A connection whose output is altered (a fault engine duplicating,
+    reordering or corrupting messages) still gets bytes it may alter: the shared object is
+    never changed in place.  Build one per channel and tick (or operation); do not keep it:
+    it holds the bodies it made.
+    """
+
+    __slots__ = ("_bodies", "data", "encodes")
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self._bodies: dict[tuple[type[Any], str, Any], SharedText] = {}
+        #: Bodies encoded so far (one per distinct codec class, topic and ``meta``).
+        self.encodes = 0
+
+    def body(self, codec: ServerCodec, topic: str, meta: Any) -> bytes:
+        """The notification on ``topic`` for a connection keeping ``meta`` with it."""
+        try:
+            key = (type(codec), topic, meta)
+            body = self._bodies.get(key)
+        except TypeError:  # unhashable metadata: encoded for this connection alone
+            return codec.encode_notification(topic, self.data, meta)
+        if body is None:
+            body = self._bodies[key] = SharedText(codec.encode_notification(topic, self.data, meta))
+            self.encodes += 1
+        return body
+
+    def __repr__(self) -> str:
+        return f"Broadcast(encodes={self.encodes})"
 
 
 Dispatcher = Callable[["ServerSession", bytes | str, float], None]
@@ -298,7 +346,9 @@ class AcceptSubscription(Command, frozen=True, kw_only=True):
 
 
 class Notify(Command, frozen=True, kw_only=True):
-    """Push ``data`` on ``channel``; sent only if the channel is active here."""
+    """Push ``data`` on ``channel``; sent only if the channel is active here.  ``data`` may
+    be a :class:`Broadcast` (one notification for many connections): the same command
+    can then go to every subscribed connection."""
 
     channel: str
     data: Any = None
@@ -628,11 +678,18 @@ class ServerSession:
         return self.spec.max_topics - len(self._topics)
 
     def notify(self, topic: str, data: Any, now: float) -> bool:
-        """Send ``data`` on ``topic`` if it is active here; returns whether it was sent."""
+        """Send ``data`` on ``topic`` if it is active here; returns whether it was sent.
+
+        ``data`` may be a :class:`Broadcast`: its body is then encoded once for all the
+        connections it goes to."""
         if self.phase is not ServerPhase.OPEN or topic not in self._topics:
             return False
         self._out.ensure_room()
-        self._out.append(self.codec.encode_notification(topic, data, self._topics[topic]))
+        meta = self._topics[topic]
+        if type(data) is Broadcast:
+            self._out.append(data.body(self.codec, topic, meta))
+        else:
+            self._out.append(self.codec.encode_notification(topic, data, meta))
         self.busy = True
         return True
 

@@ -20,7 +20,17 @@ import struct
 
 from .._sources import RandomSource
 
-__all__ = ["OP_BINARY", "OP_CLOSE", "OP_PING", "OP_PONG", "OP_TEXT", "encode_frame", "mask"]
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "SharedText",
+    "encode_frame",
+    "mask",
+    "text_frames",
+]
 
 OP_TEXT = 0x1
 OP_BINARY = 0x2
@@ -57,6 +67,36 @@ def encode_frame(opcode: int, payload: bytes, rng: RandomSource | None) -> bytes
         return header + payload
     key = rng.getrandbits(32).to_bytes(4, "big")
     return header + key + mask(payload, key)
+
+
+class SharedText(bytes):
+    """A text message's UTF-8 bytes that many connections send: one notification fanned
+    out to every subscriber.  A server's frames are not masked, so the frame is the same
+    bytes for all of them; :meth:`frame` builds it on first use and hands the same object
+    to every stack after that.  It is a ``bytes`` everywhere else (a machine's queue, the
+    fault engine, a transcript), so nothing that takes messages needs to know.
+    """
+
+    # no __slots__: a bytes subclass cannot have non-empty ones; the frame lives in the
+    # instance dict, made once per shared message
+
+    def frame(self) -> bytes:
+        """The unmasked final text frame of this message, built once."""
+        try:
+            return self.__dict__["_frame"]  # type: ignore[no-any-return]
+        except KeyError:
+            frame = self.__dict__["_frame"] = encode_frame(OP_TEXT, self, None)
+            return frame
+
+
+def text_frames(messages: list[bytes], rng: RandomSource | None) -> list[bytes]:
+    """The frames of ``messages``: masked with keys from ``rng`` (a client), or unmasked
+    (a server), where a :class:`SharedText` gives its one frame."""
+    if rng is not None:
+        return [encode_frame(OP_TEXT, m, rng) for m in messages]
+    return [
+        m.frame() if type(m) is SharedText else encode_frame(OP_TEXT, m, None) for m in messages
+    ]
 
 
 class FrameReader:

@@ -37,7 +37,7 @@ from .._errors import RemoteProtocolError
 from .._events import Command, ConnectionDead, Event, MessageRejected
 from .._secrets import redact
 from .._sources import RandomSource, RequestId
-from ._frames import OP_PING, OP_PONG, OP_TEXT, encode_frame
+from ._frames import OP_PING, OP_PONG, encode_frame, text_frames
 from ._websocket import StackState, WebSocketClosed, check_positive
 
 __all__ = ["MAX_REJECTED_BYTES", "StackBase", "Violation"]
@@ -177,6 +177,16 @@ class StackBase:
         finally:
             self._wake()
         return request_id
+
+    def flush(self, now: float) -> None:
+        """Move what was queued on the machine directly (not through :meth:`send`) onto
+        the wire: a venue fanning one notification out to many connections writes to
+        each machine, then flushes each stack once, rather than framing and waking per
+        message."""
+        try:
+            self._pump(now)
+        finally:
+            self._wake()
 
     def _wake(self) -> None:
         wakeup = self.wakeup
@@ -395,8 +405,7 @@ class StackBase:
         if self.state is StackState.OPEN:
             messages = machine.messages_to_send()
             if messages:
-                rng = self._mask_rng
-                self._out.extend([encode_frame(OP_TEXT, m, rng) for m in messages])
+                self._out.extend(text_frames(messages, self._mask_rng))
             request = machine.close_request
             if request is not None:
                 if request.abort:
