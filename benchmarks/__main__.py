@@ -75,6 +75,40 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f".bench_{name}", __package__)
 
 
+def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> list[Target]:
+    """The book's depth and snapshot rows (``bench_book.run_depth``) and their targets."""
+    rows, group_refs, named = _load("book").run_depth(mode.micro_repeats, mode.scale)
+    results += rows
+    refs.update(group_refs)
+    book_1k, book_100k = named["1k/book"], named["100k/book"]
+    return [
+        _ratio(
+            "book, 20-level change at 1k levels / dict",
+            book_1k,
+            named["1k/dict"],
+            limit=1.5,
+            at_most=True,
+            note="",
+        ),
+        _ratio(
+            "book, 20-level change at 100k levels / at 1k",
+            book_100k,
+            book_1k,
+            limit=2.0,
+            at_most=True,
+            note="",
+        ),
+        _ratio(
+            "book, 400-level snapshot / building the dicts",
+            named["snapshot/book"],
+            named["snapshot/dict"],
+            limit=1.5,
+            at_most=True,
+            note="",
+        ),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -119,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
             results += rows
             refs[ref.group] = ref
+    if "book" in only:
+        targets += _book_depth(mode, results, refs)
     if "stack" in only:
         rows, ref = _load("stack").run(mode.micro_repeats, 5_000)
         results += rows
