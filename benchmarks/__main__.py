@@ -109,6 +109,41 @@ def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> l
     ]
 
 
+def _e2e_comparisons(by_name: dict[str, Result], note: str) -> list[Target]:
+    """Targets of the comparison, books and binding rows of ``bench_e2e`` (same run)."""
+    tw = by_name["tradewire asyncio binding"]
+    pairs = [
+        (
+            "end to end: asyncio / websockets + msgspec",
+            tw,
+            "websockets (asyncio) + msgspec typed decode",
+            1.5,
+        ),
+        (
+            "end to end, books kept: asyncio / picows + msgspec + SortedDict",
+            by_name["books kept: tradewire asyncio, maintain_books=True"],
+            "books kept: picows + msgspec + SortedDict per side",
+            1.0,
+        ),
+        (
+            "end to end: trio binding / asyncio binding",
+            by_name["tradewire trio binding"],
+            "tradewire asyncio binding",
+            0.85,
+        ),
+        (
+            "end to end: sync binding / asyncio binding",
+            by_name["tradewire sync binding"],
+            "tradewire asyncio binding",
+            0.8,
+        ),
+    ]
+    return [
+        _ratio(name, a, by_name[ref], limit=limit, at_most=False, note=note)
+        for name, a, ref, limit in pairs
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -169,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         name = "end to end: asyncio binding / websockets + json"
         targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=note))
         name = "end to end: asyncio binding / picows + msgspec"
-        targets.append(_ratio(name, tw, pw, limit=0.5, at_most=False, note=note))
+        targets.append(_ratio(name, tw, pw, limit=0.8, at_most=False, note=note))
+        targets += _e2e_comparisons(by_name, note)
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

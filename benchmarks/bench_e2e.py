@@ -63,7 +63,7 @@ from ._timing import Result
 __all__ = ["CLIENTS", "run", "tradewire_asyncio"]
 
 GROUP = "end to end: book notifications through a client, loopback"
-_STACK = {"ping_interval": None, "close_timeout": 2.0, "reconnect": False}
+_STACK = {"ping_interval": 20.0, "close_timeout": 2.0, "reconnect": False}  # keepalive on
 _SUBSCRIBE = subscribe_request(1, [BOOK])
 
 
@@ -80,14 +80,15 @@ def _check(got: int, count: int) -> None:
         raise Incomplete(f"{got} of {count} book messages")
 
 
-def tradewire_asyncio(url: str, count: int) -> float:
+def tradewire_asyncio(url: str, count: int, **options: Any) -> float:
+    """``options`` go to the machine (``maintain_books=True`` for the books rows)."""
     from tradewire.bindings import asyncio as aio
 
     async def main() -> float:
         start = time.perf_counter()
         got = 0
         async with asyncio.timeout(_deadline(count)):
-            machine = make_machine()[0]
+            machine = make_machine(**options)[0]
             async with aio.connect(url, machine, **_STACK) as client:
                 await client.send(subscribe_command(machine, [BOOK]))
                 async for event in client:
@@ -96,6 +97,8 @@ def tradewire_asyncio(url: str, count: int) -> float:
                         if got == count:
                             break
                 elapsed = time.perf_counter() - start
+            if options.get("maintain_books"):
+                _BOOK_STATES["tradewire"] = _state(machine.book(BOOK))
         _check(got, count)
         return elapsed
 
@@ -165,7 +168,7 @@ def websockets_json(url: str, count: int) -> float:
         got = 0
         loads, handle = json.loads, handle_dict
         async with asyncio.timeout(_deadline(count)):
-            async with connect(url, ping_interval=None, close_timeout=2.0) as ws:
+            async with connect(url, ping_interval=20.0, close_timeout=2.0) as ws:
                 await ws.send(_SUBSCRIBE.decode())
                 async for message in ws:
                     handled = handle(loads(message))
@@ -217,7 +220,9 @@ def picows_msgspec(url: str, count: int, *, aiofastnet: bool | None = None) -> f
     async def main() -> float:
         start = time.perf_counter()
         async with asyncio.timeout(_deadline(count)):
-            transport, listener = await ws_connect(Listener, url, use_aiofastnet=aiofastnet)
+            transport, listener = await ws_connect(
+                Listener, url, use_aiofastnet=aiofastnet, enable_auto_ping=True
+            )
             await listener.done
             elapsed = time.perf_counter() - start
             transport.send_close()
@@ -245,6 +250,181 @@ def raw_socket(url: str, count: int) -> float:
     return elapsed
 
 
+# -- comparison rows: websockets + msgspec, and rows that maintain the book ------------------
+#
+# * **websockets + msgspec typed decode**: websockets' ``async for`` (``str`` messages),
+#   routed and decoded exactly as the picows row does (a prefix check, the bare msgspec
+#   decoder into tradewire's own ``BookUpdate``, the channel checked);
+# * **books maintained**, every row building the same book from the same messages (the
+#   final depth and best levels of each are compared after the run; a mismatch is shown
+#   in the label): tradewire with ``maintain_books=True`` (its ``OrderBook``: every level
+#   checked, the ``change_id`` chain, the crossed-book check per change); picows +
+#   msgspec into a ``sortedcontainers.SortedDict`` per side (no checks); websockets +
+#   ``json.loads`` + the dict handling into a plain ``dict`` per side (no order kept, so
+#   no best price without a sort: the cheapest book a ``json.loads`` user can keep).
+# A level with action ``delete`` or amount ``0`` removes the price, as in tradewire.
+
+_BOOK_STATES: dict[str, tuple[object, ...]] = {}  # row -> final (depths, best bid, best ask)
+
+
+def _state(book: Any) -> tuple[object, ...]:
+    """The final state of a tradewire ``OrderBook`` as the other rows record it."""
+    if book is None:
+        return ("no book",)
+    return (book.depth("bid"), book.depth("ask"), book.best_bid(), book.best_ask())
+
+
+def _apply(side: Any, levels: Any) -> None:
+    """Apply Deribit ``[action, price, amount]`` levels to a ``dict`` or a ``SortedDict``."""
+    pop = side.pop
+    for action, price, amount in levels:
+        if action == "delete" or not amount:
+            pop(price, None)
+        else:
+            side[price] = amount
+
+
+def websockets_msgspec(url: str, count: int) -> float:
+    from websockets.asyncio.client import connect
+
+    decode_book = bare_decoder(BookUpdate).decode
+    decode_any = msgspec.json.Decoder().decode
+    prefix = '{"jsonrpc":"2.0","method":"subscription"'
+
+    async def main() -> float:
+        start = time.perf_counter()
+        got = 0
+        async with asyncio.timeout(_deadline(count)):
+            async with connect(url, ping_interval=20.0, close_timeout=2.0) as ws:
+                await ws.send(_SUBSCRIBE.decode())
+                async for message in ws:
+                    if message.startswith(prefix):
+                        if decode_book(message).params.channel == BOOK:
+                            got += 1
+                            if got == count:
+                                break
+                    else:
+                        decode_any(message)
+                elapsed = time.perf_counter() - start
+        _check(got, count)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def websockets_json_dict_book(url: str, count: int) -> float:
+    from websockets.asyncio.client import connect
+
+    bids: dict[float, float] = {}
+    asks: dict[float, float] = {}
+
+    async def main() -> float:
+        start = time.perf_counter()
+        got = 0
+        loads, handle = json.loads, handle_dict
+        async with asyncio.timeout(_deadline(count)):
+            async with connect(url, ping_interval=20.0, close_timeout=2.0) as ws:
+                await ws.send(_SUBSCRIBE.decode())
+                async for message in ws:
+                    handled = handle(loads(message))
+                    if type(handled) is tuple and handled[0] == BOOK:
+                        data = handled[1]
+                        if data["type"] == "snapshot":
+                            bids.clear()
+                            asks.clear()
+                        _apply(bids, data["bids"])
+                        _apply(asks, data["asks"])
+                        got += 1
+                        if got == count:
+                            break
+                elapsed = time.perf_counter() - start
+        _check(got, count)
+        best_bid = max(bids.items()) if bids else None
+        best_ask = min(asks.items()) if asks else None
+        _BOOK_STATES["websockets_json_dict"] = (len(bids), len(asks), best_bid, best_ask)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def picows_msgspec_sorted_book(url: str, count: int) -> float:
+    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+    from sortedcontainers import SortedDict
+
+    decode_book = bare_decoder(BookUpdate).decode
+    decode_any = msgspec.json.Decoder().decode
+    prefix = b'{"jsonrpc":"2.0","method":"subscription"'
+    bids: Any = SortedDict()
+    asks: Any = SortedDict()
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.got = 0
+            self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            transport.send(WSMsgType.TEXT, _SUBSCRIBE)
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type is not WSMsgType.TEXT:
+                if frame.msg_type is WSMsgType.CLOSE and not self.done.done():
+                    self.done.set_result(None)
+                return
+            payload = frame.get_payload_as_bytes()
+            if payload.startswith(prefix):
+                event = decode_book(payload).params
+                if event.channel == BOOK:
+                    data = event.data
+                    if data.type == "snapshot":
+                        bids.clear()
+                        asks.clear()
+                    _apply(bids, data.bids)
+                    _apply(asks, data.asks)
+                    self.got += 1
+                    if self.got == count and not self.done.done():
+                        self.done.set_result(None)
+            else:
+                decode_any(payload)
+
+        def on_ws_disconnected(self, transport: WSTransport) -> None:
+            if not self.done.done():
+                self.done.set_result(None)
+
+    async def main() -> float:
+        start = time.perf_counter()
+        async with asyncio.timeout(_deadline(count)):
+            transport, listener = await ws_connect(Listener, url, enable_auto_ping=True)
+            await listener.done
+            elapsed = time.perf_counter() - start
+            transport.send_close()
+            transport.disconnect()
+            await transport.wait_disconnected()
+        _check(listener.got, count)
+        best_bid = bids.peekitem(-1) if bids else None
+        best_ask = asks.peekitem(0) if asks else None
+        _BOOK_STATES["picows_sorted"] = (len(bids), len(asks), best_bid, best_ask)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+_BOOKS_TRADEWIRE = functools.partial(tradewire_asyncio, maintain_books=True)
+COMPARISON_CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
+    ("websockets (asyncio) + msgspec typed decode", websockets_msgspec),
+    ("books kept: tradewire asyncio, maintain_books=True", _BOOKS_TRADEWIRE),
+    ("books kept: picows + msgspec + SortedDict per side", picows_msgspec_sorted_book),
+    ("books kept: websockets + json.loads + dict per side", websockets_json_dict_book),
+]
+
+
+def _book_states_note() -> str:
+    """Empty when every books row ended with the same book, else what differed."""
+    states = set(_BOOK_STATES.values())
+    if len(states) <= 1:
+        return ""
+    return " (books differ: " + "; ".join(f"{k}={v}" for k, v in _BOOK_STATES.items())[:120] + ")"
+
+
 CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
     ("tradewire asyncio binding", tradewire_asyncio),
     ("  ... diagnostic: 256 KiB reads (asyncio.Protocol's, before)", tradewire_asyncio_256k),
@@ -260,7 +440,15 @@ CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
 ]
 
 
-_TRADEWIRE = {tradewire_asyncio, tradewire_asyncio_256k, tradewire_trio, tradewire_sync}
+CLIENTS += COMPARISON_CLIENTS
+
+_TRADEWIRE = {
+    tradewire_asyncio,
+    tradewire_asyncio_256k,
+    tradewire_trio,
+    tradewire_sync,
+    _BOOKS_TRADEWIRE,
+}
 
 
 def run(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
@@ -286,7 +474,10 @@ def run(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
                     failures[name].append(f"server: {report}"[:80])
                 elif elapsed is not None and round_ > 0:
                     results[name].samples.append(count / elapsed)
+    books_note = _book_states_note()
     for name, result in results.items():
+        if books_note and name.startswith("books kept"):
+            result.note += books_note
         if failures[name]:
             result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
     return list(results.values()), results
