@@ -144,6 +144,14 @@ def _e2e_comparisons(by_name: dict[str, Result], note: str) -> list[Target]:
     ]
 
 
+def _e2e_mixed(mode: Mode, refs: dict[str, Result]) -> list[Result]:
+    """The mixed-stream rows of ``bench_e2e`` (100 channels), compared with picows + msgspec."""
+    rows, by_name = _load("e2e").run_mixed(mode.e2e_repeats, mode.e2e_count)
+    ref = by_name["mixed: picows + msgspec typed decode"]
+    refs[ref.group] = ref
+    return list(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         name = "end to end: asyncio binding / picows + msgspec"
         targets.append(_ratio(name, tw, pw, limit=0.8, at_most=False, note=note))
         targets += _e2e_comparisons(by_name, note)
+        results += _e2e_mixed(mode, refs)
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

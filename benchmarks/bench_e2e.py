@@ -57,7 +57,7 @@ from tradewire.protocol.deribit import BookUpdate
 
 from ._machine import is_book_event, make_machine, subscribe_command
 from ._messages import BOOK, bare_decoder, handle_dict, subscribe_request
-from ._server import BlastServer, client_handshake, masked_text_frame
+from ._server import BlastServer, client_handshake, masked_text_frame, mixed_channels
 from ._timing import Result
 
 __all__ = ["CLIENTS", "run", "tradewire_asyncio"]
@@ -478,6 +478,177 @@ def run(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
     for name, result in results.items():
         if books_note and name.startswith("books kept"):
             result.note += books_note
+        if failures[name]:
+            result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
+    return list(results.values()), results
+
+
+# -- the mixed stream: books, tickers and trades on 100 channels ------------------------------
+#
+# The same server sends :class:`~benchmarks._server.MixedStream`: the 40 book snapshots,
+# then book changes (60%), tickers (25%) and trades (15%) on 100 channels.  Each client
+# subscribes to the 100 channels and counts every *decoded* notification.  The tradewire
+# row is the asyncio binding with the default machine (no books kept); the msgspec rows
+# route each payload by the two bytes after ``"channel":"`` (offset 62, fixed in
+# Deribit's notifications) to the bare typed decoder of its family (the fastest routing
+# a msgspec user can write); the json row is ``json.loads`` + the dict handling.
+
+MIXED_GROUP = "end to end: mixed stream, books + tickers + trades on 100 channels, loopback"
+
+
+def _mixed_decoders() -> dict[bytes, Callable[[Any], Any]]:
+    from tradewire.protocol.deribit import TickerUpdate, TradesUpdate
+
+    return {
+        b"bo": bare_decoder(BookUpdate).decode,
+        b"ti": bare_decoder(TickerUpdate).decode,
+        b"tr": bare_decoder(TradesUpdate).decode,
+    }
+
+
+def _mixed_subscribe() -> bytes:
+    return subscribe_request(1, mixed_channels())
+
+
+def mixed_tradewire_asyncio(url: str, count: int) -> float:
+    from tradewire.bindings import asyncio as aio
+
+    channels = mixed_channels()
+    wanted = frozenset(channels)
+
+    async def main() -> float:
+        start = time.perf_counter()
+        got = 0
+        async with asyncio.timeout(_deadline(count)):
+            machine = make_machine()[0]
+            async with aio.connect(url, machine, **_STACK) as client:
+                await client.send(subscribe_command(machine, channels))
+                async for event in client:
+                    if getattr(event, "channel", None) in wanted:
+                        got += 1
+                        if got == count:
+                            break
+                elapsed = time.perf_counter() - start
+        _check(got, count)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def mixed_websockets(url: str, count: int, *, typed: bool) -> float:
+    from websockets.asyncio.client import connect
+
+    decoders = {k.decode(): v for k, v in _mixed_decoders().items()}
+    decode_any = msgspec.json.Decoder().decode
+    loads, handle = json.loads, handle_dict
+    prefix = '{"jsonrpc":"2.0","method":"subscription"'
+
+    async def main() -> float:
+        start = time.perf_counter()
+        got = 0
+        async with asyncio.timeout(_deadline(count)):
+            async with connect(url, ping_interval=20.0, close_timeout=2.0) as ws:
+                await ws.send(_mixed_subscribe().decode())
+                async for message in ws:
+                    if typed:
+                        if message.startswith(prefix):
+                            decoders[message[62:64]](message).params.channel  # noqa: B018
+                            got += 1
+                        else:
+                            decode_any(message)
+                    elif type(handle(loads(message))) is tuple:
+                        got += 1
+                    if got == count:
+                        break
+                elapsed = time.perf_counter() - start
+        _check(got, count)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+def mixed_picows(url: str, count: int) -> float:
+    from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+    decoders = _mixed_decoders()
+    decode_any = msgspec.json.Decoder().decode
+    prefix = b'{"jsonrpc":"2.0","method":"subscription"'
+    subscribe = _mixed_subscribe()
+
+    class Listener(WSListener):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.got = 0
+            self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def on_ws_connected(self, transport: WSTransport) -> None:
+            transport.send(WSMsgType.TEXT, subscribe)
+
+        def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+            if frame.msg_type is not WSMsgType.TEXT:
+                if frame.msg_type is WSMsgType.CLOSE and not self.done.done():
+                    self.done.set_result(None)
+                return
+            payload = frame.get_payload_as_bytes()
+            if payload.startswith(prefix):
+                decoders[payload[62:64]](payload).params.channel  # noqa: B018
+                self.got += 1
+                if self.got == count and not self.done.done():
+                    self.done.set_result(None)
+            else:
+                decode_any(payload)
+
+        def on_ws_disconnected(self, transport: WSTransport) -> None:
+            if not self.done.done():
+                self.done.set_result(None)
+
+    async def main() -> float:
+        start = time.perf_counter()
+        async with asyncio.timeout(_deadline(count)):
+            transport, listener = await ws_connect(Listener, url, enable_auto_ping=True)
+            await listener.done
+            elapsed = time.perf_counter() - start
+            transport.send_close()
+            transport.disconnect()
+            await transport.wait_disconnected()
+        _check(listener.got, count)
+        return elapsed
+
+    return asyncio.run(main())
+
+
+MIXED_CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
+    ("mixed: tradewire asyncio binding", mixed_tradewire_asyncio),
+    ("mixed: picows + msgspec typed decode", mixed_picows),
+    (
+        "mixed: websockets (asyncio) + msgspec typed decode",
+        functools.partial(mixed_websockets, typed=True),
+    ),
+    (
+        "mixed: websockets (asyncio) + json.loads + dict handling",
+        functools.partial(mixed_websockets, typed=False),
+    ),
+]
+
+
+def run_mixed(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
+    """The mixed-stream clients ``repeats`` times, in turn; rates in messages per second."""
+    results = {name: Result(MIXED_GROUP, name, "msg/s") for name, _ in MIXED_CLIENTS}
+    failures: dict[str, list[str]] = {name: [] for name, _ in MIXED_CLIENTS}
+    with BlastServer() as server:
+        for round_ in range(1 + repeats):  # round 0 warms up and is not kept
+            for name, client in MIXED_CLIENTS:
+                server.expect(count, mixed=True)
+                try:
+                    elapsed: float | None = client(server.url, count)
+                except Exception as exc:  # recorded in the table, never fatal
+                    failures[name].append(f"{type(exc).__name__}: {exc}"[:80])
+                    elapsed = None
+                report: Any = server.report(10.0)
+                if not isinstance(report, int):
+                    failures[name].append(f"server: {report}"[:80])
+                elif elapsed is not None and round_ > 0:
+                    results[name].samples.append(count / elapsed)
+    for name, result in results.items():
         if failures[name]:
             result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
     return list(results.values()), results
