@@ -152,6 +152,15 @@ def _e2e_mixed(mode: Mode, refs: dict[str, Result]) -> list[Result]:
     return list(rows)
 
 
+def _e2e_many(mode: Mode, results: list[Result], refs: dict[str, Result]) -> list[Target]:
+    """CPU per message with 100 connections in one process against 1 (``bench_e2e``)."""
+    rows, named = _load("e2e").run_many(mode.e2e_repeats, mode.e2e_count)
+    results += rows
+    refs[named["1"].group] = named["1"]
+    name = "end to end: CPU per message, 100 connections / 1"
+    return [_ratio(name, named["many"], named["1"], limit=1.3, at_most=True, note="")]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -215,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, tw, pw, limit=0.8, at_most=False, note=note))
         targets += _e2e_comparisons(by_name, note)
         results += _e2e_mixed(mode, refs)
+        targets += _e2e_many(mode, results, refs)
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

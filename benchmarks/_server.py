@@ -211,7 +211,12 @@ class Stream:
             yield b"".join(batch)
 
 
-def _blast(sock: socket.socket, count: int, stream: Stream | MixedStream) -> int:
+def _blast(
+    sock: socket.socket,
+    count: int,
+    stream: Stream | MixedStream,
+    ready: threading.Barrier | None = None,
+) -> int:
     lock = threading.Lock()
     head, rest = _read_head(sock)
     sock.sendall(
@@ -221,6 +226,9 @@ def _blast(sock: socket.socket, count: int, stream: Stream | MixedStream) -> int
     reader = _Reader(sock, lock, rest)
     reader.start()
     reader.subscribed.wait(SUBSCRIBE_WAIT)
+    if ready is not None:  # many connections: every one subscribed before any is sent to
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait(SUBSCRIBE_WAIT)
     for batch in stream.batches(count):
         with lock:
             sock.sendall(batch)
@@ -231,6 +239,42 @@ def _blast(sock: socket.socket, count: int, stream: Stream | MixedStream) -> int
         sock.shutdown(socket.SHUT_WR)
     reader.join(5.0)
     return count
+
+
+def _serve_many(listener: socket.socket, clients: int, count: int, stream: Stream) -> object:
+    """Accept ``clients`` connections, then send each the book stream of ``count`` frames
+    from its own thread, starting together once every one has subscribed."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(clients):
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                return f"{len(socks)} of {clients} clients connected"
+            client.settimeout(IO_TIMEOUT)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socks.append(client)
+        ready = threading.Barrier(clients)
+        sent: list[object] = []
+
+        def blast(sock: socket.socket) -> None:
+            try:
+                sent.append(_blast(sock, count, stream, ready))
+            except OSError as exc:
+                sent.append(f"{type(exc).__name__}: {exc}")
+
+        threads = [threading.Thread(target=blast, args=(s,), daemon=True) for s in socks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(IO_TIMEOUT * 4)
+        errors = [x for x in sent if not isinstance(x, int)]
+        if errors or len(sent) != clients:
+            return f"{len(sent)} of {clients} streams finished; {errors[:1]}"
+        return sum(x for x in sent if isinstance(x, int))
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def serve(conn: Connection, seed: int = 6) -> None:
@@ -246,6 +290,9 @@ def serve(conn: Connection, seed: int = 6) -> None:
             if count is None:
                 return
             source: Any = stream
+            if isinstance(count, tuple) and count[0] == "many":
+                conn.send(_serve_many(listener, count[1], count[2], stream))
+                continue
             if isinstance(count, tuple):  # (count, "mixed"): see MixedStream
                 count, _kind = count
                 if mixed is None:
@@ -363,6 +410,11 @@ class BlastServer:
         """The next connection gets the snapshot and ``count - 1`` changes, or with
         ``mixed`` ``count`` frames of :class:`MixedStream`."""
         self._conn.send((count, "mixed") if mixed else count)
+
+    def expect_many(self, clients: int, count: int) -> None:
+        """The next ``clients`` connections each get the book stream of ``count`` frames,
+        sent from one thread per connection once all of them have subscribed."""
+        self._conn.send(("many", clients, count))
 
     def report(self, timeout: float) -> object:
         """What the server says about the last connection (frames sent, or an error)."""

@@ -652,3 +652,83 @@ def run_mixed(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]
         if failures[name]:
             result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
     return list(results.values()), results
+
+
+# -- many connections in one process: CPU per message, 100 connections against 1 -------------
+#
+# One asyncio process opens ``clients`` tradewire asyncio connections (default machine,
+# keepalive on) to the blast server, each subscribing to the book channel; the server
+# waits until every connection has subscribed, then sends each the book stream (its
+# snapshot and changes) from one thread per connection.  The number is the client
+# process's CPU time (``time.process_time``) from the moment every connection is open
+# and subscribed to the moment every one has decoded its share, per message: the upgrades
+# are left out, the event loop's work of watching many sockets is in.  1 connection gets
+# all the messages, 100 connections get a hundredth each.
+
+MANY_GROUP = "end to end: client CPU per message, 100 connections in one process vs 1"
+
+
+def many_connections(url: str, clients: int, per_connection: int) -> float:
+    """CPU seconds per decoded book message over ``clients`` connections."""
+    import contextlib
+
+    from tradewire.bindings import asyncio as aio
+
+    async def consume(client: Any) -> int:
+        got = 0
+        async for event in client:
+            if is_book_event(event):
+                got += 1
+                if got == per_connection:
+                    break
+        return got
+
+    async def main() -> float:
+        async with asyncio.timeout(_deadline(clients * per_connection) + clients * 0.5):
+            async with contextlib.AsyncExitStack() as stack:
+
+                async def open_one() -> Any:
+                    machine = make_machine()[0]
+                    client = await stack.enter_async_context(aio.connect(url, machine, **_STACK))
+                    await client.send(subscribe_command(machine, [BOOK]))
+                    return client
+
+                opened = await asyncio.gather(*(open_one() for _ in range(clients)))
+                cpu = time.process_time()
+                counts = await asyncio.gather(*(consume(c) for c in opened))
+                cpu = time.process_time() - cpu
+        _check(sum(counts), clients * per_connection)
+        return cpu / (clients * per_connection)
+
+    return asyncio.run(main())
+
+
+def run_many(
+    repeats: int, total: int, clients: int = 100
+) -> tuple[list[Result], dict[str, Result]]:
+    """CPU per message with ``clients`` connections and with 1, ``repeats`` times in turn."""
+    per = total // clients
+    rows = {
+        1: Result(MANY_GROUP, f"1 connection, {per * clients:,} messages", "us"),
+        clients: Result(MANY_GROUP, f"{clients} connections, {per:,} messages each", "us"),
+    }
+    failures: dict[int, list[str]] = {n: [] for n in rows}
+    with BlastServer() as server:
+        for round_ in range(1 + repeats):  # round 0 warms up and is not kept
+            for n, result in rows.items():
+                each = per * clients // n
+                server.expect_many(n, each)
+                try:
+                    sample: float | None = many_connections(server.url, n, each)
+                except Exception as exc:  # recorded in the table, never fatal
+                    failures[n].append(f"{type(exc).__name__}: {exc}"[:80])
+                    sample = None
+                report: Any = server.report(60.0)
+                if not isinstance(report, int):
+                    failures[n].append(f"server: {report}"[:80])
+                elif sample is not None and round_ > 0:
+                    result.samples.append(sample)
+    for n, result in rows.items():
+        if failures[n]:
+            result.note += f" ({len(failures[n])} failed: {failures[n][0]})"
+    return list(rows.values()), {"1": rows[1], "many": rows[clients]}
