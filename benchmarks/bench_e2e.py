@@ -9,9 +9,9 @@ subscription round trip are in, a few ms against seconds of stream).  Rows:
 
 * **tradewire asyncio / trio / sync**: ``tradewire.bindings.*.connect(url, machine)``
   with the machine of :mod:`benchmarks._machine` (the Deribit ClientProtocol, or the
-  wire-layer machine until it exists, as the label says), keepalive pings off,
-  iterating the client's events and counting the book events.  The asyncio binding
-  reads 64 KiB at a time (an ``asyncio.BufferedProtocol``, see
+  wire-layer machine until it exists, as the label says), keepalive on (a ping every
+  20 s, the default), iterating the client's events and counting the book events.
+  The asyncio binding reads 64 KiB at a time (an ``asyncio.BufferedProtocol``, see
   ``tradewire.bindings._asyncio_link``); a diagnostic row repeats it with a 256 KiB
   read buffer, what asyncio's socket transport handed a plain ``asyncio.Protocol``
   per ``data_received`` (the binding's design before; the buffer is swapped for that
@@ -35,8 +35,12 @@ also run the whole client machine per message (bounds, liveness time, the book's
 ``change_id`` chain, the event queue with its backpressure) and hand every event to
 an ``async for`` / ``for`` consumer, while picows calls its listener per frame.
 
-All asyncio rows use the default event loop.  Keepalive pings are off everywhere; the
-server sends none.  Each run is bounded (``asyncio.timeout``, ``trio.fail_after``, a
+All asyncio rows use the default event loop.  Keepalive is on in every row that has it
+(tradewire and websockets ``ping_interval=20``, picows ``enable_auto_ping=True``); the
+server sends no pings, and no run lasts long enough for a client to send one, so what is
+measured is the cost of having it armed.  More rows (websockets + msgspec, rows that
+keep the book, the mixed stream, 100 connections) are described in their blocks below.
+Each run is bounded (``asyncio.timeout``, ``trio.fail_after``, a
 socket timeout); a run that fails or times out is left out and counted in the label.
 """
 
