@@ -75,6 +75,92 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f".bench_{name}", __package__)
 
 
+def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> list[Target]:
+    """The book's depth and snapshot rows (``bench_book.run_depth``) and their targets."""
+    rows, group_refs, named = _load("book").run_depth(mode.micro_repeats, mode.scale)
+    results += rows
+    refs.update(group_refs)
+    book_1k, book_100k = named["1k/book"], named["100k/book"]
+    return [
+        _ratio(
+            "book, 20-level change at 1k levels / dict",
+            book_1k,
+            named["1k/dict"],
+            limit=1.5,
+            at_most=True,
+            note="",
+        ),
+        _ratio(
+            "book, 20-level change at 100k levels / at 1k",
+            book_100k,
+            book_1k,
+            limit=2.0,
+            at_most=True,
+            note="",
+        ),
+        _ratio(
+            "book, 400-level snapshot / building the dicts",
+            named["snapshot/book"],
+            named["snapshot/dict"],
+            limit=1.5,
+            at_most=True,
+            note="",
+        ),
+    ]
+
+
+def _e2e_comparisons(by_name: dict[str, Result], note: str) -> list[Target]:
+    """Targets of the comparison, books and binding rows of ``bench_e2e`` (same run)."""
+    tw = by_name["tradewire asyncio binding"]
+    pairs = [
+        (
+            "end to end: asyncio / websockets + msgspec",
+            tw,
+            "websockets (asyncio) + msgspec typed decode",
+            1.5,
+        ),
+        (
+            "end to end, books kept: asyncio / picows + msgspec + SortedDict",
+            by_name["books kept: tradewire asyncio, maintain_books=True"],
+            "books kept: picows + msgspec + SortedDict per side",
+            1.0,
+        ),
+        (
+            "end to end: trio binding / asyncio binding",
+            by_name["tradewire trio binding"],
+            "tradewire asyncio binding",
+            0.85,
+        ),
+        (
+            "end to end: sync binding / asyncio binding",
+            by_name["tradewire sync binding"],
+            "tradewire asyncio binding",
+            0.8,
+        ),
+    ]
+    return [
+        _ratio(name, a, by_name[ref], limit=limit, at_most=False, note=note)
+        for name, a, ref, limit in pairs
+    ]
+
+
+def _e2e_mixed(mode: Mode, refs: dict[str, Result]) -> list[Result]:
+    """The mixed-stream rows of ``bench_e2e`` (100 channels), compared with picows + msgspec."""
+    rows, by_name = _load("e2e").run_mixed(mode.e2e_repeats, mode.e2e_count)
+    ref = by_name["mixed: picows + msgspec typed decode"]
+    refs[ref.group] = ref
+    return list(rows)
+
+
+def _e2e_many(mode: Mode, results: list[Result], refs: dict[str, Result]) -> list[Target]:
+    """CPU per message with 100 connections in one process against 1 (``bench_e2e``)."""
+    rows, named = _load("e2e").run_many(mode.e2e_repeats, mode.e2e_count)
+    results += rows
+    refs[named["1"].group] = named["1"]
+    name = "end to end: CPU per message, 100 connections / 1"
+    return [_ratio(name, named["many"], named["1"], limit=1.3, at_most=True, note="")]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
@@ -119,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
             results += rows
             refs[ref.group] = ref
+    if "book" in only:
+        targets += _book_depth(mode, results, refs)
     if "stack" in only:
         rows, ref = _load("stack").run(mode.micro_repeats, 5_000)
         results += rows
@@ -133,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         name = "end to end: asyncio binding / websockets + json"
         targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=note))
         name = "end to end: asyncio binding / picows + msgspec"
-        targets.append(_ratio(name, tw, pw, limit=0.5, at_most=False, note=note))
+        targets.append(_ratio(name, tw, pw, limit=0.8, at_most=False, note=note))
+        targets += _e2e_comparisons(by_name, note)
+        results += _e2e_mixed(mode, refs)
+        targets += _e2e_many(mode, results, refs)
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

@@ -38,11 +38,13 @@ from typing import Any
 
 __all__ = [
     "BlastServer",
+    "MixedStream",
     "Stream",
     "accept_key",
     "frame_header",
     "client_handshake",
     "masked_text_frame",
+    "mixed_channels",
     "parse_frames",
     "serve",
 ]
@@ -209,7 +211,12 @@ class Stream:
             yield b"".join(batch)
 
 
-def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
+def _blast(
+    sock: socket.socket,
+    count: int,
+    stream: Stream | MixedStream,
+    ready: threading.Barrier | None = None,
+) -> int:
     lock = threading.Lock()
     head, rest = _read_head(sock)
     sock.sendall(
@@ -219,6 +226,9 @@ def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
     reader = _Reader(sock, lock, rest)
     reader.start()
     reader.subscribed.wait(SUBSCRIBE_WAIT)
+    if ready is not None:  # many connections: every one subscribed before any is sent to
+        with contextlib.suppress(threading.BrokenBarrierError):
+            ready.wait(SUBSCRIBE_WAIT)
     for batch in stream.batches(count):
         with lock:
             sock.sendall(batch)
@@ -231,9 +241,46 @@ def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
     return count
 
 
+def _serve_many(listener: socket.socket, clients: int, count: int, stream: Stream) -> object:
+    """Accept ``clients`` connections, then send each the book stream of ``count`` frames
+    from its own thread, starting together once every one has subscribed."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(clients):
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                return f"{len(socks)} of {clients} clients connected"
+            client.settimeout(IO_TIMEOUT)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            socks.append(client)
+        ready = threading.Barrier(clients)
+        sent: list[object] = []
+
+        def blast(sock: socket.socket) -> None:
+            try:
+                sent.append(_blast(sock, count, stream, ready))
+            except OSError as exc:
+                sent.append(f"{type(exc).__name__}: {exc}")
+
+        threads = [threading.Thread(target=blast, args=(s,), daemon=True) for s in socks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(IO_TIMEOUT * 4)
+        errors = [x for x in sent if not isinstance(x, int)]
+        if errors or len(sent) != clients:
+            return f"{len(sent)} of {clients} streams finished; {errors[:1]}"
+        return sum(x for x in sent if isinstance(x, int))
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def serve(conn: Connection, seed: int = 6) -> None:
     """The server process: announce the port, then serve what the parent asks for."""
     stream = Stream(seed)  # the templates are built once, before any client
+    mixed: MixedStream | None = None  # built on first use
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(ACCEPT_TIMEOUT)
     conn.send(listener.getsockname()[1])
@@ -242,6 +289,15 @@ def serve(conn: Connection, seed: int = 6) -> None:
             count = conn.recv()
             if count is None:
                 return
+            source: Any = stream
+            if isinstance(count, tuple) and count[0] == "many":
+                conn.send(_serve_many(listener, count[1], count[2], stream))
+                continue
+            if isinstance(count, tuple):  # (count, "mixed"): see MixedStream
+                count, _kind = count
+                if mixed is None:
+                    mixed = MixedStream(seed)
+                source = mixed
             try:
                 client, _ = listener.accept()
             except TimeoutError:
@@ -251,9 +307,83 @@ def serve(conn: Connection, seed: int = 6) -> None:
                 client.settimeout(IO_TIMEOUT)
                 client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 try:
-                    conn.send(_blast(client, count, stream))
+                    conn.send(_blast(client, count, source))
                 except OSError as exc:
                     conn.send(f"{type(exc).__name__}: {exc}")
+
+
+# -- the mixed stream: books, tickers and trades on 100 channels -----------------------------
+
+MIXED_BOOKS, MIXED_TICKERS, MIXED_TRADES = 40, 30, 30  # channels of each kind: 100 in all
+
+
+def mixed_instruments() -> list[str]:
+    """The instruments of the mixed stream: ``X000-PERPETUAL`` ... ``X039-PERPETUAL``."""
+    return [f"X{i:03d}-PERPETUAL" for i in range(MIXED_BOOKS)]
+
+
+def mixed_channels() -> list[str]:
+    """The 100 channels of :class:`MixedStream`: 40 books, 30 tickers, 30 trades."""
+    names = mixed_instruments()
+    return (
+        [f"book.{n}.100ms" for n in names]
+        + [f"ticker.{n}.100ms" for n in names[:MIXED_TICKERS]]
+        + [f"trades.{n}.100ms" for n in names[:MIXED_TRADES]]
+    )
+
+
+class MixedStream:
+    """Frames on 100 channels: each book's snapshot first, then a seeded mix of book
+    changes (60%), tickers (25%) and trades of 3 (15%), channels picked at random.
+
+    Every book channel chains its own ``change_id``; the messages are the single-channel
+    stream's (:class:`Stream`, ``tickers``, ``trades``) with the instrument renamed.
+    """
+
+    def __init__(self, seed: int = 6) -> None:
+        from ._messages import INSTRUMENT, BookSim, tickers, trades  # only while setting up
+
+        rng = random.Random(seed)
+        names = [n.encode() for n in mixed_instruments()]
+        sim = BookSim(seed)
+        snapshot = sim.snapshot()
+        self.snapshot_id = sim.change_id  # before the templates move the simulation on
+        changes = [sim.change_template(rng.randint(19, 40)) for _ in range(64)]
+        ticks, trade_batches = tickers(64), trades(64)
+        old = INSTRUMENT.encode()
+        self.snapshots = [snapshot.replace(old, n) for n in names]
+        # the schedule: (template, book channel index or -1), repeated cyclically
+        self.schedule: list[tuple[bytes, int]] = []
+        for i in range(4096):
+            roll = rng.random()
+            if roll < 0.6:
+                b = rng.randrange(MIXED_BOOKS)
+                self.schedule.append((changes[i % 64].replace(old, names[b]), b))
+            elif roll < 0.85:
+                name = names[rng.randrange(MIXED_TICKERS)]
+                self.schedule.append((ticks[i % 64].replace(old, name), -1))
+            else:
+                name = names[rng.randrange(MIXED_TRADES)]
+                self.schedule.append((trade_batches[i % 64].replace(old, name), -1))
+
+    def batches(self, count: int) -> Iterator[bytes]:
+        """``count`` frames (the 40 snapshots first), ``BATCH`` frames per ``bytes``."""
+        batch = [frame_header(len(s)) + s for s in self.snapshots[:count]]
+        ids = [self.snapshot_id] * MIXED_BOOKS
+        schedule, cycle = self.schedule, len(self.schedule)
+        for i in range(count - len(batch)):
+            template, b = schedule[i % cycle]
+            if b >= 0:
+                payload = template % (ids[b] + 1, ids[b])
+                ids[b] += 1
+            else:
+                payload = template
+            batch.append(frame_header(len(payload)) + payload)
+            if len(batch) >= BATCH:
+                yield b"".join(batch)
+                batch.clear()
+        if batch:
+            yield b"".join(batch)
 
 
 class BlastServer:
@@ -276,9 +406,15 @@ class BlastServer:
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws/api/v2"
 
-    def expect(self, count: int) -> None:
-        """The next connection gets the snapshot and ``count - 1`` changes."""
-        self._conn.send(count)
+    def expect(self, count: int, *, mixed: bool = False) -> None:
+        """The next connection gets the snapshot and ``count - 1`` changes, or with
+        ``mixed`` ``count`` frames of :class:`MixedStream`."""
+        self._conn.send((count, "mixed") if mixed else count)
+
+    def expect_many(self, clients: int, count: int) -> None:
+        """The next ``clients`` connections each get the book stream of ``count`` frames,
+        sent from one thread per connection once all of them have subscribed."""
+        self._conn.send(("many", clients, count))
 
     def report(self, timeout: float) -> object:
         """What the server says about the last connection (frames sent, or an error)."""

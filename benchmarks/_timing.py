@@ -172,6 +172,7 @@ LIBRARIES = (
     "picows",
     "aiofastnet",
     "psutil",
+    "sortedcontainers",
 )
 
 

@@ -18,7 +18,9 @@ Each sample starts a fresh book from the snapshot (not timed) and applies every 
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from typing import Any
 
 from tradewire.protocol import OrderBook
 from tradewire.protocol.deribit import BookUpdate, decode_inbound
@@ -26,7 +28,7 @@ from tradewire.protocol.deribit import BookUpdate, decode_inbound
 from ._messages import BookSim
 from ._timing import Result, interleave, timed
 
-__all__ = ["run"]
+__all__ = ["run", "run_depth"]
 
 GROUP = "order book: apply a 20-level change to a 400-level book"
 
@@ -110,3 +112,176 @@ def run(repeats: int, scale: float) -> tuple[list[Result], Result]:
     ]
     interleave(rows, repeats)
     return [r for r, _ in rows], floor
+
+
+# -- book depth: 1k and 100k levels, changes spread through the book; the snapshot ---------
+#
+# Rows (one group each, see ``run_depth``):
+#
+# * a 20-level change applied to a book of ``depth`` levels (half a side), the levels
+#   spread uniformly over the whole depth (not only near the top, so every chunk of the
+#   sorted keys is hit): ``OrderBook.apply_actions`` for bids, then asks, against the
+#   same levels applied to a plain ``dict`` per side (``d[p] = v`` / ``d.pop(p)``), at
+#   1k levels; and the same ``OrderBook`` row at 100k levels, against the 1k row;
+# * a 400-level snapshot (the decode benchmark's, decoded): ``OrderBook.apply_snapshot``
+#   (checks, drops deletes, sorts both sides into chunks) against building the two dicts
+#   ``{price: amount}`` from the same levels (no checks, no order).
+#
+# Each change sample starts from a fresh copy of the same start state (not timed) and
+# applies the same 1,000 changes (4,000 x scale); the changes keep each side about as
+# deep as it started (new levels on empty ticks, deletes and changes of live ones).
+
+DEPTH_GROUP = "order book: 20-level changes spread through the book, by book depth"
+SNAPSHOT_GROUP = "order book: apply a 400-level snapshot (200 a side)"
+_DEPTH_TICK = 0.5
+_DEPTH_MID = 97_000.0
+Levels = list[tuple[str, float, float]]
+
+
+class DepthSim:
+    """A seeded book of ``depth`` levels (half a side) and changes anywhere in it."""
+
+    def __init__(self, depth: int, seed: int = 11) -> None:
+        self.rng = rng = random.Random(seed)
+        half = depth // 2
+        span = half * 5 // 4  # a quarter of the ticks empty: room for ``new``
+        self.span = span
+        self.sides: dict[str, dict[int, float]] = {
+            side: {k: self._amount() for k in rng.sample(range(1, span + 1), half)}
+            for side in ("bids", "asks")
+        }
+
+    def _amount(self) -> float:
+        return float(self.rng.choice((10, 20, 50, 100, 500, 1000, 5000, 20000)) * 10)
+
+    @staticmethod
+    def price(side: str, k: int) -> float:
+        return _DEPTH_MID - k * _DEPTH_TICK if side == "bids" else _DEPTH_MID + k * _DEPTH_TICK
+
+    def snapshot(self) -> tuple[Levels, Levels]:
+        bids, asks = (
+            [("new", self.price(side, k), v) for k, v in sorted(self.sides[side].items())]
+            for side in ("bids", "asks")
+        )
+        return bids, asks
+
+    def change(self, levels: int = 20) -> tuple[Levels, Levels]:
+        rng = self.rng
+        picked: dict[str, Levels] = {"bids": [], "asks": []}
+        touched: set[tuple[str, int]] = set()
+        while len(touched) < levels:
+            side = rng.choice(("bids", "asks"))
+            k = rng.randint(1, self.span)
+            if (side, k) in touched:
+                continue
+            touched.add((side, k))
+            book, price = self.sides[side], self.price(side, k)
+            if k not in book:
+                book[k] = amount = self._amount()
+                picked[side].append(("new", price, amount))
+            elif rng.random() < 0.25:  # keeps 4 ticks in 5 live, as at the start
+                del book[k]
+                picked[side].append(("delete", price, 0.0))
+            else:
+                book[k] = amount = self._amount()
+                picked[side].append(("change", price, amount))
+        return (
+            sorted(picked["bids"], key=lambda level: -level[1]),
+            sorted(picked["asks"], key=lambda level: level[1]),
+        )
+
+
+def _depth_book(depth: int, count: int) -> Callable[[], float]:
+    sim = DepthSim(depth)
+    bids, asks = sim.snapshot()
+    changes = [sim.change() for _ in range(count)]
+    start = OrderBook(max_levels=max(100_000, depth))
+    start.apply_snapshot(bids, asks)
+    assert start.depth("bid") + start.depth("ask") == depth
+
+    def sample() -> float:
+        book = OrderBook(max_levels=max(100_000, depth))
+        book.apply_snapshot(bids, asks)
+        apply = book.apply_actions
+
+        def loop() -> None:
+            for b, a in changes:
+                apply("bid", b)
+                apply("ask", a)
+
+        return timed(loop, len(changes))
+
+    return sample
+
+
+def _depth_dict(depth: int, count: int) -> Callable[[], float]:
+    sim = DepthSim(depth)
+    bids0, asks0 = ({p: v for _, p, v in side} for side in sim.snapshot())
+    changes = [sim.change() for _ in range(count)]
+
+    def sample() -> float:
+        bids, asks = dict(bids0), dict(asks0)
+
+        def loop() -> None:
+            for b, a in changes:
+                for action, price, amount in b:
+                    if action == "delete":
+                        bids.pop(price, None)
+                    else:
+                        bids[price] = amount
+                for action, price, amount in a:
+                    if action == "delete":
+                        asks.pop(price, None)
+                    else:
+                        asks[price] = amount
+
+        return timed(loop, len(changes))
+
+    return sample
+
+
+def _snapshot_rows(snapshot: BookUpdate, count: int) -> tuple[Callable[[], float], ...]:
+    bids, asks = snapshot.data.bids, snapshot.data.asks
+    book = OrderBook()
+
+    def apply() -> None:
+        load = book.apply_snapshot
+        for _ in range(count):
+            load(bids, asks)
+
+    def build() -> None:
+        for _ in range(count):
+            {p: v for _, p, v in bids}
+            {p: v for _, p, v in asks}
+
+    return (lambda: timed(apply, count)), (lambda: timed(build, count))
+
+
+def run_depth(repeats: int, scale: float) -> tuple[list[Result], dict[str, Result], dict[str, Any]]:
+    """The depth and snapshot rows, the reference of each group, and the rows by name.
+
+    Names: ``1k/book``, ``1k/dict``, ``100k/book``, ``snapshot/book``, ``snapshot/dict``.
+    """
+    count = int(4000 * scale)
+    named = {
+        "1k/book": Result(DEPTH_GROUP, "OrderBook.apply_actions, 1k-level book", "us"),
+        "1k/dict": Result(DEPTH_GROUP, "dict set/pop per level, 1k-level book", "us"),
+        "100k/book": Result(DEPTH_GROUP, "OrderBook.apply_actions, 100k-level book", "us"),
+        "100k/dict": Result(DEPTH_GROUP, "dict set/pop per level, 100k-level book", "us"),
+    }
+    rows = [
+        (named["1k/book"], _depth_book(1_000, count)),
+        (named["1k/dict"], _depth_dict(1_000, count)),
+        (named["100k/book"], _depth_book(100_000, count)),
+        (named["100k/dict"], _depth_dict(100_000, count)),
+    ]
+    interleave(rows, repeats)
+    snapshot, _ = _updates(0.0)
+    book_row, dict_row = _snapshot_rows(snapshot, max(1, count // 10))
+    named["snapshot/book"] = Result(
+        SNAPSHOT_GROUP, "OrderBook.apply_snapshot (checked, sorted)", "us"
+    )
+    named["snapshot/dict"] = Result(SNAPSHOT_GROUP, "two dicts {price: amount} built", "us")
+    interleave([(named["snapshot/book"], book_row), (named["snapshot/dict"], dict_row)], repeats)
+    refs = {DEPTH_GROUP: named["1k/dict"], SNAPSHOT_GROUP: named["snapshot/dict"]}
+    return list(named.values()), refs, named

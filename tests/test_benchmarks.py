@@ -98,3 +98,36 @@ def test_every_benchmark_is_loaded_by_name(monkeypatch: pytest.MonkeyPatch) -> N
             bench_main.main(["--quick", "--only", name])
         assert (Path(bench_main.__file__).parent / f"bench_{name}.py").is_file()
     assert loaded == list(bench_main.BENCHMARKS)
+
+
+def test_the_mixed_stream_chains_every_book_channel_and_stays_on_its_channels() -> None:
+    # The mixed stream's book changes must chain per channel from that channel's
+    # snapshot, or a client machine reports gaps and resyncs instead of decoding.
+    from benchmarks._server import MixedStream, mixed_channels, parse_frames
+    from tradewire.protocol.deribit import (
+        BookUpdate,
+        TickerUpdate,
+        TradesUpdate,
+        decode_inbound,
+    )
+
+    buf = bytearray(b"".join(MixedStream().batches(3_000)))
+    frames = parse_frames(buf)
+    assert len(frames) == 3_000
+    assert not buf
+    last: dict[str, int] = {}
+    kinds: dict[type, int] = {}
+    for opcode, payload in frames:
+        assert opcode == 0x1
+        event = decode_inbound(payload)
+        kinds[type(event)] = kinds.get(type(event), 0) + 1
+        assert event.channel in mixed_channels()  # type: ignore[attr-defined]
+        if isinstance(event, BookUpdate):
+            data = event.data
+            if data.type == "snapshot":
+                assert event.channel not in last
+            else:
+                assert data.prev_change_id == last[event.channel]
+            last[event.channel] = data.change_id
+    assert len(last) == 40
+    assert set(kinds) == {BookUpdate, TickerUpdate, TradesUpdate}
