@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import ssl as _ssl
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
@@ -49,6 +50,13 @@ def epoch_offset() -> float:
 _measure_epoch_offset = epoch_offset
 
 
+EVENT_BATCH = 64
+"""Events :meth:`Client.events` takes off the queue per lock (the I/O thread and the
+consumer otherwise hand the lock back and forth once per event).  They wait in the client
+(``taken``) until yielded, so leaving the loop loses none: the next ``events()`` starts
+with them."""
+
+
 class _Base:
     def __init__(self, reactor: _ClientReactor) -> None:
         self._reactor = reactor
@@ -91,14 +99,16 @@ class Client(_Base):
     def __init__(self, reactor: _ClientReactor, machine: ClientMachine) -> None:
         super().__init__(reactor)
         self.machine = machine
+        self.taken: deque[Event] = deque()  # off the queue, not yet yielded (EVENT_BATCH)
         stack = reactor.session.stack
         assert isinstance(stack, WebSocketClientStack)
         self.stack: WebSocketClientStack = stack
 
     @property
     def queued(self) -> int:
-        """Events waiting for the consumer (never more than ``max_queued_events``)."""
-        return len(self._core.queue)
+        """Events waiting for the consumer (never more than ``max_queued_events``, plus
+        at most ``EVENT_BATCH`` taken off the queue for the consumer)."""
+        return len(self._core.queue) + len(self.taken)
 
     @property
     def reading_paused(self) -> bool:
@@ -126,13 +136,23 @@ class Client(_Base):
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Yield events as they come; stop when the client is closed (and drained) or
         when none arrived for ``timeout`` seconds."""
-        core, cond = self._core, self._cond
+        core, cond, taken = self._core, self._cond, self.taken
         while True:
+            if taken:
+                yield taken.popleft()
+                continue
             with cond:
                 end = None if timeout is None else time.monotonic() + timeout
                 while True:
-                    event = core.pop(time.monotonic())
+                    now = time.monotonic()
+                    event = core.pop(now)
                     if event is not None:
+                        taken.append(event)
+                        while len(taken) < EVENT_BATCH:
+                            more = core.pop(now)
+                            if more is None:
+                                break
+                            taken.append(more)
                         break
                     if core.drained:
                         return
@@ -140,7 +160,6 @@ class Client(_Base):
                     if remaining is not None and remaining <= 0:
                         return
                     cond.wait(remaining)
-            yield event
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close handshake, then TCP; no reconnect; joins the I/O thread."""

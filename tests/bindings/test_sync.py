@@ -15,6 +15,7 @@ import pytest
 
 from tradewire.bindings import ConnectFailed, Lagging, route_upgrade
 from tradewire.bindings import sync as tw
+from tradewire.bindings._sync_client import EVENT_BATCH
 from tradewire.conformance import EchoClient, Note, Push, Say
 from tradewire.protocol import (
     Connected,
@@ -64,6 +65,25 @@ def test_request_send_and_iterate(kit: SimpleNamespace) -> None:
     assert isinstance(events[0], Connected)
     assert [done.request_id for done in of(events, RequestSucceeded)] == [push_id]
     assert venue.heard == ["hello"]
+
+
+def test_leaving_the_events_loop_loses_none_of_a_batch(kit: SimpleNamespace) -> None:
+    # events() takes up to EVENT_BATCH events per lock; those not yet yielded when the
+    # loop is left come first from the next events().
+    total = 3 * EVENT_BATCH
+    venue = kit.VenueServer()
+    with (
+        tw.serve(venue.factory) as server,
+        tw.connect(server.url + "/ws", EchoClient()) as client,
+    ):
+        client.send(Push(count=total))
+        notes: list[int] = []
+        while len(notes) < total:
+            for event in client.events(timeout=10):
+                if isinstance(event, Note):
+                    notes.append(event.index)
+                    break  # leave after every note: the rest of its batch must wait
+    assert notes == list(range(total))
 
 
 def test_url_path_fills_a_root_handshake(kit: SimpleNamespace) -> None:
@@ -179,7 +199,7 @@ def test_backpressure_pauses_reading_then_reports_lagging(kit: SimpleNamespace) 
             time.sleep(0.01)
         held = []
         for _ in range(20):
-            assert c.queued <= bound
+            assert c.queued <= bound + EVENT_BATCH
             with c._cond:
                 held.append(c.queued + len(c._core._spill))
             time.sleep(0.01)
@@ -187,7 +207,7 @@ def test_backpressure_pauses_reading_then_reports_lagging(kit: SimpleNamespace) 
         assert held[0] < total
         notes, lagging = [], []
         for event in c.events(timeout=10):
-            assert c.queued <= bound
+            assert c.queued <= bound + EVENT_BATCH  # the queue, and a batch taken off it
             if isinstance(event, Note):
                 notes.append(event.index)
             elif isinstance(event, Lagging):
