@@ -32,6 +32,7 @@ from types import ModuleType
 
 from ._machine import make_machine
 from ._timing import Result, Target, exit_status, header, render
+from ._venue_micro import venue_targets
 
 BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory")
 
@@ -104,16 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         name = "book change: json.loads + dict / machine"
         targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
     if "currencycom" in only:
-        rows, named = _load("currencycom").run(mode.micro_repeats, mode.scale)
+        module = _load("currencycom")
+        rows, named = module.run(mode.micro_repeats, mode.scale)
         results += rows
-        for kind in ("depth event, 20 levels a side", "trade"):
-            machine = named[f"{kind}/machine"]
-            bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
-            refs[machine.group] = bare
-            name = f"currencycom {kind}: machine / bare msgspec"
-            targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=""))
-            name = f"currencycom {kind}: json.loads + dict / machine"
-            targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=""))
+        targets += venue_targets("currencycom", module.KINDS, named, refs, _ratio)
     for wanted in ("book", "encode"):
         if wanted in only:
             rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
