@@ -34,7 +34,8 @@ from ._machine import make_machine
 from ._timing import Result, Target, exit_status, header, render
 from ._venue_micro import venue_targets
 
-BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory")
+BENCHMARKS = ("decode", "currencycom", "deriv", "rails", "book", "encode", "stack", "e2e", "memory")
+VENUES = ("currencycom", "deriv", "rails")  # bench_<venue>.py: KINDS and run()
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = "book change: json.loads + dict / machine"
         targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
-    if "currencycom" in only:
-        module = _load("currencycom")
-        rows, named = module.run(mode.micro_repeats, mode.scale)
-        results += rows
-        targets += venue_targets("currencycom", module.KINDS, named, refs, _ratio)
+    for venue in VENUES:  # per venue: its hot messages through its client machine
+        if venue in only:
+            module = _load(venue)
+            rows, named = module.run(mode.micro_repeats, mode.scale)
+            results += rows
+            targets += venue_targets(venue, module.KINDS, named, refs, _ratio)
     for wanted in ("book", "encode"):
         if wanted in only:
             rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
