@@ -6,7 +6,8 @@ For each message kind (a list of ``bytes``, the same list for every row):
   ``make``, connected and subscribed), ``receive_message(data, now)`` then ``events()``
   per message; the first round is a warm-up (the hot path learnt, the route tables
   filled), so the rows measure the steady state;
-* **bare msgspec typed decode**: the venue's typed decoder, the type known in advance;
+* **bare msgspec typed decode**: the venue's typed decoder (per kind, or one for all
+  kinds: a tagged union), into the same event classes;
 * **orjson.loads / json.loads + dict handling**: the venue's ``handle`` reads, from
   plain dicts, the fields an application would use.
 
@@ -17,7 +18,7 @@ For each message kind (a list of ``bytes``, the same list for every row):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -81,7 +82,7 @@ def compare(
     *,
     machine_label: str,
     make: Callable[[], Any],
-    bare: Callable[[bytes], Any],
+    bare: Callable[[bytes], Any] | Mapping[str, Callable[[bytes], Any]],
     handle: Callable[[Any], Any],
     now: float,
     repeats: int,
@@ -91,13 +92,14 @@ def compare(
     results: list[Result] = []
     named: dict[str, Result] = {}
     for name, messages in cases:
+        decode = bare[name] if isinstance(bare, Mapping) else bare
         size = sum(map(len, messages)) // len(messages)
         title = f"{group}: {name} ({size} bytes)"
         rows = [
             (Result(title, machine_label, "us"), machine_row(make, messages, now)),
             (
                 Result(title, "bare msgspec typed decode (type known)", "us"),
-                each_row(bare, messages),
+                each_row(decode, messages),
             ),
             (
                 Result(title, "orjson.loads + dict handling", "us"),
