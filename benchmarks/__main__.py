@@ -34,7 +34,18 @@ from ._machine import make_machine
 from ._timing import Result, Target, exit_status, header, render
 from ._venue_micro import venue_targets
 
-BENCHMARKS = ("decode", "currencycom", "deriv", "rails", "book", "encode", "stack", "e2e", "memory")
+BENCHMARKS = (
+    "decode",
+    "currencycom",
+    "deriv",
+    "rails",
+    "book",
+    "encode",
+    "stack",
+    "e2e",
+    "e2e_venues",
+    "memory",
+)
 VENUES = ("currencycom", "deriv", "rails")  # bench_<venue>.py: KINDS and run()
 
 
@@ -131,6 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=note))
         name = "end to end: asyncio binding / picows + msgspec"
         targets.append(_ratio(name, tw, pw, limit=0.5, at_most=False, note=note))
+    if "e2e_venues" in only:  # Deriv, Rails, Currency.com end to end, half the messages
+        rows, named = _load("e2e_venues").run(mode.e2e_repeats, mode.e2e_count // 2)
+        results += rows
+        for venue in ("deriv", "rails", "currencycom"):
+            tw = named[f"{venue}/tradewire asyncio binding"]
+            ws = named[f"{venue}/websockets (asyncio) + json.loads + dict handling"]
+            refs[tw.group] = ws
+            name = f"{venue} end to end: asyncio binding / websockets + json"
+            targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=""))
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

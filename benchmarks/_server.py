@@ -145,17 +145,30 @@ def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
 class _Reader(threading.Thread):
     """Reads the client's frames; answers requests; notes the subscription and the close."""
 
-    def __init__(self, sock: socket.socket, lock: threading.Lock, pending: bytes) -> None:
+    def __init__(
+        self, sock: socket.socket, lock: threading.Lock, pending: bytes, stream: Any = None
+    ) -> None:
         super().__init__(daemon=True)
         self.sock = sock
         self.lock = lock
         self.buf = bytearray(pending)
         self.subscribed = threading.Event()
         self.write_closed = False
+        # a venue feed (_venue_streams.Feed) says how to answer and what a subscribe is;
+        # without one, Deribit's JSON-RPC and one public/subscribe
+        self.answer: Any = getattr(stream, "answer", None)
+        self.marker: bytes = getattr(stream, "marker", b'/subscribe"')
+        self.wanted: int = getattr(stream, "wanted", 1)
 
     def run(self) -> None:
-        from ._messages import answer_request  # imports tradewire: only off the hot path
+        if self.answer is None:
+            from ._messages import answer_request  # imports tradewire: only off the hot path
 
+            self.answer = answer_request
+        answer_request = self.answer
+        seen = 0
+        if self.wanted <= 0:
+            self.subscribed.set()
         try:
             while True:
                 for opcode, payload in parse_frames(self.buf):
@@ -168,8 +181,10 @@ class _Reader(threading.Thread):
                         with self.lock:
                             if not self.write_closed:
                                 self.sock.sendall(frame_header(len(answer)) + answer)
-                    if b'/subscribe"' in payload:
-                        self.subscribed.set()
+                    if self.marker in payload:
+                        seen += 1
+                        if seen >= self.wanted:
+                            self.subscribed.set()
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return
@@ -209,14 +224,23 @@ class Stream:
             yield b"".join(batch)
 
 
-def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
+def _subprotocol(head: bytes) -> bytes:
+    """The ``Sec-WebSocket-Protocol`` line choosing the client's first offer, if any."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-protocol":
+            return b"Sec-WebSocket-Protocol: " + value.split(b",")[0].strip() + b"\r\n"
+    return b""
+
+
+def _blast(sock: socket.socket, count: int, stream: Any) -> int:
     lock = threading.Lock()
     head, rest = _read_head(sock)
     sock.sendall(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept_key(head) + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: " + accept_key(head) + b"\r\n" + _subprotocol(head) + b"\r\n"
     )
-    reader = _Reader(sock, lock, rest)
+    reader = _Reader(sock, lock, rest, stream if not isinstance(stream, Stream) else None)
     reader.start()
     reader.subscribed.wait(SUBSCRIBE_WAIT)
     for batch in stream.batches(count):
@@ -231,9 +255,16 @@ def _blast(sock: socket.socket, count: int, stream: Stream) -> int:
     return count
 
 
-def serve(conn: Connection, seed: int = 6) -> None:
-    """The server process: announce the port, then serve what the parent asks for."""
-    stream = Stream(seed)  # the templates are built once, before any client
+def serve(conn: Connection, seed: int = 6, venue: str | None = None) -> None:
+    """The server process: announce the port, then serve what the parent asks for
+    (Deribit's book stream, or ``venue``'s feed from :mod:`benchmarks._venue_streams`)."""
+    stream: Any  # the frames are built once, before any client
+    if venue is None:
+        stream = Stream(seed)
+    else:
+        from ._venue_streams import feed
+
+        stream = feed(venue)
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(ACCEPT_TIMEOUT)
     conn.send(listener.getsockname()[1])
@@ -259,10 +290,10 @@ def serve(conn: Connection, seed: int = 6) -> None:
 class BlastServer:
     """The parent's handle: ``with BlastServer() as server: server.expect(n); ...``."""
 
-    def __init__(self) -> None:
+    def __init__(self, venue: str | None = None) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self.process: Any = context.Process(target=serve, args=(child,), daemon=True)
+        self.process: Any = context.Process(target=serve, args=(child, 6, venue), daemon=True)
         self.port = 0
 
     def __enter__(self) -> BlastServer:

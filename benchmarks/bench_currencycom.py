@@ -31,9 +31,10 @@ from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, Subscrib
 from ._timing import Result
 from ._venue_micro import compare
 
-__all__ = ["KINDS", "handle_dict", "machine", "run"]
+__all__ = ["KINDS", "TOPICS", "Subscribe", "handle_dict", "machine", "run"]
 
 KINDS = ("depth event, 20 levels a side", "trade")
+TOPICS = ("depth:BTC/USD", "trades:BTC/USD")
 
 GROUP = "currencycom decode"
 NOW = 1_000.0
@@ -81,7 +82,7 @@ def trade_messages(count: int) -> list[bytes]:
 def machine() -> ClientProtocol:
     client = ClientProtocol()
     client.connection_made(NOW)
-    client.send(Subscribe(topics=("depth:BTC/USD", "trades:BTC/USD")), NOW)
+    client.send(Subscribe(topics=TOPICS), NOW)
     for sent in client.messages_to_send():
         cid = msgspec.json.decode(sent)["correlationId"]
         client.receive_message(b'{"status":"OK","correlationId":"%d","payload":{}}' % cid, NOW)
