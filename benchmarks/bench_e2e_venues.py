@@ -46,7 +46,7 @@ from ._server import BlastServer
 from ._timing import Result
 from ._venue_streams import VENUES, Feed, feed
 
-__all__ = ["ROWS", "SPECS", "run"]
+__all__ = ["ROWS", "SPECS", "feed", "run"]
 
 _STACK = {"ping_interval": None, "close_timeout": 2.0, "reconnect": False}
 
