@@ -16,6 +16,12 @@
 4. send a close frame (1000), shut the write side, wait (at most 5 s) for the client to
    go, and report to the parent how many frames it sent.
 
+``BlastServer(venue)`` serves another venue's feed instead (``"deriv"``, ``"rails"``,
+``"currencycom"``: :mod:`benchmarks._venue_streams`): the same steps, with that venue's
+answers, its subscription requests to wait for (``wanted`` of them, recognised by
+``marker``; none to wait for is allowed), and its pre-built frames, cycled.  The ``101``
+chooses the client's first offered subprotocol, if it offered one (Rails' token).
+
 The server never runs the code under test on its hot path: frames are built with
 bytes formatting, not with tradewire.  Every wait is bounded: an accept waits 30 s, a
 socket operation 30 s, an idle server with no instruction for 120 s exits, and the
