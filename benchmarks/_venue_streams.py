@@ -106,12 +106,14 @@ def _rails() -> Feed:
 
 
 def _currencycom() -> Feed:
+    from tradewire.protocol.currencycom import ClientProtocol, Subscribe
+
     from . import bench_currencycom as c
 
-    client = c.ClientProtocol()
+    client = ClientProtocol()
     client.connection_made(0.0)
     client.messages_to_send()  # its ping
-    client.send(c.Subscribe(topics=c.TOPICS), 0.0)
+    client.send(Subscribe(topics=c.TOPICS), 0.0)
     requests = tuple(client.messages_to_send())
 
     def answer(payload: bytes) -> bytes | None:

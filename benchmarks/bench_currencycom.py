@@ -31,7 +31,7 @@ from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, Subscrib
 from ._timing import Result
 from ._venue_micro import compare
 
-__all__ = ["KINDS", "TOPICS", "Subscribe", "handle_dict", "machine", "run"]
+__all__ = ["KINDS", "TOPICS", "handle_dict", "machine", "run"]
 
 KINDS = ("depth event, 20 levels a side", "trade")
 TOPICS = ("depth:BTC/USD", "trades:BTC/USD")

@@ -48,7 +48,7 @@ from ._venue_streams import VENUES, Feed, feed
 
 __all__ = ["ROWS", "SPECS", "feed", "run"]
 
-_STACK = {"ping_interval": None, "close_timeout": 2.0, "reconnect": False}
+_STACK: dict[str, Any] = {"ping_interval": None, "close_timeout": 2.0, "reconnect": False}
 
 
 def _deadline(count: int) -> float:
@@ -113,13 +113,13 @@ def _rails() -> Spec:
 
 
 def _currencycom() -> Spec:
-    from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, TradeUpdate
+    from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, Subscribe, TradeUpdate
 
     from . import bench_currencycom as c
 
     return Spec(
         "currencycom",
-        lambda: (ClientProtocol(), c.Subscribe(topics=c.TOPICS)),
+        lambda: (ClientProtocol(), Subscribe(topics=c.TOPICS)),
         (DepthUpdate, TradeUpdate),
         "destination",
         frozenset({"marketdepth.event", "internal.trade"}),
@@ -240,7 +240,8 @@ def websockets_json(spec: Spec, venue: Feed, url: str, count: int) -> float:
 
 def websockets_msgspec(spec: Spec, venue: Feed, url: str, count: int) -> float:
     first, second = spec.events
-    decode = msgspec.json.Decoder(first | second).decode  # type: ignore[operator]
+    union: Any = first | second
+    decode = msgspec.json.Decoder(union).decode
     route = spec.route
     skip = (msgspec.ValidationError,)
 
