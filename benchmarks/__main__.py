@@ -8,10 +8,14 @@ from this same run, each marked PASS or FAIL:
   and ``json.loads`` + dict handling costs at least 2.5x what the machine does;
 * the asyncio binding end to end delivers at least 1.2x the messages per second of the
   ``websockets`` client + ``json.loads``, and at least 0.5x ``picows`` + msgspec;
+* per venue (``bench_currencycom``, ``bench_deriv``, ``bench_rails``), each hot message
+  kind through the venue's client machine against a bare msgspec decode and json.loads +
+  dicts, the same two ratios; end to end (``bench_e2e_venues``, half the messages), the
+  venue's asyncio binding at least 1.2x ``websockets`` + ``json.loads``;
 * resident memory grows by less than 5 MB from 100k to 1M messages, with a consumer
   that keeps up and with one that lags (the event queue fills and reading pauses).
 
-``--quick`` (fewer messages and repeats) finishes in under a minute; its targets are
+``--quick`` (fewer messages and repeats) finishes in about a minute and a half; its targets are
 indicative only (the memory target is then checked from 10k to 100k messages).
 
 The exit status is 0 when every target of the run passed and 1 when one failed or
