@@ -94,7 +94,7 @@ def _load(name: str) -> ModuleType:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 2 min)")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
     args = parser.parse_args(argv)
     only = set(args.only or BENCHMARKS)
