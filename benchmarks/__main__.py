@@ -8,10 +8,14 @@ from this same run, each marked PASS or FAIL:
   and ``json.loads`` + dict handling costs at least 2.5x what the machine does;
 * the asyncio binding end to end delivers at least 1.2x the messages per second of the
   ``websockets`` client + ``json.loads``, and at least 0.5x ``picows`` + msgspec;
+* per venue (``bench_currencycom``, ``bench_deriv``, ``bench_rails``), each hot message
+  kind through the venue's client machine against a bare msgspec decode and json.loads +
+  dicts, the same two ratios; end to end (``bench_e2e_venues``, half the messages), the
+  venue's asyncio binding at least 1.2x ``websockets`` + ``json.loads``;
 * resident memory grows by less than 5 MB from 100k to 1M messages, with a consumer
   that keeps up and with one that lags (the event queue fills and reading pauses).
 
-``--quick`` (fewer messages and repeats) finishes in under a minute; its targets are
+``--quick`` (fewer messages and repeats) finishes in about a minute and a half; its targets are
 indicative only (the memory target is then checked from 10k to 100k messages).
 
 The exit status is 0 when every target of the run passed and 1 when one failed or
@@ -32,8 +36,22 @@ from types import ModuleType
 
 from ._machine import make_machine
 from ._timing import Result, Target, exit_status, header, render
+from ._venue_micro import venue_targets
 
-BENCHMARKS = ("decode", "currencycom", "book", "encode", "stack", "e2e", "memory", "fanout")
+BENCHMARKS = (
+    "decode",
+    "currencycom",
+    "deriv",
+    "rails",
+    "book",
+    "encode",
+    "stack",
+    "e2e",
+    "e2e_venues",
+    "memory",
+    "fanout",
+)
+VENUES = ("currencycom", "deriv", "rails")  # bench_<venue>.py: KINDS and run()
 
 
 @dataclass(frozen=True)
@@ -163,7 +181,7 @@ def _e2e_many(mode: Mode, results: list[Result], refs: dict[str, Result]) -> lis
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 1 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer messages and repeats (< 2 min)")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these benchmarks")
     args = parser.parse_args(argv)
     only = set(args.only or BENCHMARKS)
@@ -189,17 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = "book change: json.loads + dict / machine"
         targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=note))
-    if "currencycom" in only:
-        rows, named = _load("currencycom").run(mode.micro_repeats, mode.scale)
-        results += rows
-        for kind in ("depth event, 20 levels a side", "trade"):
-            machine = named[f"{kind}/machine"]
-            bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
-            refs[machine.group] = bare
-            name = f"currencycom {kind}: machine / bare msgspec"
-            targets.append(_ratio(name, machine, bare, limit=1.3, at_most=True, note=""))
-            name = f"currencycom {kind}: json.loads + dict / machine"
-            targets.append(_ratio(name, loads, machine, limit=2.5, at_most=False, note=""))
+    for venue in VENUES:  # per venue: its hot messages through its client machine
+        if venue in only:
+            module = _load(venue)
+            rows, named = module.run(mode.micro_repeats, mode.scale)
+            results += rows
+            targets += venue_targets(venue, module.KINDS, named, refs, _ratio)
     for wanted in ("book", "encode"):
         if wanted in only:
             rows, ref = _load(wanted).run(mode.micro_repeats, mode.scale)
@@ -225,6 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         targets += _e2e_comparisons(by_name, note)
         results += _e2e_mixed(mode, refs)
         targets += _e2e_many(mode, results, refs)
+    if "e2e_venues" in only:  # Deriv, Rails, Currency.com end to end, half the messages
+        rows, named = _load("e2e_venues").run(mode.e2e_repeats, mode.e2e_count // 2)
+        results += rows
+        for venue in ("deriv", "rails", "currencycom"):
+            tw = named[f"{venue}/tradewire asyncio binding"]
+            ws = named[f"{venue}/websockets (asyncio) + json.loads + dict handling"]
+            refs[tw.group] = ws
+            name = f"{venue} end to end: asyncio binding / websockets + json"
+            targets.append(_ratio(name, tw, ws, limit=1.2, at_most=False, note=""))
     if "memory" in only:
         rows, keeps, lags = _load("memory").run(mode.marks, mode.memory_repeats)
         results += rows

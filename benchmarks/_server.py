@@ -16,6 +16,12 @@
 4. send a close frame (1000), shut the write side, wait (at most 5 s) for the client to
    go, and report to the parent how many frames it sent.
 
+``BlastServer(venue)`` serves another venue's feed instead (``"deriv"``, ``"rails"``,
+``"currencycom"``: :mod:`benchmarks._venue_streams`): the same steps, with that venue's
+answers, its subscription requests to wait for (``wanted`` of them, recognised by
+``marker``; none to wait for is allowed), and its pre-built frames, cycled.  The ``101``
+chooses the client's first offered subprotocol, if it offered one (Rails' token).
+
 The server never runs the code under test on its hot path: frames are built with
 bytes formatting, not with tradewire.  Every wait is bounded: an accept waits 30 s, a
 socket operation 30 s, an idle server with no instruction for 120 s exits, and the
@@ -147,17 +153,30 @@ def parse_frames(buf: bytearray) -> list[tuple[int, bytes]]:
 class _Reader(threading.Thread):
     """Reads the client's frames; answers requests; notes the subscription and the close."""
 
-    def __init__(self, sock: socket.socket, lock: threading.Lock, pending: bytes) -> None:
+    def __init__(
+        self, sock: socket.socket, lock: threading.Lock, pending: bytes, stream: Any = None
+    ) -> None:
         super().__init__(daemon=True)
         self.sock = sock
         self.lock = lock
         self.buf = bytearray(pending)
         self.subscribed = threading.Event()
         self.write_closed = False
+        # a venue feed (_venue_streams.Feed) says how to answer and what a subscribe is;
+        # without one, Deribit's JSON-RPC and one public/subscribe
+        self.answer: Any = getattr(stream, "answer", None)
+        self.marker: bytes = getattr(stream, "marker", b'/subscribe"')
+        self.wanted: int = getattr(stream, "wanted", 1)
 
     def run(self) -> None:
-        from ._messages import answer_request  # imports tradewire: only off the hot path
+        if self.answer is None:
+            from ._messages import answer_request  # imports tradewire: only off the hot path
 
+            self.answer = answer_request
+        answer_request = self.answer
+        seen = 0
+        if self.wanted <= 0:
+            self.subscribed.set()
         try:
             while True:
                 for opcode, payload in parse_frames(self.buf):
@@ -170,8 +189,10 @@ class _Reader(threading.Thread):
                         with self.lock:
                             if not self.write_closed:
                                 self.sock.sendall(frame_header(len(answer)) + answer)
-                    if b'/subscribe"' in payload:
-                        self.subscribed.set()
+                    if self.marker in payload:
+                        seen += 1
+                        if seen >= self.wanted:
+                            self.subscribed.set()
                 chunk = self.sock.recv(65536)
                 if not chunk:
                     return
@@ -211,19 +232,28 @@ class Stream:
             yield b"".join(batch)
 
 
+def _subprotocol(head: bytes) -> bytes:
+    """The ``Sec-WebSocket-Protocol`` line choosing the client's first offer, if any."""
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-protocol":
+            return b"Sec-WebSocket-Protocol: " + value.split(b",")[0].strip() + b"\r\n"
+    return b""
+
+
 def _blast(
     sock: socket.socket,
     count: int,
-    stream: Stream | MixedStream,
+    stream: Any,
     ready: threading.Barrier | None = None,
 ) -> int:
     lock = threading.Lock()
     head, rest = _read_head(sock)
     sock.sendall(
         b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        b"Sec-WebSocket-Accept: " + accept_key(head) + b"\r\n\r\n"
+        b"Sec-WebSocket-Accept: " + accept_key(head) + b"\r\n" + _subprotocol(head) + b"\r\n"
     )
-    reader = _Reader(sock, lock, rest)
+    reader = _Reader(sock, lock, rest, stream if not isinstance(stream, Stream) else None)
     reader.start()
     reader.subscribed.wait(SUBSCRIBE_WAIT)
     if ready is not None:  # many connections: every one subscribed before any is sent to
@@ -277,9 +307,16 @@ def _serve_many(listener: socket.socket, clients: int, count: int, stream: Strea
             sock.close()
 
 
-def serve(conn: Connection, seed: int = 6) -> None:
-    """The server process: announce the port, then serve what the parent asks for."""
-    stream = Stream(seed)  # the templates are built once, before any client
+def serve(conn: Connection, seed: int = 6, venue: str | None = None) -> None:
+    """The server process: announce the port, then serve what the parent asks for
+    (Deribit's book stream, or ``venue``'s feed from :mod:`benchmarks._venue_streams`)."""
+    stream: Any  # the frames are built once, before any client
+    if venue is None:
+        stream = Stream(seed)
+    else:
+        from ._venue_streams import feed
+
+        stream = feed(venue)
     mixed: MixedStream | None = None  # built on first use
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(ACCEPT_TIMEOUT)
@@ -389,10 +426,10 @@ class MixedStream:
 class BlastServer:
     """The parent's handle: ``with BlastServer() as server: server.expect(n); ...``."""
 
-    def __init__(self) -> None:
+    def __init__(self, venue: str | None = None) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
-        self.process: Any = context.Process(target=serve, args=(child,), daemon=True)
+        self.process: Any = context.Process(target=serve, args=(child, 6, venue), daemon=True)
         self.port = 0
 
     def __enter__(self) -> BlastServer:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -29,9 +28,13 @@ import orjson
 
 from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, Subscribe, TradeUpdate
 
-from ._timing import Result, interleave, timed
+from ._timing import Result
+from ._venue_micro import compare
 
-__all__ = ["run"]
+__all__ = ["KINDS", "TOPICS", "handle_dict", "machine", "run"]
+
+KINDS = ("depth event, 20 levels a side", "trade")
+TOPICS = ("depth:BTC/USD", "trades:BTC/USD")
 
 GROUP = "currencycom decode"
 NOW = 1_000.0
@@ -79,7 +82,7 @@ def trade_messages(count: int) -> list[bytes]:
 def machine() -> ClientProtocol:
     client = ClientProtocol()
     client.connection_made(NOW)
-    client.send(Subscribe(topics=("depth:BTC/USD", "trades:BTC/USD")), NOW)
+    client.send(Subscribe(topics=TOPICS), NOW)
     for sent in client.messages_to_send():
         cid = msgspec.json.decode(sent)["correlationId"]
         client.receive_message(b'{"status":"OK","correlationId":"%d","payload":{}}' % cid, NOW)
@@ -112,61 +115,20 @@ def handle_dict(message: dict[str, Any]) -> Any:
     return message
 
 
-def _machine_row(messages: list[bytes]) -> Callable[[], float]:
-    def sample() -> float:
-        client = machine()
-        receive, drain = client.receive_message, client.events
-
-        def loop() -> None:
-            for message in messages:
-                receive(message, NOW)
-                drain()
-
-        return timed(loop, len(messages))
-
-    return sample
-
-
-def _each(decode: Callable[[bytes], Any], messages: list[bytes]) -> Callable[[], float]:
-    def loop() -> None:
-        for message in messages:
-            decode(message)
-
-    return lambda: timed(loop, len(messages))
-
-
-def _loads(loads: Callable[[bytes], Any], messages: list[bytes]) -> Callable[[], float]:
-    def loop() -> None:
-        for message in messages:
-            handle_dict(loads(message))
-
-    return lambda: timed(loop, len(messages))
-
-
 def run(repeats: int, scale: float) -> tuple[list[Result], dict[str, Result]]:
     """The rows; ``named`` maps ``"<kind>/<row>"`` to results for the targets."""
-    bare = msgspec.json.Decoder(DepthUpdate | TradeUpdate).decode
-    results: list[Result] = []
-    named: dict[str, Result] = {}
+    depth, trade = KINDS
     cases = (
-        ("depth event, 20 levels a side", depth_messages(int(3000 * scale))),
-        ("trade", trade_messages(int(6000 * scale))),
+        (depth, depth_messages(int(3000 * scale))),
+        (trade, trade_messages(int(6000 * scale))),
     )
-    for name, messages in cases:
-        size = sum(map(len, messages)) // len(messages)
-        group = f"{GROUP}: {name} ({size} bytes)"
-        rows = [
-            (
-                Result(group, "through the machine: currencycom.ClientProtocol", "us"),
-                _machine_row(messages),
-            ),
-            (Result(group, "bare msgspec typed decode (type known)", "us"), _each(bare, messages)),
-            (Result(group, "orjson.loads + dict handling", "us"), _loads(orjson.loads, messages)),
-            (Result(group, "json.loads + dict handling", "us"), _loads(json.loads, messages)),
-        ]
-        interleave(rows, repeats)
-        for result, _ in rows:
-            results.append(result)
-        for key, (result, _) in zip(("machine", "msgspec", "orjson", "json"), rows, strict=True):
-            named[f"{name}/{key}"] = result
-    return results, named
+    return compare(
+        GROUP,
+        cases,
+        machine_label="through the machine: currencycom.ClientProtocol",
+        make=machine,
+        bare=msgspec.json.Decoder(DepthUpdate | TradeUpdate).decode,
+        handle=handle_dict,
+        now=NOW,
+        repeats=repeats,
+    )

@@ -1,0 +1,143 @@
+"""The micro rows every venue benchmark shares: one message kind, four ways, interleaved.
+
+For each message kind (a list of ``bytes``, the same list for every row):
+
+* **through the machine**: a fresh client machine per sample (made by the venue's
+  ``make``, connected and subscribed), ``receive_message(data, now)`` then ``events()``
+  per message; the first round is a warm-up (the hot path learnt, the route tables
+  filled), so the rows measure the steady state;
+* **bare msgspec typed decode**: the venue's typed decoder (per kind, or one for all
+  kinds: a tagged union), into the same event classes;
+* **orjson.loads / json.loads + dict handling**: the venue's ``handle`` reads, from
+  plain dicts, the fields an application would use.
+
+``extra`` rows (``maintain_books=True``, say) are measured in the same rounds.
+:func:`venue_targets` turns the named rows into the two targets of a venue's kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from ._timing import Result, Target, interleave, timed
+
+__all__ = [
+    "ROW_KEYS",
+    "Case",
+    "compare",
+    "each_row",
+    "loads_row",
+    "machine_row",
+    "venue_targets",
+]
+
+ROW_KEYS = ("machine", "msgspec", "orjson", "json")
+
+Case = tuple[str, list[bytes]]
+"""A message kind's name and its messages."""
+
+
+def machine_row(make: Callable[[], Any], messages: list[bytes], now: float) -> Callable[[], float]:
+    """A sample: a new machine from ``make()``, every message through it."""
+
+    def sample() -> float:
+        client = make()
+        receive, drain = client.receive_message, client.events
+
+        def loop() -> None:
+            for message in messages:
+                receive(message, now)
+                drain()
+
+        return timed(loop, len(messages))
+
+    return sample
+
+
+def each_row(decode: Callable[[bytes], Any], messages: list[bytes]) -> Callable[[], float]:
+    def loop() -> None:
+        for message in messages:
+            decode(message)
+
+    return lambda: timed(loop, len(messages))
+
+
+def loads_row(
+    loads: Callable[[bytes], Any], handle: Callable[[Any], Any], messages: list[bytes]
+) -> Callable[[], float]:
+    def loop() -> None:
+        for message in messages:
+            handle(loads(message))
+
+    return lambda: timed(loop, len(messages))
+
+
+def compare(
+    group: str,
+    cases: Sequence[Case],
+    *,
+    machine_label: str,
+    make: Callable[[], Any],
+    bare: Callable[[bytes], Any] | Mapping[str, Callable[[bytes], Any]],
+    handle: Callable[[Any], Any],
+    now: float,
+    repeats: int,
+    extra: Callable[[str, list[bytes]], list[tuple[str, Callable[[], float]]]] | None = None,
+) -> tuple[list[Result], dict[str, Result]]:
+    """Every case's rows, interleaved per case; ``named["<kind>/<row key>"]``."""
+    results: list[Result] = []
+    named: dict[str, Result] = {}
+    for name, messages in cases:
+        decode = bare[name] if isinstance(bare, Mapping) else bare
+        size = sum(map(len, messages)) // len(messages)
+        title = f"{group}: {name} ({size} bytes)"
+        rows = [
+            (Result(title, machine_label, "us"), machine_row(make, messages, now)),
+            (
+                Result(title, "bare msgspec typed decode (type known)", "us"),
+                each_row(decode, messages),
+            ),
+            (
+                Result(title, "orjson.loads + dict handling", "us"),
+                loads_row(orjson.loads, handle, messages),
+            ),
+            (
+                Result(title, "json.loads + dict handling", "us"),
+                loads_row(json.loads, handle, messages),
+            ),
+        ]
+        for key, (result, _) in zip(ROW_KEYS, rows, strict=True):
+            named[f"{name}/{key}"] = result
+        more = extra(name, messages) if extra is not None else []
+        for key, run in more:
+            result = Result(title, key, "us")
+            named[f"{name}/{key}"] = result
+            rows.insert(1, (result, run))
+        interleave(rows, repeats)
+        results += [result for result, _ in rows]
+    return results, named
+
+
+def venue_targets(
+    venue: str,
+    kinds: Sequence[str],
+    named: dict[str, Result],
+    refs: dict[str, Result],
+    ratio: Callable[..., Target],
+) -> list[Target]:
+    """Per kind: the machine at most 1.3x the bare decode, json.loads + dicts at least
+    2.5x the machine; the bare decode is the reference row of the kind's group."""
+    targets = []
+    for kind in kinds:
+        machine = named[f"{kind}/machine"]
+        bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
+        refs[machine.group] = bare
+        name = f"{venue} {kind}: machine / bare msgspec"
+        targets.append(ratio(name, machine, bare, limit=1.3, at_most=True, note=""))
+        name = f"{venue} {kind}: json.loads + dict / machine"
+        targets.append(ratio(name, loads, machine, limit=2.5, at_most=False, note=""))
+    return targets
