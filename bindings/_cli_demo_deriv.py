@@ -21,16 +21,16 @@ import asyncio
 import contextlib
 from typing import TextIO
 
-from tradewire.protocol import Connected, Event, RequestFailure, Secret, SubscriptionActive, deriv
+from tradewire.protocol import Connected, Event, Secret, SubscriptionActive, deriv
 
 from . import asyncio as aio
 from ._cli_demo import DemoFailed
 from ._common import ConnectFailed, describe
+from ._demo_kit import PROG, say, step
 from ._venues import REGISTRY, served
 
 __all__ = ["FAULTS", "STREAMS", "demo"]
 
-PROG = "tradewire demo"
 FAULTS = "disconnect@4s#1"
 STREAMS = ("ticks.R_50", "ticks_history.1HZ100V", "balance", "transaction")
 STEP_TIMEOUT = 8.0
@@ -56,10 +56,6 @@ class _Seen:
         self.restored = asyncio.Event()
         self.proposal = asyncio.Event()
         self.active_after_reconnect: set[str] = set()
-
-
-def _say(out: TextIO, line: str) -> None:
-    print(line, file=out, flush=True)
 
 
 async def _consume(client: aio.Client, seen: _Seen) -> None:
@@ -90,21 +86,11 @@ async def _live(out: TextIO, seen: _Seen, started: float) -> None:
     while True:
         await asyncio.sleep(1.0)
         quote = "-" if seen.last_quote is None else f"{seen.last_quote:.4f}"
-        _say(
+        say(
             out,
             f"{loop.time() - started:5.1f}s  messages {seen.messages:4d}  R_50 {quote}  "
             f"reconnects {seen.reconnects}  authorized {seen.authorized}",
         )
-
-
-async def _step(what: str, awaitable: object) -> object:
-    try:
-        async with asyncio.timeout(STEP_TIMEOUT):
-            return await awaitable  # type: ignore[misc]
-    except TimeoutError:
-        raise DemoFailed(f"{what} timed out ({STEP_TIMEOUT:.0f}s)") from None
-    except RequestFailure as exc:
-        raise DemoFailed(f"{what} failed: {describe(exc)}") from None
 
 
 async def demo(seed: int, out: TextIO) -> int:
@@ -124,7 +110,7 @@ async def _demo(seed: int, out: TextIO) -> int:
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with served(venue, seed=seed, faults=FAULTS) as running:
-        _say(out, f"{PROG}: reference Deriv venue at {running.url} (seed {seed}, faults {FAULTS})")
+        say(out, f"{PROG}: reference Deriv venue at {running.url} (seed {seed}, faults {FAULTS})")
         machine = venue.client(credentials=venue.credentials(*_demo_key(venue.demo)))
         seen = _Seen()
         async with contextlib.AsyncExitStack() as resources:
@@ -135,44 +121,58 @@ async def _demo(seed: int, out: TextIO) -> int:
             consumer = asyncio.create_task(_consume(client, seen))
             ticker = asyncio.create_task(_live(out, seen, started))
             try:
-                await _step("subscribing", client.request(deriv.Subscribe(streams=STREAMS)))
-                _say(out, f"{PROG}: streaming {', '.join(STREAMS)}")
-                await _step("the proposal stream", client.request(deriv.Subscribe(streams=[CALL])))
-                await _step("a proposal", seen.proposal.wait())
+                await step(
+                    "subscribing", client.request(deriv.Subscribe(streams=STREAMS)), STEP_TIMEOUT
+                )
+                say(out, f"{PROG}: streaming {', '.join(STREAMS)}")
+                await step(
+                    "the proposal stream",
+                    client.request(deriv.Subscribe(streams=[CALL])),
+                    STEP_TIMEOUT,
+                )
+                await step("a proposal", seen.proposal.wait(), STEP_TIMEOUT)
                 proposal = seen.proposals[-1].proposal
-                bought = await _step(
-                    "buy", client.request(deriv.Buy(buy=proposal.id, price=proposal.ask_price))
+                bought = await step(
+                    "buy",
+                    client.request(deriv.Buy(buy=proposal.id, price=proposal.ask_price)),
+                    STEP_TIMEOUT,
                 )
                 assert isinstance(bought, deriv.BuyResult)
-                _say(
+                say(
                     out,
                     f"{PROG}: bought contract {bought.contract_id} for {bought.buy_price:.2f} USD",
                 )
                 topic = f"proposal_open_contract.{bought.contract_id}"
-                await _step(
-                    "the open-contract stream", client.request(deriv.Subscribe(streams=[topic]))
+                await step(
+                    "the open-contract stream",
+                    client.request(deriv.Subscribe(streams=[topic])),
+                    STEP_TIMEOUT,
                 )
-                sold = await _step(
-                    "sell", client.request(deriv.Sell(sell=bought.contract_id, price=0))
+                sold = await step(
+                    "sell",
+                    client.request(deriv.Sell(sell=bought.contract_id, price=0)),
+                    STEP_TIMEOUT,
                 )
                 assert isinstance(sold, deriv.SellResult)
-                _say(
+                say(
                     out,
                     f"{PROG}: sold for {sold.sold_for:.2f} USD, balance {sold.balance_after:.2f}",
                 )
-                await _step("riding through the dropped connection", seen.restored.wait())
-                _say(out, f"{PROG}: reconnected, authorized again, every stream restored")
+                await step(
+                    "riding through the dropped connection", seen.restored.wait(), STEP_TIMEOUT
+                )
+                say(out, f"{PROG}: reconnected, authorized again, every stream restored")
                 await asyncio.sleep(1.0)
             finally:
                 ticker.cancel()
                 await client.close()
                 await asyncio.wait({consumer, ticker})
-    _say(
+    say(
         out,
         f"{PROG}: summary after {loop.time() - started:.1f}s: {seen.messages} stream messages, "
         f"{seen.reconnects} reconnect(s), {seen.authorized} authorizations",
     )
-    _say(out, f"{PROG}: ok")
+    say(out, f"{PROG}: ok")
     return 0
 
 

@@ -9,7 +9,7 @@ public.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 
@@ -56,6 +56,12 @@ def _reference(options: ReferenceOptions) -> ReferenceVenue:
         raise LocalProtocolError(f"invalid market {base!r}: expected a MarketConfig")
     market = msgspec.structs.replace(base, seed=options.seed, start_ms=start_ms)
     return CurrencycomVenue(VenueConfig(market=market), now=options.now, faults=options.faults)
+
+
+async def _run_demo(seed: int, out: TextIO) -> int:
+    from ._cli_demo_currencycom import demo
+
+    return await demo(seed, out)
 
 
 def _transcripts() -> VenueAdapter:
@@ -105,5 +111,6 @@ ENTRY = VenueEntry(
     reference=_reference,
     transcripts=_transcripts,
     demo=("tradewire-demo", "tradewire-demo-secret"),
+    run_demo=_run_demo,
 )
 """Currency.com: envelopes over WebSocket at ``/connect``, REST under ``/api/v2``."""

@@ -159,3 +159,25 @@ def test_sync_binding_websocket_and_rest(kit: SimpleNamespace) -> None:
     check(server_time, asked, account, events)
     assert enough(events)
     assert isinstance(rest.response(GetAccount(), signed).result, Account)  # type: ignore[union-attr]
+
+
+def test_demo_currencycom_runs_every_step() -> None:
+    # tradewire demo currencycom, as a user runs it: streams and a kept book, a signed
+    # account call, a signed order placed and cancelled, a dropped connection ridden through.
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tradewire.bindings.cli", "demo", "currencycom"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "signed GetAccount" in out
+    assert " NEW at " in out
+    assert " CANCELED" in out
+    assert "every topic subscribed again" in out
+    assert out.rstrip().endswith("tradewire demo: ok")
