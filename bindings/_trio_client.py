@@ -109,10 +109,18 @@ class Client:
 
     async def __anext__(self) -> Event:
         core = self._core
+        # The hot path: an event is waiting and reading is not paused, so ClientCore.pop
+        # would only take it off the queue; skip the call and the clock read (as the
+        # asyncio binding does), keeping the cancellation point.
+        queue = core.queue
+        if queue and core.paused_at is None:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            return queue.popleft()
         while True:
+            # Cancelled here, before the pop: a cancelled iteration loses no event.
+            await trio.lowlevel.checkpoint_if_cancelled()
             event = core.pop(trio.current_time())
             if event is not None:
-                await trio.lowlevel.checkpoint_if_cancelled()
                 return event
             if core.drained:
                 raise StopAsyncIteration

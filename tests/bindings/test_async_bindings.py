@@ -62,6 +62,27 @@ async def test_request_send_and_iterate(binding: ModuleType, kit: SimpleNamespac
     assert kit.fds() == fds
 
 
+async def test_a_cancelled_iteration_loses_no_event(
+    binding: ModuleType, kit: SimpleNamespace
+) -> None:
+    # A consumer cancelled while it asks for the next event (a timeout around it, a
+    # task group shutting down) must find that event on its next call.
+    venue = kit.VenueServer()
+    with anyio.fail_after(10):
+        async with (
+            binding.serve(venue.factory, on_events=venue.on_events) as server,
+            binding.connect(server.url + "/ws", EchoClient()) as client,
+        ):
+            await client.request(Push(count=5))
+            seen: list[Event] = []
+            while len(of(seen, Note)) < 5:
+                with anyio.CancelScope() as scope:
+                    scope.cancel()  # already cancelled when __anext__ runs
+                    seen.append(await client.__anext__())  # returned, or cancelled
+                seen.append(await client.__anext__())
+    assert [note.index for note in of(seen, Note)] == [0, 1, 2, 3, 4]
+
+
 async def test_url_path_and_query_fill_a_root_handshake(
     binding: ModuleType, kit: SimpleNamespace
 ) -> None:
