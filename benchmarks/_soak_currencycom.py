@@ -98,18 +98,6 @@ def book_change(event: Event) -> tuple[str, int] | None:
     return None
 
 
-def client_book(machine: Any, channel: str) -> tuple[bool, list[Any], list[Any]] | None:
-    book = machine.book(channel)
-    if book is None:
-        return None
-    return book.stale, book.bids(), book.asks()
-
-
-def restored(machine: Any) -> bool:
-    ledger = machine.ledger
-    return bool(ledger.desired()) and set(ledger.active()) == set(ledger.desired())
-
-
 def counted(event: Event) -> str | None:
     if isinstance(event, currencycom.DepthUpdate):
         return "depth pushes"
@@ -129,8 +117,6 @@ CURRENCYCOM = SoakVenue(
     subscribe=subscribe,
     requests=REQUESTS,
     book_change=book_change,
-    client_book=client_book,
-    restored=restored,
     counted=counted,
     sequenced=False,
 )

@@ -97,20 +97,6 @@ def book_change(event: Event) -> tuple[str, int] | None:
     return None
 
 
-def client_book(machine: Any, channel: str) -> tuple[bool, list[Any], list[Any]] | None:
-    """The client's maintained book: stale or not, bids, asks."""
-    book = machine.book(channel)
-    if book is None:
-        return None
-    return book.stale, book.bids(), book.asks()
-
-
-def restored(machine: Any) -> bool:
-    """Every desired subscription is active again."""
-    ledger = machine.ledger
-    return bool(ledger.desired()) and set(ledger.active()) == set(ledger.desired())
-
-
 def counted(event: Event) -> str | None:
     """The name under which the soak counts ``event``, if it is one it counts."""
     if isinstance(event, deribit.BookGap):
@@ -131,7 +117,5 @@ DERIBIT = SoakVenue(
     subscribe=subscribe,
     requests=REQUESTS,
     book_change=book_change,
-    client_book=client_book,
-    restored=restored,
     counted=counted,
 )

@@ -112,16 +112,6 @@ def book_change(event: Event) -> tuple[str, int] | None:
     return None
 
 
-def client_book(machine: Any, channel: str) -> tuple[bool, list[Any], list[Any]] | None:
-    return None
-
-
-def restored(machine: Any) -> bool:
-    """Every desired stream is active again."""
-    ledger = machine.ledger
-    return bool(ledger.desired()) and set(ledger.active()) == set(ledger.desired())
-
-
 def counted(event: Event) -> str | None:
     """Stream messages by stream type, and authorizations."""
     if isinstance(event, deriv.Authorized):
@@ -142,7 +132,5 @@ DERIV = SoakVenue(
     subscribe=subscribe,
     requests=REQUESTS,
     book_change=book_change,
-    client_book=client_book,
-    restored=restored,
     counted=counted,
 )

@@ -28,6 +28,21 @@ class Served(Protocol):
         the client's book must be one of them."""
 
 
+def maintained_book(machine: Any, topic: str) -> tuple[bool, list[Any], list[Any]] | None:
+    """The client machine's maintained book of ``topic`` (the session layer's ``book``):
+    stale or not, bids, asks; ``None`` when it keeps none."""
+    book = machine.book(topic)
+    if book is None:
+        return None
+    return book.stale, book.bids(), book.asks()
+
+
+def all_restored(machine: Any) -> bool:
+    """Every desired subscription is active again (the session layer's ledger)."""
+    ledger = machine.ledger
+    return bool(ledger.desired()) and set(ledger.active()) == set(ledger.desired())
+
+
 @dataclass(frozen=True)
 class SoakVenue:
     """A venue for the soak: how to serve it, build a client, and check the client.
@@ -55,8 +70,8 @@ class SoakVenue:
     subscribe: Callable[[tuple[str, ...]], Command]
     requests: tuple[tuple[str, float, Command], ...]
     book_change: Callable[[Event], tuple[str, int] | None]
-    client_book: Callable[[Any, str], tuple[bool, list[Any], list[Any]] | None]
-    restored: Callable[[Any], bool]
     counted: Callable[[Event], str | None]
+    client_book: Callable[[Any, str], tuple[bool, list[Any], list[Any]] | None] = maintained_book
+    restored: Callable[[Any], bool] = all_restored
     connect: Callable[[Any, Any], AbstractAsyncContextManager[Any]] | None = None
     sequenced: bool = True
