@@ -1,6 +1,6 @@
 """The trio server: :func:`serve` and :class:`Server`.
 
-``trio.serve_listeners``; per connection one task, which reads (a :class:`_Link`), and
+An accept loop per listener; per connection one task, which reads (a :class:`_Link`), and
 nothing else while the connection is idle: its writes go out from a task started when
 there is output and ending once it is sent, and every connection's timer sits in one
 heap of deadlines that a single server task serves, beside the application timer.  An
