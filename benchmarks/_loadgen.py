@@ -10,7 +10,10 @@ asyncio streams), so what is measured is the server.
 * :func:`open_ws` dials from a given loopback source address: the venue admits 32
   connections per IP (spec 1.5), so thousands of connections come from 127.1.x.y.
 * :class:`Probe` is a well-behaved client sending ``public/get_time`` one at a time;
-  :class:`ProbeProcess` runs one in its own process and collects its answer times.
+  :class:`ProbeProcess` runs one in its own process and collects its answer times.  It
+  sends at most ``1 / PROBE_INTERVAL`` requests a second: the venue's credits for
+  unauthenticated traffic allow 20 a second per IP (spec 7.3), and a faster probe is closed
+  (1013) as soon as its burst is spent, which a fast server reaches in seconds.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ __all__ = [
 
 BINDINGS = ("asyncio", "trio", "sync")
 PER_IP = 30  # under the venue's 32 connections per IP
+PROBE_INTERVAL = 0.06  # under the venue's 20 unauthenticated requests a second per IP
 
 
 def source_ip(index: int) -> str:
@@ -160,12 +164,15 @@ class Samples:
     def __init__(self) -> None:
         self.latencies: list[tuple[float, float]] = []
         self.timed_out = False
+        self.ended: str | None = None  # why the probe stopped answering, if it did
 
     async def settled(self, limit: float = 900.0) -> float:
         """Wait until the venue answers promptly again (five answers in a row under
         100 ms, all sent after this call); returns the seconds waited."""
         began = time.perf_counter()
         while time.perf_counter() - began < limit and not self.timed_out:
+            if self.ended is not None:
+                raise RuntimeError(f"the probe ended: {self.ended}")
             recent = [lat for at, lat in self.latencies[-5:] if at >= began]
             if len(recent) == 5 and max(recent) < 0.1:
                 break
@@ -184,7 +191,7 @@ class Probe:
 
     port: int
     on_sample: Callable[[float, float], None]
-    interval: float = 0.02
+    interval: float = PROBE_INTERVAL
     timeout: float = 600.0
 
     async def run(self) -> None:
@@ -208,7 +215,10 @@ class Probe:
                     if not chunk:
                         raise ConnectionError("the venue closed the probe")
                     buf += chunk
-                    for _, payload in parse_frames(buf):
+                    for opcode, payload in parse_frames(buf):
+                        if opcode == 0x8:
+                            code = struct.unpack("!H", payload[:2])[0] if payload else None
+                            raise ConnectionError(f"the venue closed the probe ({code})")
                         if json.loads(payload).get("id") == request_id:
                             answered = True
                 self.on_sample(sent, time.perf_counter() - sent)
@@ -221,7 +231,7 @@ class ProbeProcess(Samples):
     """A :class:`Probe` in its own process, so the load's own work (resetting thousands
     of sockets) never delays it; its samples arrive here."""
 
-    def __init__(self, port: int, interval: float = 0.02, timeout: float = 600.0) -> None:
+    def __init__(self, port: int, interval: float = PROBE_INTERVAL, timeout: float = 600.0) -> None:
         super().__init__()
         self.port, self.interval, self.timeout = port, interval, timeout
         self._process: asyncio.subprocess.Process | None = None
@@ -243,7 +253,9 @@ class ProbeProcess(Samples):
             self.latencies.append((at, latency))
             if latency >= self.timeout:
                 self.timed_out = True
-        await self._process.wait()
+        code = await self._process.wait()
+        if not self.timed_out and self._process.returncode != -signal.SIGTERM:
+            self.ended = f"exit code {code} (its traceback is on stderr)"
 
     def stop(self) -> None:
         if self._process is not None and self._process.returncode is None:

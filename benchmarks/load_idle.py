@@ -9,7 +9,7 @@ serve deribit`` itself; trio and sync: :func:`benchmarks._loadgen.serve_main`) a
 this process, the load, opens raw WebSockets to it from 127.1.x.y (30 per address; the
 venue admits 32 per IP):
 
-A well-behaved client (the probe) sends ``public/get_time`` every 20 ms, one at a time,
+A well-behaved client (the probe) sends ``public/get_time`` every 60 ms, one at a time,
 throughout; between phases the load waits until it is answered promptly again.
 
 1. **accept rate**: with ``--base`` idle WebSockets open, ``--new`` more are opened

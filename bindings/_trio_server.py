@@ -1,15 +1,24 @@
 """The trio server: :func:`serve` and :class:`Server`.
 
-``trio.serve_listeners``; per connection a :class:`_Pipe` (reader and writer) and the
-handler task itself runs that connection's timers, through the shared
-:class:`ServerHub`.  Closing drops every connection in one pass and lets the tasks end
-by themselves before anything is cancelled (see :meth:`Server.close`).  An application
-timer gets a task.  ``now`` is ``trio.current_time()``.  The body's exception comes out
-as it is, not in an ExceptionGroup.
+An accept loop per listener; per connection one task, which reads (a :class:`_Link`), and
+nothing else while the connection is idle: its writes go out from a task started when
+there is output and ending once it is sent, and every connection's timer sits in one
+heap of deadlines that a single server task serves, beside the application timer.  An
+idle connection therefore costs one blocked task, not three tasks, two nurseries and a
+timer loop: what trio keeps per task is what the cyclic garbage collector walks on each
+full pass, and with thousands of idle connections those passes were what delayed every
+other connection (see ``benchmarks/RESULTS.md``, load_idle).  The connections go
+through the shared :class:`ServerHub`.  Closing drops every connection in one pass and
+lets the tasks end by themselves before anything is cancelled (see
+:meth:`Server.close`).  ``now`` is ``trio.current_time()``.  The body's exception comes
+out as it is, not in an ExceptionGroup.
 """
 
 from __future__ import annotations
 
+import errno
+import heapq
+import itertools
 import logging
 import math
 import ssl as _ssl
@@ -30,36 +39,129 @@ from ._common import (
     format_peer,
 )
 from ._server import ServerHub
-from ._trio_pipe import _Pipe
+from ._trio_pipe import READ_SIZE
 
 __all__ = ["Server", "serve"]
 
 logger = logging.getLogger("tradewire.bindings")
 
+_STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
+#: ``accept()`` failures that mean "out of descriptors or memory for now": retried
+#: after ``_ACCEPT_RETRY`` seconds (as ``trio.serve_listeners`` does), not fatal.
+_ACCEPT_CAPACITY = {errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS}
+_ACCEPT_RETRY = 0.1
+
+
+def _close_now(stream: trio.abc.Stream) -> bool:
+    """Close a stream's socket at once, without a checkpoint (an abort, or a plain
+    TCP close after the flush); ``False`` if it has no socket to close that way."""
+    transport = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+    if isinstance(transport, trio.SocketStream):
+        transport.socket.close()
+        return True
+    return False
+
 
 class _Link:
-    """One accepted connection (a ``ServerLink``): its pipe and its timer wake-up."""
+    """One accepted connection (a ``ServerLink``).
 
-    def __init__(self) -> None:
+    Its task reads inside ``scope``, which ``shut`` cancels; ``push`` queues output and
+    starts a writer task if none is running; ``arm`` puts a deadline in the server's
+    heap (``timer_at`` is the earliest one armed, so a later one adds nothing).
+    """
+
+    __slots__ = (
+        "abort",
+        "broken",
+        "close_by",
+        "conn",
+        "done",
+        "flushed",
+        "out_size",
+        "outbox",
+        "scope",
+        "server",
+        "stream",
+        "timer_at",
+        "writing",
+    )
+
+    def __init__(self, server: Server, stream: trio.abc.Stream) -> None:
+        self.server = server
+        self.stream = stream
         self.conn: ServerConnection | None = None
-        self.pipe: _Pipe | None = None
-        self.wake = trio.Event()
-        self.timer_at: float | None = None
         self.done = False
+        self.scope = trio.CancelScope()
+        self.outbox: list[bytes] = []
+        self.out_size = 0
+        self.writing = False  # a writer task is running
+        self.flushed: trio.Event | None = None  # set when the writer ends, if awaited
+        self.broken = False  # a write failed (the hub was told)
+        self.abort = False
+        self.close_by = math.inf  # a graceful close is given up after this
+        self.timer_at: float | None = None
 
     def push(self, data: bytes) -> int:
-        assert self.pipe is not None
-        return self.pipe.push(data)
+        if self.broken:
+            return 0  # a write failed: the stream is gone, the hub was told
+        self.outbox.append(data)
+        self.out_size += len(data)
+        if not self.writing:
+            self.writing = True
+            self.server.nursery.start_soon(self._write)
+        return self.out_size
 
     def shut(self, abort: bool) -> None:
-        if self.pipe is not None:
-            self.pipe.shut(abort)
-        self.wake.set()
+        """Stop reading; then flush and close within ``CLOSE_GRACE``, or abort."""
+        if abort:
+            self.abort = True
+        elif self.close_by == math.inf:
+            self.close_by = trio.current_time() + self.server.grace
+        self.scope.cancel()
 
     def arm(self, deadline: float | None) -> None:
         if deadline is not None and (self.timer_at is None or deadline < self.timer_at):
             self.timer_at = deadline
-            self.wake.set()
+            self.server.arm(self, deadline)
+
+    async def _write(self) -> None:
+        """Send the outbox until it is empty (what is pushed meanwhile too), then end."""
+        try:
+            while self.outbox and not self.abort:
+                data = b"".join(self.outbox)
+                self.outbox.clear()
+                self.out_size = 0
+                await self.stream.send_all(data)
+        except _STREAM_ERRORS:
+            self.broken = True
+            self.outbox.clear()
+            self.out_size = 0
+            self.server.hub.receive(self, b"", trio.current_time())
+        finally:
+            self.writing = False
+            if self.flushed is not None:
+                self.flushed.set()
+
+    async def close(self) -> None:
+        """After reading stopped: flush and close gracefully if ``shut(False)`` asked
+        for it, or abort (dropped with ``abort``, a failed read or write, a lost
+        transport).  A TCP socket is closed without a checkpoint: thousands of
+        connections reset at once then end in one scheduler turn each."""
+        stream = self.stream
+        if not (self.abort or self.broken or self.close_by == math.inf):
+            with trio.move_on_at(self.close_by) as flushing:
+                while self.writing:
+                    self.flushed = trio.Event()
+                    await self.flushed.wait()
+            if not flushing.cancelled_caught:
+                if isinstance(stream, trio.SSLStream):
+                    with trio.move_on_after(self.server.grace):
+                        await stream.aclose()  # its close_notify
+                    return
+                _close_now(stream)  # all a plain TCP stream's aclose() does
+                return
+        if not _close_now(stream):
+            await trio.aclose_forcefully(stream)
 
 
 class Server:
@@ -69,14 +171,20 @@ class Server:
         self.hub = hub
         self.host = host
         self.port = 0
+        self.grace = CLOSE_GRACE
+        self.nursery: trio.Nursery  # set by serve(): connection and writer tasks
         self._ssl = ssl
         self._cancel = trio.CancelScope()
         self._listening = trio.CancelScope()
         self._closed = False
         self._handlers = 0  # connection tasks alive
         self._drained = trio.Event()  # set once closed and every connection task ended
-        self._app_wake = trio.Event()
-        self._app_at: float | None = None
+        #: The connections' deadlines: ``(deadline, sequence, link)``; an entry whose link
+        #: is done or has re-armed elsewhere is stale and skipped.
+        self._timers: list[tuple[float, int, _Link]] = []
+        self._seq = itertools.count()
+        self._wake = trio.Event()  # a deadline earlier than the one slept to was armed
+        self._sleeping_to = math.inf
         hub.rearm_app = self._rearm_app
 
     @property
@@ -95,10 +203,10 @@ class Server:
         """Stop listening and drop every connection (no close handshakes).
 
         The connections are dropped here, in one pass at one ``now`` (as the asyncio
-        server does); their tasks then end by themselves (a pipe told to abort, a loop
-        that finds its connection done), which costs far less than cancelling thousands
-        of them.  Leaving ``serve()`` waits for that (at most ``CLOSE_GRACE`` seconds),
-        then cancels whatever is left.
+        server does); their tasks then end by themselves (a read that is cancelled, a
+        writer that finds its stream closed), which costs far less than cancelling
+        thousands of them.  Leaving ``serve()`` waits for that (at most ``CLOSE_GRACE``
+        seconds), then cancels whatever is left.
         """
         if self._closed:
             return
@@ -115,85 +223,133 @@ class Server:
         self._cancel.cancel()
 
     async def handle(self, stream: trio.abc.Stream) -> None:
-        """One accepted connection: its pipe runs beside this task, which runs its timers."""
+        """One accepted connection: this task reads it until it is done, then closes it."""
         self._handlers += 1
         try:
-            if not self._closed:
-                await self._handle(stream)
-            else:
+            if self._closed:
                 await trio.aclose_forcefully(stream)
+                return
+            if isinstance(stream, trio.SSLStream) and not await self._handshake(stream):
+                return
+            await self._serve(stream)
+        except BaseException:
+            await trio.aclose_forcefully(stream)  # cancelled while closing, or a failure
+            raise
         finally:
             self._handlers -= 1
             if self._closed and not self._handlers:
                 self._drained.set()
 
-    async def _handle(self, stream: trio.abc.Stream) -> None:
+    async def _handshake(self, stream: trio.SSLStream[Any]) -> bool:
+        handshaken = False
+        with trio.move_on_after(TLS_HANDSHAKE_TIMEOUT):
+            try:
+                await stream.do_handshake()
+                handshaken = True
+            except trio.BrokenResourceError as exc:
+                logger.debug("TLS handshake with a client failed: %s", exc.__cause__)
+        if not handshaken or self._closed:  # no connection object is built
+            await trio.aclose_forcefully(stream)
+            return False
+        return True
+
+    async def _serve(self, stream: trio.abc.Stream) -> None:
         hub = self.hub
-        if isinstance(stream, trio.SSLStream):
-            handshaken = False
-            with trio.move_on_after(TLS_HANDSHAKE_TIMEOUT):
-                try:
-                    await stream.do_handshake()
-                    handshaken = True
-                except trio.BrokenResourceError as exc:
-                    logger.debug("TLS handshake with a client failed: %s", exc.__cause__)
-            if not handshaken or self._closed:  # no connection object is built
-                await trio.aclose_forcefully(stream)
-                return
         transport = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
         peer = None
         if isinstance(transport, trio.SocketStream):
-            peer = format_peer(transport.socket.getpeername())
-        link = _Link()
-        link.pipe = _Pipe(
-            stream,
-            lambda _pipe, data: hub.receive(link, data, trio.current_time()),
-            lambda _pipe: hub.receive(link, b"", trio.current_time()),
-        )
+            try:
+                peer = format_peer(transport.socket.getpeername())
+            except OSError:  # reset before it was served
+                peer = None
+        link = _Link(self, stream)
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(link.pipe.run)
-                hub.open(link, peer, trio.current_time())
-                while not link.done:
-                    with trio.move_on_at(math.inf if link.timer_at is None else link.timer_at):
-                        await link.wake.wait()
-                    link.wake = trio.Event()
-                    now = trio.current_time()
-                    if link.timer_at is not None and now >= link.timer_at:
-                        link.timer_at = None
-                        hub.timer(link, now)
+            hub.open(link, peer, trio.current_time())
+            with link.scope:  # cancelled by shut(): the hub dropped the connection
+                while True:
+                    try:
+                        data = bytes(await stream.receive_some(READ_SIZE))
+                    except _STREAM_ERRORS:
+                        link.broken = True  # reset: nothing more can be written either
+                        data = b""
+                    hub.receive(link, data, trio.current_time())
+                    if not data:
+                        break
+                if not link.done:
+                    await trio.sleep_forever()  # an end of input the stack has not acted on
         finally:
             hub.lost(link, trio.current_time())
+            await link.close()
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def arm(self, link: _Link, deadline: float) -> None:
+        """``link`` wants ``hub.timer`` at ``deadline``."""
+        timers = self._timers
+        heapq.heappush(timers, (deadline, next(self._seq), link))
+        if len(timers) > 2 * len(self.hub.links) + 64:  # mostly stale: rebuild
+            self._timers = [(d, i, k) for d, i, k in timers if not k.done and k.timer_at == d]
+            heapq.heapify(self._timers)
+        if deadline < self._sleeping_to:
+            self._wake.set()
+
+    def _rearm_app(self) -> None:
+        deadline = self.hub.next_app_deadline()
+        if deadline is not None and deadline < self._sleeping_to:
+            self._wake.set()
+
+    async def run_timers(self) -> None:
+        """Every connection's timer and the application's, from one task."""
+        hub = self.hub
+        while True:
+            now = trio.current_time()
+            app_at = hub.next_app_deadline()
+            if app_at is not None and now >= app_at:
+                hub.app_timer(now)
+            timers = self._timers
+            due = []  # taken first: a timer that re-arms at once fires next turn
+            while timers and timers[0][0] <= now:
+                due.append(heapq.heappop(timers)[2])
+            for link in due:
+                if link.done or link.timer_at is None or link.timer_at > now:
+                    continue  # closed, or re-armed since: a stale entry
+                link.timer_at = None
+                hub.timer(link, now)
+            app_at = hub.next_app_deadline()
+            at = self._timers[0][0] if self._timers else math.inf
+            self._sleeping_to = at if app_at is None else min(at, app_at)
+            with trio.move_on_at(self._sleeping_to):
+                await self._wake.wait()
+            self._wake = trio.Event()
+            self._sleeping_to = -math.inf  # awake: whatever is armed is seen next turn
 
     async def listen(
         self,
         listeners: list[trio.abc.Listener[Any]],
-        handlers: trio.Nursery,
         *,
-        task_status: trio.TaskStatus[list[trio.abc.Listener[Any]]] = trio.TASK_STATUS_IGNORED,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Accept until ``close()``; connection tasks go to ``handlers``, so closing
-        stops the accepting without cancelling them."""
+        """Accept until ``close()``; connection tasks go to ``self.nursery``, so closing
+        stops the accepting without cancelling them.  (``trio.serve_listeners`` less its
+        wrapper task frame and the checkpoint of its closing every stream again.)"""
         with self._listening:
-            await trio.serve_listeners(
-                self.handle, listeners, handler_nursery=handlers, task_status=task_status
-            )
+            async with trio.open_nursery() as nursery:
+                for listener in listeners:
+                    nursery.start_soon(self._accept, listener)
+                task_status.started()
 
-    def _rearm_app(self) -> None:
-        deadline = self.hub.next_app_deadline()
-        if deadline is not None and (self._app_at is None or deadline < self._app_at):
-            self._app_wake.set()
-
-    async def run_app(self) -> None:
-        hub = self.hub
-        while True:
-            self._app_at = deadline = hub.next_app_deadline()
-            with trio.move_on_at(math.inf if deadline is None else deadline):
-                await self._app_wake.wait()
-            self._app_wake = trio.Event()
-            now = trio.current_time()
-            if deadline is not None and now >= deadline:
-                hub.app_timer(now)
+    async def _accept(self, listener: trio.abc.Listener[Any]) -> None:
+        async with listener:
+            while True:
+                try:
+                    stream = await listener.accept()
+                except OSError as exc:
+                    if exc.errno not in _ACCEPT_CAPACITY:
+                        raise
+                    logger.error("accept failed (%s); retrying", exc)
+                    await trio.sleep(_ACCEPT_RETRY)
+                    continue
+                self.nursery.start_soon(self.handle, stream)
 
 
 @asynccontextmanager
@@ -226,9 +382,9 @@ async def serve(
             server.port = listeners[0].socket.getsockname()[1]  # type: ignore[attr-defined]
             if ssl is not None:
                 listeners = [trio.SSLListener(item, ssl) for item in listeners]
-            await nursery.start(server.listen, listeners, nursery)
-            if app is not None:
-                nursery.start_soon(server.run_app)
+            server.nursery = nursery
+            await nursery.start(server.listen, listeners)
+            nursery.start_soon(server.run_timers)
             try:
                 yield server
             except BaseException as exc:

@@ -308,3 +308,85 @@ def test_sync_timers_fire_from_a_heap_of_deadlines() -> None:
         finally:
             first.close()
             second.close()
+
+
+# -- the trio server: what an idle connection keeps --------------------------------------
+
+
+def test_an_idle_trio_connection_is_one_task(closing: list[socket.socket]) -> None:
+    """Its reader only: writes go out from a task that ends once they are sent, and the
+    timers from one server task (it was three tasks, two nurseries and a timer loop per
+    connection, which the garbage collector walked on every full pass)."""
+    import trio
+    import trio.testing
+
+    from tradewire.bindings import trio as tw_trio
+
+    app = App()
+
+    async def main() -> int:
+        with trio.fail_after(30):
+            async with tw_trio.serve(app.factory, on_events=app.on_events) as server:
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                before = trio.lowlevel.current_statistics().tasks_living
+                closing.extend(await trio.to_thread.run_sync(idle_sockets, server.port, IDLE))
+                await trio.to_thread.run_sync(exchange, server.port)  # one that talks, gone
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                return trio.lowlevel.current_statistics().tasks_living - before
+
+    assert trio.run(main) == IDLE
+
+
+def test_trio_timers_fire_from_one_task_among_far_ones() -> None:
+    """Connections whose deadlines are far add no task for them, and a near one still
+    fires: a WebSocket stack's open timeout closes the one that never upgrades."""
+    import trio
+    import trio.testing
+
+    from tradewire.bindings import trio as tw_trio
+
+    fired: list[float] = []
+
+    class Short(WebSocketServerStack):
+        def handle_timer(self, now: float) -> None:
+            super().handle_timer(now)
+            if self.should_close_transport:
+                fired.append(now)
+
+    made: list[Short] = []
+
+    def factory(peer: str | None) -> Short:
+        stack = Short(Machine(), open_timeout=0.2 if len(made) == IDLE else 60.0)
+        made.append(stack)
+        return stack
+
+    def dial(port: int, count: int) -> list[socket.socket]:
+        return [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+
+    def eof(sock: socket.socket) -> bytes:
+        return sock.recv(10)
+
+    async def main() -> None:
+        with trio.fail_after(30):
+            async with tw_trio.serve(factory) as server:
+                await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                before = trio.lowlevel.current_statistics().tasks_living
+                far = await trio.to_thread.run_sync(dial, server.port, IDLE)
+                try:
+                    while len(made) < IDLE:
+                        await trio.sleep(0.01)
+                    await trio.testing.wait_all_tasks_blocked(cushion=0.05)
+                    tasks = trio.lowlevel.current_statistics().tasks_living - before
+                    assert tasks == IDLE  # a reader each, no timer task each
+                    (near,) = await trio.to_thread.run_sync(dial, server.port, 1)
+                    try:
+                        assert await trio.to_thread.run_sync(eof, near) == b""
+                    finally:
+                        near.close()
+                    assert len(fired) == 1
+                    assert not any(stack.should_close_transport for stack in made[:IDLE])
+                finally:
+                    for sock in far:
+                        sock.close()
+
+    trio.run(main)
