@@ -86,7 +86,7 @@ from ._errors import DeribitError, ErrorCode
 from ._models_session import VersionResult
 from ._server_auth import Principal, error, token_principal
 from ._server_config import IssuedToken, peer_ip
-from ._server_core import DeribitRequests, ServerCodec, error_parts
+from ._server_core import DeribitRequests, LinkHandler, ServerCodec, error_parts
 from ._server_events import (
     HEARTBEAT_CLOSE_CODE,
     HEARTBEAT_CLOSE_REASON,
@@ -166,27 +166,12 @@ class ServerProtocol(SessionFront):
             connection_id=self.connection_id,
             peer=peer,
         )
-        self.requests = DeribitRequests(state, self, codec=codec)
+        self.requests = DeribitRequests(state, self, codec=codec, link_handlers=_LINK_HANDLERS)
         self.held: PendingTable = self.session.held
         self._counted = False
         self._session: IssuedToken | None = None
         self._cod_owner: Principal | None = None
         self._logged_out = False
-        self.requests.local.update(
-            {
-                SetHeartbeat: self._on_set_heartbeat,
-                DisableHeartbeat: self._on_disable_heartbeat,
-                Test: self._on_test,
-                Hello: self._on_hello,
-                Logout: self._on_logout,
-                PublicSubscribe: self._on_subscribe,
-                PrivateSubscribe: self._on_subscribe,
-                PublicUnsubscribe: self._on_unsubscribe,
-                PrivateUnsubscribe: self._on_unsubscribe,
-                PublicUnsubscribeAll: self._on_unsubscribe_all,
-                PrivateUnsubscribeAll: self._on_unsubscribe_all,
-            }
-        )
 
     # -- inspection -----------------------------------------------------------------------
 
@@ -476,3 +461,20 @@ class ServerProtocol(SessionFront):
             f"peer={self.peer!r}, channels={len(self.session.topics)}, "
             f"pending={self.pending_requests})"
         )
+
+
+_LINK_HANDLERS: dict[type[Any], LinkHandler] = {
+    SetHeartbeat: ServerProtocol._on_set_heartbeat,
+    DisableHeartbeat: ServerProtocol._on_disable_heartbeat,
+    Test: ServerProtocol._on_test,
+    Hello: ServerProtocol._on_hello,
+    Logout: ServerProtocol._on_logout,
+    PublicSubscribe: ServerProtocol._on_subscribe,
+    PrivateSubscribe: ServerProtocol._on_subscribe,
+    PublicUnsubscribe: ServerProtocol._on_unsubscribe,
+    PrivateUnsubscribe: ServerProtocol._on_unsubscribe,
+    PublicUnsubscribeAll: ServerProtocol._on_unsubscribe_all,
+    PrivateUnsubscribeAll: ServerProtocol._on_unsubscribe_all,
+}
+"""What a WebSocket connection answers itself (heartbeat, hello, logout, subscriptions),
+one table for every connection."""

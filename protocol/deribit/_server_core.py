@@ -29,7 +29,8 @@ elsewhere the request is simply unauthenticated.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import msgspec
@@ -85,6 +86,13 @@ Params = msgspec.Raw | bytes | tuple[tuple[str, str], ...]
 """Request params as they arrived: raw JSON (WebSocket, POST) or query pairs (GET)."""
 
 Handler = Callable[[Any, RequestId | None, Principal | None, float], None]
+LinkHandler = Callable[[Any, Any, RequestId | None, Principal | None, float], None]
+"""A request answered by the link itself (a WebSocket connection's heartbeat and
+subscriptions): called with the link, the command, its id, the principal and ``now``.
+The tables of these are per class, not per connection: a connection keeps no bound
+method for them (thousands of idle connections are thousands fewer objects for the
+garbage collector to walk)."""
+NO_LINK_HANDLERS: Mapping[type[Any], LinkHandler] = MappingProxyType({})
 
 _GENERIC_PARAMS = msgspec.json.Decoder(dict[str, Any])
 
@@ -184,23 +192,19 @@ def error_parts(error_or_code: DeribitError | int, data: Any) -> tuple[int, str,
 class DeribitRequests:
     """One Deribit request's path, on a :class:`Link` (see the module docstring)."""
 
-    def __init__(self, state: ServerState, link: Link, *, codec: ServerCodec | None = None) -> None:
+    def __init__(
+        self,
+        state: ServerState,
+        link: Link,
+        *,
+        codec: ServerCodec | None = None,
+        link_handlers: Mapping[type[Any], LinkHandler] = NO_LINK_HANDLERS,
+    ) -> None:
         self.state = state
         self.config = state.config
         self.codec = codec if codec is not None else ServerCodec(state)
         self.link = link
-        self.local: dict[type[Any], Handler] = {
-            AuthClientCredentials: self._on_auth,
-            AuthClientSignature: self._on_auth,
-            AuthRefreshToken: self._on_auth,
-            ExchangeToken: self._on_exchange_token,
-            ForkToken: self._on_fork_token,
-            Test: self._on_test,
-            GetTime: self._on_get_time,
-            EnableCancelOnDisconnect: self._on_cod,
-            DisableCancelOnDisconnect: self._on_cod,
-            GetCancelOnDisconnect: self._on_cod,
-        }
+        self.link_handlers = link_handlers
 
     # -- answers ------------------------------------------------------------------------
 
@@ -313,9 +317,13 @@ class DeribitRequests:
         needs_auth = command_type.requires_auth if command_type else method.startswith("private/")
         if needs_auth and principal is None:
             return self.fail(wire_id, unauthorized(), now)
-        handler = self.local.get(type(command))
+        kind = type(command)
+        on_link = self.link_handlers.get(kind)
+        if on_link is not None:
+            return on_link(self.link, command, wire_id, principal, now)
+        handler = _OWN_HANDLERS.get(kind)
         if handler is not None:
-            return handler(command, wire_id, principal, now)
+            return handler(self, command, wire_id, principal, now)
         return self.forward(command, wire_id, principal, now)
 
     def forward(
@@ -410,3 +418,19 @@ class DeribitRequests:
         if isinstance(command, GetCancelOnDisconnect):
             return self.answer(wire_id, CancelOnDisconnectState(scope=scope, enabled=state), now)
         return self.answer(wire_id, "ok", now)
+
+
+_OWN_HANDLERS: dict[type[Any], Callable[..., None]] = {
+    AuthClientCredentials: DeribitRequests._on_auth,
+    AuthClientSignature: DeribitRequests._on_auth,
+    AuthRefreshToken: DeribitRequests._on_auth,
+    ExchangeToken: DeribitRequests._on_exchange_token,
+    ForkToken: DeribitRequests._on_fork_token,
+    Test: DeribitRequests._on_test,
+    GetTime: DeribitRequests._on_get_time,
+    EnableCancelOnDisconnect: DeribitRequests._on_cod,
+    DisableCancelOnDisconnect: DeribitRequests._on_cod,
+    GetCancelOnDisconnect: DeribitRequests._on_cod,
+}
+"""The requests answered here, whatever the transport (see ``LinkHandler`` for those a
+WebSocket link answers itself, which come first)."""

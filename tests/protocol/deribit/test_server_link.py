@@ -158,3 +158,22 @@ def test_the_link_starts_at_vector_a_time() -> None:
     assert request is not None
     assert client.response(request)["usIn"] == 1576074319000000
     assert link.now == START
+
+
+def test_an_idle_connection_keeps_few_objects_for_the_garbage_collector() -> None:
+    """A venue with thousands of idle connections pays for every object they keep on
+    each full pass of Python's cyclic collector: the request tables are per class (it
+    was a dict of 21 bound methods per connection, 36 objects in all)."""
+    import gc
+
+    from tradewire.protocol.deribit.server import ServerProtocol
+
+    state = make_state()
+    kept = [ServerProtocol(state, peer=f"127.0.0.1:{1000 + i}") for i in range(20)]
+    gc.collect()
+    before = len(gc.get_objects())
+    kept += [ServerProtocol(state, peer=f"127.0.0.1:{2000 + i}") for i in range(200)]
+    gc.collect()
+    per_connection = (len(gc.get_objects()) - before) / 200
+    assert per_connection <= 20, per_connection
+    assert kept[0].requests.link_handlers is kept[-1].requests.link_handlers
