@@ -43,6 +43,7 @@ __all__ = [
     "Samples",
     "Server",
     "abort",
+    "churn",
     "open_many",
     "open_ws",
     "rss_mb",
@@ -146,6 +147,20 @@ async def open_many(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return out
+
+
+async def churn(port: int, start: int, count: int, concurrency: int = 10) -> None:
+    """``count`` WebSockets opened one after another on ``concurrency`` dialers, each
+    reset as soon as its upgrade is answered: the number open stays where it was."""
+    queue = list(range(start, start + count))
+
+    async def worker() -> None:
+        while queue:
+            index = queue.pop()
+            _, writer = await open_ws(port, source_ip(index))
+            abort([writer])
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
 def abort(writers: list[asyncio.StreamWriter]) -> None:
