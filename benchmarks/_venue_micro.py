@@ -8,6 +8,11 @@ For each message kind (a list of ``bytes``, the same list for every row):
   filled), so the rows measure the steady state;
 * **bare msgspec typed decode**: the venue's typed decoder (per kind, or one for all
   kinds: a tagged union), into the same event classes;
+* **the driving contract's floor** (:class:`ContractFloor`): an object with the
+  machine's two methods that does nothing but the bare decode and a queue, called the
+  same way (``receive_message`` then ``events()`` per message).  No machine can cost
+  less through this contract in CPython; its ratio to the bare decode says how much of
+  the machine's is the calling convention rather than the machine's own work;
 * **orjson.loads / json.loads + dict handling**: the venue's ``handle`` reads, from
   plain dicts, the fields an application would use.
 
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import orjson
@@ -28,6 +34,7 @@ from ._timing import Result, Target, interleave, timed
 __all__ = [
     "ROW_KEYS",
     "Case",
+    "ContractFloor",
     "compare",
     "each_row",
     "loads_row",
@@ -35,10 +42,36 @@ __all__ = [
     "venue_targets",
 ]
 
-ROW_KEYS = ("machine", "msgspec", "orjson", "json")
+ROW_KEYS = ("machine", "msgspec", "orjson", "json", "floor")
 
 Case = tuple[str, list[bytes]]
 """A message kind's name and its messages."""
+
+
+class ContractFloor:
+    """The least a client machine can do per message through the driving contract:
+    the bound check, the "heard" time, the decode, the queue; ``events()`` hands the
+    queue over as the machines do (the list itself, a new empty one in its place)."""
+
+    def __init__(self, decode: Callable[[bytes], Any], limit: int = 10_000) -> None:
+        self.decode = decode
+        self.limit = limit
+        self.items: list[Any] = []
+        self.heard = 0.0
+
+    def receive_message(self, data: bytes, now: float) -> None:
+        items = self.items
+        if len(items) >= self.limit:
+            raise RuntimeError("the queue is full")
+        self.heard = now
+        items.append(self.decode(data))
+
+    def events(self) -> list[Any]:
+        drained = self.items
+        if not drained:
+            return []
+        self.items = []
+        return drained
 
 
 def machine_row(make: Callable[[], Any], messages: list[bytes], now: float) -> Callable[[], float]:
@@ -109,6 +142,10 @@ def compare(
                 Result(title, "json.loads + dict handling", "us"),
                 loads_row(json.loads, handle, messages),
             ),
+            (
+                Result(title, "the contract's floor: bare decode + queue, per message", "us"),
+                machine_row(partial(ContractFloor, decode), messages, now),
+            ),
         ]
         for key, (result, _) in zip(ROW_KEYS, rows, strict=True):
             named[f"{name}/{key}"] = result
@@ -137,7 +174,11 @@ def venue_targets(
         bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
         refs[machine.group] = bare
         name = f"{venue} {kind}: machine / bare msgspec"
-        targets.append(ratio(name, machine, bare, limit=1.3, at_most=True, note=""))
+        floor = named.get(f"{kind}/floor")
+        note = ""
+        if floor is not None and floor.samples and bare.samples:
+            note = f"the contract's floor: {floor.median / bare.median:.2f}x"
+        targets.append(ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = f"{venue} {kind}: json.loads + dict / machine"
         targets.append(ratio(name, loads, machine, limit=2.5, at_most=False, note=""))
     return targets
