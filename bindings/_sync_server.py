@@ -11,8 +11,6 @@ timer) run in the server's thread, under its lock.  ``now`` is :func:`time.monot
 from __future__ import annotations
 
 import contextlib
-import heapq
-import itertools
 import logging
 import socket
 import ssl as _ssl
@@ -28,6 +26,7 @@ from ._common import (
     ServerConnection,
     format_peer,
 )
+from ._deadlines import DeadlineHeap
 from ._server import ServerHub
 from ._sync_reactor import _R, _W, _Conn, _Reactor
 from ._tlspipe import TLSPipe
@@ -62,8 +61,7 @@ class Server(_Reactor):
         self.port: int = self._listener.getsockname()[1]
         self._listen = _Conn(self, self._listener, None)
         self._handshaking: set[_Conn] = set()
-        self._timers: list[tuple[float, int, _Conn]] = []  # (deadline, seq, conn); lazy
-        self._seq = itertools.count()
+        self._timers: DeadlineHeap[_Conn] = DeadlineHeap(_deadline_of)
         self._interest: dict[_Conn, None] = {}  # outbound buffer changed since the last tick
         self.watch(self._listen, _R)
 
@@ -106,13 +104,7 @@ class Server(_Reactor):
         if deadline is not None and now >= deadline:
             hub.app_timer(now)
             deadline = hub.next_app_deadline()
-        timers = self._timers
-        due = []  # taken first: a timer that re-arms at once fires next turn, not in a loop
-        while timers and timers[0][0] <= now:
-            due.append(heapq.heappop(timers)[2])
-        for link in due:
-            if link.done or link.deadline is None or link.deadline > now:
-                continue  # closed, or re-armed since: a stale entry
+        for link in self._timers.pop_due(now):  # a timer re-armed at once fires next turn
             link.deadline = None
             if link in self._handshaking:  # TLS too slow
                 self._handshaking.discard(link)
@@ -123,19 +115,15 @@ class Server(_Reactor):
         for link in interest:
             if not link.done:
                 self.watch(link, _R | (_W if link.out else 0))
-        timers = self._timers  # armed() may have rebuilt it
-        if timers:
-            deadline = timers[0][0] if deadline is None else min(deadline, timers[0][0])
+        first = self._timers.next_deadline()
+        if first is not None:
+            deadline = first if deadline is None else min(deadline, first)
         return True, deadline
 
     def armed(self, conn: _Conn) -> None:
         if conn.deadline is None:
             return
-        timers = self._timers
-        heapq.heappush(timers, (conn.deadline, next(self._seq), conn))
-        if len(timers) > 2 * len(self._masks) + 64:  # mostly stale: rebuild
-            self._timers = [(d, i, c) for d, i, c in timers if not c.done and c.deadline == d]
-            heapq.heapify(self._timers)
+        self._timers.push(conn, conn.deadline, len(self._masks))
 
     def flushed(self, conn: _Conn) -> None:
         self._interest[conn] = None
@@ -236,3 +224,7 @@ def serve(
     server = Server(hub, host, port, ssl)
     server.thread.start()
     return server
+
+
+def _deadline_of(conn: _Conn) -> float | None:
+    return conn.deadline

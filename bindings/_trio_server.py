@@ -17,8 +17,6 @@ out as it is, not in an ExceptionGroup.
 from __future__ import annotations
 
 import errno
-import heapq
-import itertools
 import logging
 import math
 import ssl as _ssl
@@ -38,6 +36,7 @@ from ._common import (
     ServerConnection,
     format_peer,
 )
+from ._deadlines import DeadlineHeap
 from ._server import ServerHub
 from ._trio_pipe import READ_SIZE
 
@@ -179,10 +178,7 @@ class Server:
         self._closed = False
         self._handlers = 0  # connection tasks alive
         self._drained = trio.Event()  # set once closed and every connection task ended
-        #: The connections' deadlines: ``(deadline, sequence, link)``; an entry whose link
-        #: is done or has re-armed elsewhere is stale and skipped.
-        self._timers: list[tuple[float, int, _Link]] = []
-        self._seq = itertools.count()
+        self._timers: DeadlineHeap[_Link] = DeadlineHeap(_timer_at)
         self._wake = trio.Event()  # a deadline earlier than the one slept to was armed
         self._sleeping_to = math.inf
         hub.rearm_app = self._rearm_app
@@ -285,11 +281,7 @@ class Server:
 
     def arm(self, link: _Link, deadline: float) -> None:
         """``link`` wants ``hub.timer`` at ``deadline``."""
-        timers = self._timers
-        heapq.heappush(timers, (deadline, next(self._seq), link))
-        if len(timers) > 2 * len(self.hub.links) + 64:  # mostly stale: rebuild
-            self._timers = [(d, i, k) for d, i, k in timers if not k.done and k.timer_at == d]
-            heapq.heapify(self._timers)
+        self._timers.push(link, deadline, len(self.hub.links))
         if deadline < self._sleeping_to:
             self._wake.set()
 
@@ -306,17 +298,12 @@ class Server:
             app_at = hub.next_app_deadline()
             if app_at is not None and now >= app_at:
                 hub.app_timer(now)
-            timers = self._timers
-            due = []  # taken first: a timer that re-arms at once fires next turn
-            while timers and timers[0][0] <= now:
-                due.append(heapq.heappop(timers)[2])
-            for link in due:
-                if link.done or link.timer_at is None or link.timer_at > now:
-                    continue  # closed, or re-armed since: a stale entry
+            for link in self._timers.pop_due(now):  # one re-armed at once: next turn
                 link.timer_at = None
                 hub.timer(link, now)
             app_at = hub.next_app_deadline()
-            at = self._timers[0][0] if self._timers else math.inf
+            first = self._timers.next_deadline()
+            at = math.inf if first is None else first
             self._sleeping_to = at if app_at is None else min(at, app_at)
             with trio.move_on_at(self._sleeping_to):
                 await self._wake.wait()
@@ -350,6 +337,10 @@ class Server:
                     await trio.sleep(_ACCEPT_RETRY)
                     continue
                 self.nursery.start_soon(self.handle, stream)
+
+
+def _timer_at(link: _Link) -> float | None:
+    return link.timer_at
 
 
 @asynccontextmanager

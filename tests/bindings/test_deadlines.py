@@ -1,0 +1,63 @@
+"""DeadlineHeap: every connection's timer in one heap (the trio and sync servers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tradewire.bindings._deadlines import SLACK, DeadlineHeap
+
+
+@dataclass(eq=False)
+class Conn:
+    at: float | None = None
+    done: bool = False
+
+
+def armed(heap: DeadlineHeap[Conn], conn: Conn, at: float, connections: int = 10) -> None:
+    conn.at = at
+    heap.push(conn, at, connections)
+
+
+def test_due_connections_come_once_in_deadline_order_and_the_rest_stay() -> None:
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    a, b, c = Conn(), Conn(), Conn()
+    armed(heap, b, 2.0)
+    armed(heap, a, 1.0)
+    armed(heap, c, 5.0)
+    assert heap.next_deadline() == 1.0
+    assert heap.pop_due(0.5) == []
+    assert heap.pop_due(2.0) == [a, b]
+    assert heap.pop_due(2.0) == []
+    assert heap.next_deadline() == 5.0
+    assert heap.pop_due(10.0) == [c]
+    assert heap.next_deadline() is None
+
+
+def test_a_connection_armed_twice_for_the_same_time_is_due_once() -> None:
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    a = Conn()
+    armed(heap, a, 1.0)
+    armed(heap, a, 1.0)
+    assert heap.pop_due(1.0) == [a]
+
+
+def test_stale_entries_are_skipped_a_moved_or_closed_connection_is_not_due() -> None:
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    moved, closed, cleared = Conn(), Conn(), Conn()
+    armed(heap, moved, 1.0)
+    armed(heap, moved, 3.0)  # later now: its 1.0 entry is stale
+    armed(heap, closed, 1.0)
+    closed.done = True
+    armed(heap, cleared, 1.0)
+    cleared.at = None  # its timer was cancelled
+    assert heap.pop_due(2.0) == []
+    assert heap.pop_due(3.0) == [moved]
+
+
+def test_the_heap_stays_bounded_by_the_connections_however_often_they_re_arm() -> None:
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    conns = [Conn() for _ in range(10)]
+    for step in range(10_000):
+        armed(heap, conns[step % 10], 100.0 + step, connections=10)
+    assert len(heap) <= 2 * 10 + SLACK + 1
+    assert heap.pop_due(100.0 + 10_000) == conns[:]  # the last deadline of each, in order
