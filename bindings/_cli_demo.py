@@ -78,6 +78,15 @@ class DemoFailed(Exception):
     """A step failed or timed out: the one-line reason."""
 
 
+async def bounded(run: Awaitable[T], seconds: float = TOTAL_TIMEOUT) -> T:
+    """A whole demo run within ``seconds``; past them, :class:`DemoFailed`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await run
+    except TimeoutError:
+        raise DemoFailed(f"timed out: the demo did not finish within {seconds:.0f}s") from None
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = commands.add_parser(
         "demo",
@@ -223,13 +232,7 @@ def _top(machine: deribit.ClientProtocol) -> str:
 
 async def demo(seed: int, out: TextIO) -> int:
     """Run the whole demo; raises :class:`DemoFailed` with a one-line reason."""
-    try:
-        async with asyncio.timeout(TOTAL_TIMEOUT):
-            return await _demo(seed, out)
-    except TimeoutError:
-        raise DemoFailed(
-            f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s"
-        ) from None
+    return await bounded(_demo(seed, out))
 
 
 async def _demo(seed: int, out: TextIO) -> int:

@@ -23,7 +23,7 @@ from typing import TextIO
 from tradewire.protocol import Connected, Event, Secret, SubscriptionActive, currencycom
 
 from . import asyncio as aio
-from ._cli_demo import DemoFailed
+from ._cli_demo import DemoFailed, bounded
 from ._common import ConnectFailed, describe
 from ._demo_kit import PROG, say, step
 from ._venues import REGISTRY, served
@@ -80,13 +80,7 @@ async def _live(out: TextIO, machine: currencycom.ClientProtocol, seen: _Seen) -
 
 async def demo(seed: int, out: TextIO) -> int:
     """Run the Currency.com demo; raises :class:`DemoFailed` with a one-line reason."""
-    try:
-        async with asyncio.timeout(TOTAL_TIMEOUT):
-            return await _demo(seed, out)
-    except TimeoutError:
-        raise DemoFailed(
-            f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s"
-        ) from None
+    return await bounded(_demo(seed, out), TOTAL_TIMEOUT)
 
 
 async def _demo(seed: int, out: TextIO) -> int:

@@ -24,7 +24,7 @@ from typing import TextIO
 from tradewire.protocol import Connected, Event, Secret, SubscriptionActive, deriv
 
 from . import asyncio as aio
-from ._cli_demo import DemoFailed
+from ._cli_demo import DemoFailed, bounded
 from ._common import ConnectFailed, describe
 from ._demo_kit import PROG, say, step
 from ._venues import REGISTRY, served
@@ -95,13 +95,7 @@ async def _live(out: TextIO, seen: _Seen, started: float) -> None:
 
 async def demo(seed: int, out: TextIO) -> int:
     """Run the Deriv demo; raises :class:`DemoFailed` with a one-line reason."""
-    try:
-        async with asyncio.timeout(TOTAL_TIMEOUT):
-            return await _demo(seed, out)
-    except TimeoutError:
-        raise DemoFailed(
-            f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s"
-        ) from None
+    return await bounded(_demo(seed, out), TOTAL_TIMEOUT)
 
 
 async def _demo(seed: int, out: TextIO) -> int:

@@ -119,11 +119,9 @@ def _top(machine: rw.ClientProtocol) -> str:
 
 async def run_demo(seed: int, out: TextIO) -> None:
     """The whole demo (see the module docstring); raises ``DemoFailed``."""
-    try:
-        async with asyncio.timeout(TOTAL_TIMEOUT):
-            await _demo(seed, out)
-    except TimeoutError:
-        raise _failed(f"timed out: the demo did not finish within {TOTAL_TIMEOUT:.0f}s") from None
+    from ._cli_demo import bounded
+
+    await bounded(_demo(seed, out), TOTAL_TIMEOUT)
 
 
 async def _demo(seed: int, out: TextIO) -> None:
