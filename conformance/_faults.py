@@ -59,7 +59,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeVar
 
 import msgspec
 
@@ -73,6 +73,7 @@ __all__ = [
     "FaultSchedule",
     "FaultSpecError",
     "MessageFaults",
+    "with_faults",
 ]
 
 
@@ -245,6 +246,19 @@ class FaultPlan(msgspec.Struct, frozen=True):
 
     def __add__(self, other: FaultPlan) -> FaultPlan:
         return FaultPlan(self.faults + other.faults)
+
+
+ConfigT = TypeVar("ConfigT", bound=msgspec.Struct)
+
+
+def with_faults(config: ConfigT, faults: FaultPlan | str | None) -> ConfigT:
+    """A venue config whose ``faults`` field is ``faults`` (a plan or its compact
+    string), or ``config`` itself when ``faults`` is None: every reference venue takes
+    ``faults=`` beside its config this way."""
+    if faults is None:
+        return config
+    plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
+    return msgspec.structs.replace(config, faults=plan)
 
 
 def _parse_item(item: str, number: int) -> Fault:

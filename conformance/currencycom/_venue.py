@@ -51,7 +51,7 @@ from tradewire.protocol.currencycom.server import (
 
 from .. import market as mk
 from .._fault_engine import FaultySocket
-from .._faults import Fault, FaultPlan
+from .._faults import Fault, FaultPlan, with_faults
 from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import currencycom_catalog, market_config
 from ._methods import Methods, Refusal, book_payload, candle_payload
@@ -85,10 +85,7 @@ class CurrencycomVenue:
         now: float = 0.0,
         faults: FaultPlan | str | None = None,
     ) -> None:
-        config = config if config is not None else VenueConfig()
-        if faults is not None:
-            plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
-            config = msgspec.structs.replace(config, faults=plan)
+        config = with_faults(config if config is not None else VenueConfig(), faults)
         for fault in config.faults.faults:
             if fault.kind in ("gap", "expire"):
                 raise LocalProtocolError(

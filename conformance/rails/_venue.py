@@ -41,7 +41,7 @@ from tradewire.protocol.rails.server import (
 
 from .. import market as mk
 from .._fault_engine import FaultySocket
-from .._faults import Fault, FaultPlan
+from .._faults import Fault, FaultPlan, with_faults
 from .._venue_sockets import VenueSockets, one_fault
 from ._catalog import MARKETS, market_list, places, rails_catalog
 from ._config import TOO_SLOW_REASON, VenueConfig
@@ -71,10 +71,7 @@ class RailsVenue:
         now: float = 0.0,
         faults: FaultPlan | str | None = None,
     ) -> None:
-        config = config if config is not None else VenueConfig()
-        if faults is not None:
-            plan = FaultPlan.parse(faults) if isinstance(faults, str) else faults
-            config = msgspec.structs.replace(config, faults=plan)
+        config = with_faults(config if config is not None else VenueConfig(), faults)
         self.config = config
         self.birth = now
         seed = config.market.seed
