@@ -38,9 +38,12 @@ import random
 import socket
 import struct
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._timing import Result
 
 __all__ = [
     "BlastServer",
@@ -458,6 +461,35 @@ class BlastServer:
         if self._conn.poll(timeout):
             return self._conn.recv()
         return "no report from the server"
+
+    def rounds(
+        self,
+        repeats: int,
+        rows: Sequence[tuple[Result, Callable[[], None], Callable[[], float]]],
+        *,
+        report_timeout: float = 10.0,
+    ) -> None:
+        """Each row's ``(result, expect, sample)`` in turn, ``1 + repeats`` rounds: tell
+        the server what to send, take one sample, read the server's report.  Round 0
+        warms up and is not kept.  A client's exception or a server error is recorded in
+        the row's note (how many, and the first), never fatal."""
+        failures: list[list[str]] = [[] for _ in rows]
+        for round_ in range(1 + repeats):
+            for (result, expect, sample), failed in zip(rows, failures, strict=True):
+                expect()
+                try:
+                    value: float | None = sample()
+                except Exception as exc:  # recorded in the table, never fatal
+                    failed.append(f"{type(exc).__name__}: {exc}"[:80])
+                    value = None
+                report = self.report(report_timeout)
+                if not isinstance(report, int):
+                    failed.append(f"server: {report}"[:80])
+                elif value is not None and round_ > 0:
+                    result.samples.append(value)
+        for (result, _, _), failed in zip(rows, failures, strict=True):
+            if failed:
+                result.note += f" ({len(failed)} failed: {failed[0]})"
 
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(OSError):

@@ -52,6 +52,7 @@ import json
 import socket
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -77,6 +78,15 @@ def _deadline(count: int) -> float:
 
 class Incomplete(Exception):
     """The stream ended (or timed out) before ``count`` book messages were decoded."""
+
+
+def _rate(client: Callable[[str, int], float], url: str, count: int) -> Callable[[], float]:
+    """One sample of ``client``: messages per second over ``count`` messages."""
+
+    def sample() -> float:
+        return count / client(url, count)
+
+    return sample
 
 
 def _check(got: int, count: int) -> None:
@@ -463,27 +473,16 @@ def run(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
         name: Result(GROUP, name, "msg/s", note=machine_note if fn in _TRADEWIRE else "")
         for name, fn in CLIENTS
     }
-    failures: dict[str, list[str]] = {name: [] for name, _ in CLIENTS}
     with BlastServer() as server:
-        for round_ in range(1 + repeats):  # round 0 warms up and is not kept
-            for name, client in CLIENTS:
-                server.expect(count)
-                try:
-                    elapsed: float | None = client(server.url, count)
-                except Exception as exc:  # recorded in the table, never fatal
-                    failures[name].append(f"{type(exc).__name__}: {exc}"[:80])
-                    elapsed = None
-                report: Any = server.report(10.0)
-                if not isinstance(report, int):
-                    failures[name].append(f"server: {report}"[:80])
-                elif elapsed is not None and round_ > 0:
-                    results[name].samples.append(count / elapsed)
+        rows = [
+            (results[name], partial(server.expect, count), _rate(client, server.url, count))
+            for name, client in CLIENTS
+        ]
+        server.rounds(repeats, rows)
     books_note = _book_states_note()
     for name, result in results.items():
         if books_note and name.startswith("books kept"):
             result.note += books_note
-        if failures[name]:
-            result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
     return list(results.values()), results
 
 
@@ -637,24 +636,13 @@ MIXED_CLIENTS: list[tuple[str, Callable[[str, int], float]]] = [
 def run_mixed(repeats: int, count: int) -> tuple[list[Result], dict[str, Result]]:
     """The mixed-stream clients ``repeats`` times, in turn; rates in messages per second."""
     results = {name: Result(MIXED_GROUP, name, "msg/s") for name, _ in MIXED_CLIENTS}
-    failures: dict[str, list[str]] = {name: [] for name, _ in MIXED_CLIENTS}
     with BlastServer() as server:
-        for round_ in range(1 + repeats):  # round 0 warms up and is not kept
-            for name, client in MIXED_CLIENTS:
-                server.expect(count, mixed=True)
-                try:
-                    elapsed: float | None = client(server.url, count)
-                except Exception as exc:  # recorded in the table, never fatal
-                    failures[name].append(f"{type(exc).__name__}: {exc}"[:80])
-                    elapsed = None
-                report: Any = server.report(10.0)
-                if not isinstance(report, int):
-                    failures[name].append(f"server: {report}"[:80])
-                elif elapsed is not None and round_ > 0:
-                    results[name].samples.append(count / elapsed)
-    for name, result in results.items():
-        if failures[name]:
-            result.note += f" ({len(failures[name])} failed: {failures[name][0]})"
+        expect = partial(server.expect, count, mixed=True)
+        rows = [
+            (results[name], expect, _rate(client, server.url, count))
+            for name, client in MIXED_CLIENTS
+        ]
+        server.rounds(repeats, rows)
     return list(results.values()), results
 
 
@@ -716,23 +704,17 @@ def run_many(
         1: Result(MANY_GROUP, f"1 connection, {per * clients:,} messages", "us"),
         clients: Result(MANY_GROUP, f"{clients} connections, {per:,} messages each", "us"),
     }
-    failures: dict[int, list[str]] = {n: [] for n in rows}
     with BlastServer() as server:
-        for round_ in range(1 + repeats):  # round 0 warms up and is not kept
-            for n, result in rows.items():
-                each = per * clients // n
-                server.expect_many(n, each)
-                try:
-                    sample: float | None = many_connections(server.url, n, each)
-                except Exception as exc:  # recorded in the table, never fatal
-                    failures[n].append(f"{type(exc).__name__}: {exc}"[:80])
-                    sample = None
-                report: Any = server.report(60.0)
-                if not isinstance(report, int):
-                    failures[n].append(f"server: {report}"[:80])
-                elif sample is not None and round_ > 0:
-                    result.samples.append(sample)
-    for n, result in rows.items():
-        if failures[n]:
-            result.note += f" ({len(failures[n])} failed: {failures[n][0]})"
+        server.rounds(
+            repeats,
+            [
+                (
+                    result,
+                    partial(server.expect_many, n, per * clients // n),
+                    partial(many_connections, server.url, n, per * clients // n),
+                )
+                for n, result in rows.items()
+            ],
+            report_timeout=60.0,
+        )
     return list(rows.values()), {"1": rows[1], "many": rows[clients]}

@@ -38,6 +38,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -57,6 +58,11 @@ def _deadline(count: int) -> float:
 
 class Incomplete(Exception):
     """The stream ended (or timed out) before ``count`` stream messages were decoded."""
+
+
+def _rate(client: Callable[..., float], spec: Spec, venue: Feed, url: str, count: int) -> float:
+    """One sample of ``client``: messages per second over ``count`` messages."""
+    return count / client(spec, venue, url, count)
 
 
 def _check(got: int, count: int) -> None:
@@ -288,24 +294,16 @@ def run(
         size = sum(map(len, venue.frames)) // len(venue.frames)
         group = f"end to end: {name} stream through a client, loopback ({size} bytes mean)"
         rows = {label: Result(group, label, "msg/s") for label, _ in ROWS}
-        failures: dict[str, list[str]] = {label: [] for label, _ in ROWS}
         with BlastServer(name) as server:
-            for round_ in range(1 + repeats):  # round 0 warms up and is not kept
-                for label, client in ROWS:
-                    server.expect(count)
-                    try:
-                        elapsed: float | None = client(spec, venue, server.url, count)
-                    except Exception as exc:  # recorded in the table, never fatal
-                        failures[label].append(f"{type(exc).__name__}: {exc}"[:80])
-                        elapsed = None
-                    report: Any = server.report(10.0)
-                    if not isinstance(report, int):
-                        failures[label].append(f"server: {report}"[:80])
-                    elif elapsed is not None and round_ > 0:
-                        rows[label].samples.append(count / elapsed)
+            expect = partial(server.expect, count)
+            server.rounds(
+                repeats,
+                [
+                    (rows[label], expect, partial(_rate, client, spec, venue, server.url, count))
+                    for label, client in ROWS
+                ],
+            )
         for label, result in rows.items():
-            if failures[label]:
-                result.note += f" ({len(failures[label])} failed: {failures[label][0]})"
             results.append(result)
             named[f"{name}/{label}"] = result
     return results, named
