@@ -16,11 +16,11 @@ Test files add this folder to ``sys.path`` and import the module as ``support_ve
 from __future__ import annotations
 
 import random
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
+from support_harness_client import HarnessClient
 
-from tradewire.conformance import MemoryLink
 from tradewire.conformance.deribit import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -36,13 +36,9 @@ from tradewire.protocol import (
     CounterIds,
     Event,
     Handshake,
-    RequestFailed,
-    RequestSucceeded,
     WebSocketClientStack,
 )
 from tradewire.protocol.deribit import ClientProtocol, Credentials
-
-T = TypeVar("T")
 
 START = 1_000.0
 TAKER_ID = "taker-key"
@@ -66,7 +62,7 @@ def make_harness(
     return VenueHarness(venue)
 
 
-class Client:
+class Client(HarnessClient):
     """tradewire's ClientProtocol in a client stack, linked to the harness's venue."""
 
     def __init__(
@@ -80,58 +76,22 @@ class Client:
         ping_interval: float | None = None,
         **options: Any,
     ) -> None:
-        self.harness = harness
         credentials = (
             Credentials(client_id=client_id, client_secret=secret, grant_type=grant)  # type: ignore[arg-type]
             if client_id is not None
             else None
         )
         options.setdefault("maintain_books", True)
-        self.machine = ClientProtocol(
-            credentials=credentials, epoch_offset=harness.venue.epoch_offset, **options
-        )
-        self.stack = WebSocketClientStack(
-            self.machine, host="www.deribit.test", rng=random.Random(seed),
+        self.machine: ClientProtocol
+        super().__init__(
+            harness,
+            ClientProtocol(
+                credentials=credentials, epoch_offset=harness.venue.epoch_offset, **options
+            ),
+            host="www.deribit.test",
+            seed=seed,
             ping_interval=ping_interval,
-        )  # fmt: skip
-        self.link: MemoryLink = harness.connect(self.stack)
-        self.events: list[Event] = []
-
-    def send(self, command: Command) -> Any:
-        request_id = self.stack.send(command, self.harness.now)
-        self.harness.pump()
-        return request_id
-
-    def collect(self) -> list[Event]:
-        self.events.extend(self.link.take_client_events())
-        return self.events
-
-    def take(self) -> list[Event]:
-        self.collect()
-        events, self.events = self.events, []
-        return events
-
-    def of(self, kind: type[T]) -> list[T]:
-        return [e for e in self.collect() if isinstance(e, kind)]
-
-    def outcome(self, request_id: Any) -> RequestSucceeded | RequestFailed:
-        found = [
-            e
-            for e in self.collect()
-            if isinstance(e, RequestSucceeded | RequestFailed) and e.request_id == request_id
-        ]
-        assert len(found) == 1, (request_id, found)
-        return found[0]
-
-    def call(self, command: Command, *, wait: float = 0.0) -> Any:
-        """Send ``command`` and return its result (``RequestFailed``'s error is raised)."""
-        request_id = self.send(command)
-        if wait:
-            self.harness.advance(wait)
-        outcome = self.outcome(request_id)
-        if isinstance(outcome, RequestFailed):
-            raise outcome.error
-        return outcome.result
+        )
 
 
 def assert_recovered(client: Client, *books: str) -> None:
