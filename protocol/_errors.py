@@ -40,12 +40,14 @@ class RemoteProtocolError(ProtocolError):
     """The peer violated the protocol.
 
     ``close_code`` is the WebSocket close code the stack sent (or would send) because of
-    it, when the violation ends the connection, else ``None``.
+    it, when the violation ends the connection, else ``None``.  ``position`` is set by a
+    batch receive (``receive_messages``): the index of the refused message in the batch.
     """
 
     def __init__(self, message: str, *, close_code: int | None = None) -> None:
         super().__init__(message)
         self.close_code = close_code
+        self.position: int | None = None
 
 
 class RequestFailure(Exception):

@@ -164,6 +164,7 @@ class DerivClientCodec:
         (the machine reads ``decode`` once, after its routers registered)."""
         self.queue = queue
         self.decode = self._hot_decoder(queue)  # type: ignore[method-assign,assignment]
+        self.take = self._hot_taker(queue)
 
     def learn(self, data: bytes | str, message: Any, topic: str) -> None:
         """A stream message that went the slow way: later messages of the same stream
@@ -214,6 +215,44 @@ class DerivClientCodec:
             return slow(data)
 
         return decode
+
+    def _hot_taker(self, queue: Any) -> Callable[[Sequence[bytes | str], int, int], int]:
+        """The hot path over a read's messages (``ClientCodec.take``): queues the hot
+        messages from ``start`` and returns the index of the first one it leaves to
+        ``decode`` (not hot, another stream's, or not decodable: ``decode`` says why)."""
+        get = self.hot.get
+        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+        def take(messages: Sequence[bytes | str], start: int, stop: int) -> int:
+            append = queue.items.append
+            key: bytes | None = None  # the start of the message before, when it was hot
+            decode: Any = None
+            sub_id = None
+            i = start
+            while i < stop:
+                data = messages[i]
+                if type(data) is not bytes:
+                    return i
+                if key is None or not data.startswith(key):
+                    key = data[:HINT]
+                    entry = get(key)
+                    if entry is None:
+                        return i
+                    decode, sub_id = entry
+                    if len(key) < HINT:
+                        key = None  # a short message: its start is no stream's prefix
+                try:
+                    message = decode(data)
+                except errors:
+                    return i
+                sub = message.subscription
+                if sub is None or sub.id != sub_id:
+                    return i
+                append(message)
+                i += 1
+            return i
+
+        return take
 
     def describe(self, command: Command) -> CommandInfo:
         if isinstance(command, GenericCommand):

@@ -40,8 +40,10 @@ once.  The states and what each call may do in each are a table (``_states.py``)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .._contract import CloseRequest, Handshake
-from .._errors import LocalProtocolError
+from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Command, Event
 from .._sources import RequestId
 from ._book import OrderBook
@@ -162,6 +164,47 @@ class ClientSession(SessionCore):
             events.append(message)  # pushes and unknown messages: all events
         else:
             handler(message, now)
+
+    def receive_messages(self, messages: Sequence[bytes | str], now: float) -> int:
+        """The complete messages of one read, oldest first: what ``receive_message`` does
+        to each, with the call paid once per read (and the codec's ``take``, when it has
+        one, running its hot path over the read in one call).  Returns how many it took:
+        all of them, or fewer when a message set ``close_request`` (the ones after it are
+        the stack's to drop, as they are after the close frame it sends).  A refused
+        message raises :class:`RemoteProtocolError` with ``position``, its index in
+        ``messages``: those before it were taken, those after it were not looked at.
+        """
+        take, decode, handler_for = self._take, self._decode, self._handler_for
+        queue, handled = self._events, HANDLED
+        count = len(messages)
+        self._heard = now
+        events, gate = queue.items, self._gate  # read again after a handler ran
+        i = 0
+        try:
+            while i < count:
+                if take is not None and gate > len(events):
+                    room = gate - len(events)
+                    i = take(messages, i, count if room >= count - i else i + room)
+                    if i >= count:
+                        break
+                if len(events) >= gate:
+                    self._check_room()
+                    self._misuse(Input.RECEIVE_MESSAGE)
+                message = decode(messages[i])
+                if message is not handled:
+                    handler = handler_for(type(message))
+                    if handler is None:
+                        events.append(message)
+                    else:
+                        handler(message, now)
+                        if self.close_request is not None:
+                            return i + 1
+                        events, gate = queue.items, self._gate
+                i += 1
+        except RemoteProtocolError as exc:
+            exc.position = i
+            raise
+        return i
 
     def send(self, command: Command, now: float, *, timeout: float | None = None) -> RequestId:
         """Queue ``command``; returns its request id (see the module docstring).

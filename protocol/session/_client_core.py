@@ -39,7 +39,7 @@ from ._client_events import (
 )
 from ._client_spec import ClientSpec, SessionOptions
 from ._outbox import NOT_REFUSED, PRIORITY, RETRIED, USER_KINDS, WAITING, Kind, Outbox, Req
-from ._policies import Answer, ErrorClass, Handler, SubscriptionOp
+from ._policies import Answer, ErrorClass, Handler, SubscriptionOp, Take
 from ._states import SessionState
 from ._subscriptions import Subscriptions
 
@@ -112,6 +112,7 @@ class SessionCore:
         # Read once here, after the policies registered (a policy may arm the codec's
         # hot path): receive_message calls these bound methods directly.
         self._decode = spec.codec.decode
+        self._take: Take | None = getattr(spec.codec, "take", None)
         self._handler_for = self._handlers.get
 
     # -- what policies may use (SessionHost) ----------------------------------------------

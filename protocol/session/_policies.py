@@ -51,6 +51,7 @@ __all__ = [
     "SessionHost",
     "SubscriptionOp",
     "SubscriptionPolicy",
+    "Take",
 ]
 
 Costs = BucketCosts
@@ -126,6 +127,10 @@ class ErrorClassifier(Protocol):
     def __call__(self, error: RequestFailure) -> ErrorClass: ...
 
 
+Take = Callable[[Sequence[Any], int, int], int]
+"""A codec's hot path over a read: ``take(messages, start, stop) -> index`` (ClientCodec)."""
+
+
 class ClientCodec(Protocol):
     """A venue's client codec (the venue's hot-path shortcuts live here).
 
@@ -137,6 +142,12 @@ class ClientCodec(Protocol):
     :class:`~tradewire.protocol.RemoteProtocolError`.  Values of ``answer_types`` are
     passed to ``answer``; every other value is a push for the registered handlers or
     an event as it is, except :data:`HANDLED`: the codec's own hot path handled it.
+
+    A codec with a hot path may also have ``take`` (a :data:`Take`), read once like
+    ``decode``: given a read's messages, it queues the hot ones from ``start`` (never
+    past ``stop``, the room left in the event queue) and returns the index of the first
+    one it leaves to ``decode``, which decodes it again and raises if it is bad; it
+    raises nothing itself.  ``receive_messages`` calls it once per run of hot messages.
     """
 
     answer_types: tuple[type, ...]

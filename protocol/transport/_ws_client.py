@@ -201,21 +201,23 @@ class WebSocketClientStack(StackBase):
         if ws is None or _closed(ws):
             return
         self._events.ensure_room()
-        machine = self.machine
+        whole: list[bytes] = []  # complete simple messages, delivered as one read
         try:
             for fast, chunk in self._reader.feed(data):
                 if fast:
-                    if self.state is StackState.OPEN:
-                        self._deliver(chunk, now)
-                        if machine.close_request is not None:
-                            self._pump(now)
-                    continue  # after our close frame, wsproto would drop it too
+                    whole.append(chunk)
+                    continue
+                if whole:
+                    self._deliver_read(whole, now)
+                    whole = []
                 if _closed(ws):  # the peer's close frame came in an earlier chunk
                     break
                 self._pump(now)  # keep machine events ahead of what wsproto reports
                 ws.receive_data(chunk)
                 for event in ws.events():
                     self._handle_ws_event(event, now)
+            if whole:
+                self._deliver_read(whole, now)
         except (wsproto.utilities.RemoteProtocolError, Violation) as exc:
             self._raise_violation(exc)
         finally:

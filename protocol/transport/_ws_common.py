@@ -86,6 +86,10 @@ class StackBase:
         ):
             check_positive(name, value)
         self.machine = machine
+        #: The machine's batch receive, when it has one (read once: a proxy's is a lookup).
+        self._receive_many: Callable[[list[bytes], float], int] | None = getattr(
+            machine, "receive_messages", None
+        )
         self._mask_rng = mask_rng
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -285,6 +289,31 @@ class StackBase:
             self.machine.receive_message(data, now)
         except RemoteProtocolError as exc:
             self._events.append(rejected(str(exc), data))
+
+    def _deliver_read(self, messages: list[bytes], now: float) -> None:
+        """The complete messages of one read into the machine, oldest first: in one call
+        when it has ``receive_messages``.  A message it refuses becomes an event, as in
+        ``_deliver``; a close it asks for is sent before the messages after it, which are
+        dropped, as wsproto drops messages after a close."""
+        receive_many, count, start = self._receive_many, len(messages), 0
+        while start < count and self.state is StackState.OPEN:
+            if receive_many is None:
+                self._deliver(messages[start], now)
+                start += 1
+                taken = 1
+            else:
+                try:
+                    taken = receive_many(messages[start:] if start else messages, now)
+                except RemoteProtocolError as exc:
+                    at = start + (exc.position or 0)
+                    self._events.append(rejected(str(exc), messages[at]))
+                    start = at + 1
+                    continue
+                if taken < 1:
+                    return  # a machine that takes nothing would be offered it forever
+                start += taken
+            if self.machine.close_request is not None:
+                self._pump(now)
 
     def _on_binary(self, size: int, finished: bool, now: float) -> None:
         self._count(size, finished, now)

@@ -60,6 +60,8 @@ class Recorder:
 
     def receive_message(self, data: bytes | str, now: float) -> None:
         text = data if isinstance(data, str) else data.decode("utf-8")
+        if text == "refuse-me":
+            raise RemoteProtocolError("refused as asked")
         self.messages.append(text)
         if text == "close-me":
             self.close_request = CloseRequest(code=4001, reason="asked")
@@ -81,6 +83,26 @@ class Recorder:
 
     def events(self) -> list[Event]:
         return []
+
+
+class BatchRecorder(Recorder):
+    """A Recorder with the batch receive of the driving contract, and its reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    def receive_messages(self, messages: list[bytes], now: float) -> int:
+        self.batches.append(len(messages))
+        for i, data in enumerate(messages):
+            try:
+                self.receive_message(data, now)
+            except RemoteProtocolError as exc:
+                exc.position = i
+                raise
+            if self.close_request is not None:
+                return i + 1
+        return len(messages)
 
 
 def frame(
@@ -206,8 +228,10 @@ LATE_1007_CUTS = [5, 8, 10]
 OVER_BY_ONE = frame(0x1, b"x" * (LIMIT + 1))
 
 
-def open_stack(fast: bool) -> tuple[WebSocketClientStack, Recorder]:
-    machine = Recorder()
+def open_stack(
+    fast: bool, machine: Recorder | None = None
+) -> tuple[WebSocketClientStack, Recorder]:
+    machine = machine if machine is not None else Recorder()
     stack = WebSocketClientStack(
         machine,
         host="h",
@@ -278,10 +302,13 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def differential(pieces: list[bytes]) -> tuple[Trace, list[str]]:
-    """Run both stacks on ``pieces``; they must agree piece by piece."""
+    """Run both stacks on ``pieces``; they must agree piece by piece, and so must the
+    fast path delivering each read's messages in one batch (``receive_messages``)."""
     fast = run(*open_stack(True), pieces)
     slow = run(*open_stack(False), pieces)
     assert fast == slow
+    batched = run(*open_stack(True, BatchRecorder()), pieces)
+    assert batched == slow
     return slow
 
 
@@ -448,3 +475,21 @@ def test_handshake_trailing_frames_go_through_the_fast_path() -> None:
     assert machine.messages == ["first"]
     stack.receive_data(frame(0x1, b"second")[4:], 0.0)
     assert machine.messages == ["first", "second"]
+
+
+def test_a_read_of_whole_messages_is_one_batch_and_the_batch_keeps_every_rule() -> None:
+    """One read holding five whole messages reaches a batch machine in one call; a
+    refused message is an event and the ones after it are still delivered; a close the
+    machine asks for goes out before the messages after it, which are dropped."""
+    stack, machine = open_stack(True, BatchRecorder())
+    assert isinstance(machine, BatchRecorder)
+    names = ["a", "b", "refuse-me", "c", "close-me", "dropped"]
+    stack.receive_data(b"".join(frame(0x1, n.encode()) for n in names[:2]), 1.0)
+    assert machine.batches == [2]
+    stack.receive_data(b"".join(frame(0x1, n.encode()) for n in names[2:]), 1.0)
+    assert machine.batches == [2, 4, 3]  # the whole read, then what followed the refusal
+    assert machine.messages == ["a", "b", "c", "close-me"]
+    events = stack.events()
+    assert [type(e).__name__ for e in events] == ["MessageRejected"]
+    assert b"refuse-me" in events[0].data  # type: ignore[attr-defined]
+    assert unmask_frames(stack.data_to_send()) == [(0x8, struct.pack("!H", 4001) + b"asked")]

@@ -1,0 +1,140 @@
+"""``receive_messages`` (a read's messages in one call) does what ``receive_message``
+does to each of them, for every venue's client machine.
+
+Two machines built alike get the same messages: one message by message, the other in
+batches cut at any points, each batch handed over again after a refused message as the
+WebSocket stack does (``RemoteProtocolError.position``).  Their events, their refusals
+(which message, why) and what they send must be the same.  The messages mix each
+venue's hot stream messages (Deriv's codec takes those in one call per run, ``take``)
+with messages that leave the hot path: another subscription's message with the same
+start, answers, a cut-off message, a message that is not JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmarks import bench_currencycom, bench_deriv, bench_rails
+from benchmarks._machine import NOW, prime
+from benchmarks._messages import BookSim, tickers, trades
+from tradewire.protocol import RemoteProtocolError
+from tradewire.protocol.deribit import ClientProtocol as DeribitClient
+
+Outcome = list[tuple[str, Any]]
+
+
+def _deribit() -> Any:
+    machine = DeribitClient(maintain_books=True, heartbeat_interval=None)
+    prime(machine)
+    return machine
+
+
+def _deribit_messages() -> list[bytes]:
+    sim = BookSim()
+    return [sim.snapshot(), *sim.changes(6), *tickers(6), *trades(4)]
+
+
+def _deriv_messages() -> list[bytes]:
+    ticks = bench_deriv.tick_messages(8)
+    other = ticks[0].replace(bench_deriv.TICK_SUB.encode(), b"0" * len(bench_deriv.TICK_SUB))
+    return [*ticks[:4], other, *bench_deriv.proposal_messages(3), *ticks[4:]]
+
+
+VENUES: dict[str, tuple[Callable[[], Any], Callable[[], list[bytes]]]] = {
+    "deribit": (_deribit, _deribit_messages),
+    "deriv": (bench_deriv.machine, _deriv_messages),
+    "rails": (
+        bench_rails.machine,
+        lambda: [*bench_rails.delta_messages(5), *bench_rails.trade_messages(5)],
+    ),
+    "currencycom": (
+        bench_currencycom.machine,
+        lambda: [*bench_currencycom.trade_messages(5), *bench_currencycom.depth_messages(3)],
+    ),
+}
+BAD = [b'{"msg_type": "tick", "echo_req": {', b"not json", b"[]"]
+
+
+def _one_by_one(machine: Any, messages: list[bytes]) -> Outcome:
+    out: Outcome = []
+    for i, data in enumerate(messages):
+        try:
+            machine.receive_message(data, NOW)
+        except RemoteProtocolError as exc:
+            out.append(("refused", (i, str(exc))))
+        out += [("event", e) for e in machine.events()]
+    out += [("sent", m) for m in machine.messages_to_send()]
+    return out
+
+
+def _batched(machine: Any, messages: list[bytes], cuts: list[int]) -> Outcome:
+    out: Outcome = []
+    points = sorted({c % (len(messages) + 1) for c in cuts} | {len(messages)})
+    begin = 0
+    for end in points:
+        start = begin
+        while start < end:
+            try:
+                taken = machine.receive_messages(messages[start:end], NOW)
+            except RemoteProtocolError as exc:
+                at = start + (exc.position if exc.position is not None else len(messages))
+                # what the one-by-one machine reports: the events before the refusal first
+                out += [("event", e) for e in machine.events()]
+                out.append(("refused", (at, str(exc))))
+                start = at + 1
+                continue
+            assert 1 <= taken <= end - start
+            start += taken
+        out += [("event", e) for e in machine.events()]
+        begin = end
+    out += [("sent", m) for m in machine.messages_to_send()]
+    return out
+
+
+@pytest.mark.parametrize("venue", sorted(VENUES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_batch_does_what_the_messages_one_by_one_do(venue: str, data: st.DataObject) -> None:
+    make, build = VENUES[venue]
+    messages = build()
+    for bad in data.draw(st.lists(st.sampled_from(BAD), max_size=3), label="bad"):
+        messages.insert(data.draw(st.integers(0, len(messages)), label="at"), bad)
+    cuts = data.draw(st.lists(st.integers(0, 64), max_size=6), label="cuts")
+    expected = _one_by_one(make(), messages)
+    assert _batched(make(), messages, cuts) == expected
+    assert any(kind == "event" for kind, _ in expected)
+
+
+def test_deriv_takes_a_run_of_hot_messages_in_one_codec_call() -> None:
+    """The codec's ``take`` queues a run of one stream's ticks itself; a tick of another
+    subscription with the same start stops the run and is still delivered, routed."""
+    machine = bench_deriv.machine()
+    calls: list[tuple[int, int, int]] = []
+    take = machine._take
+
+    def spy(messages: Any, start: int, stop: int) -> int:
+        taken = take(messages, start, stop)
+        calls.append((start, stop, taken))
+        return taken
+
+    machine._take = spy
+    messages = _deriv_messages()
+    assert machine.receive_messages(messages, NOW) == len(messages)
+    assert calls[0] == (0, len(messages), 4)  # four hot ticks, then the other stream's
+    events = machine.events()
+    assert len(events) == len(messages)
+    assert [e.subscription.id for e in events].count("0" * len(bench_deriv.TICK_SUB)) == 1
+
+
+def test_a_refused_message_names_its_position_and_the_ones_before_it_count() -> None:
+    machine = bench_deriv.machine()
+    ticks = bench_deriv.tick_messages(5)
+    with pytest.raises(RemoteProtocolError) as caught:
+        machine.receive_messages([*ticks[:3], b"not json", *ticks[3:]], NOW)
+    assert caught.value.position == 3
+    assert len(machine.events()) == 3
