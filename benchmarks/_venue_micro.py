@@ -3,16 +3,20 @@
 For each message kind (a list of ``bytes``, the same list for every row):
 
 * **through the machine**: a fresh client machine per sample (made by the venue's
-  ``make``, connected and subscribed), ``receive_message(data, now)`` then ``events()``
-  per message; the first round is a warm-up (the hot path learnt, the route tables
-  filled), so the rows measure the steady state;
+  ``make``, connected and subscribed), given the messages as the client stack gives
+  them, a read at a time: ``receive_messages(read, now)`` then ``events()`` per read of
+  :data:`READ` messages (4-14 KiB of these messages; a busy stream fills every 64 KiB
+  read, so this is the modest end); the first round is a warm-up (the hot path learnt,
+  the route tables filled), so the rows measure the steady state;
+* **one message per read**: the same machine given one message per call
+  (``receive_message`` then ``events()``), what a quiet stream costs per message;
 * **bare msgspec typed decode**: the venue's typed decoder (per kind, or one for all
   kinds: a tagged union), into the same event classes;
 * **the driving contract's floor** (:class:`ContractFloor`): an object with the
-  machine's two methods that does nothing but the bare decode and a queue, called the
-  same way (``receive_message`` then ``events()`` per message).  No machine can cost
-  less through this contract in CPython; its ratio to the bare decode says how much of
-  the machine's is the calling convention rather than the machine's own work;
+  machine's methods that does nothing but the bare decode and a queue, called the
+  same way (a read at a time).  No machine can cost less through this contract in
+  CPython; its ratio to the bare decode says how much of the machine's is the calling
+  convention rather than the machine's own work;
 * **orjson.loads / json.loads + dict handling**: the venue's ``handle`` reads, from
   plain dicts, the fields an application would use.
 
@@ -42,7 +46,9 @@ __all__ = [
     "venue_targets",
 ]
 
-ROW_KEYS = ("machine", "msgspec", "orjson", "json", "floor")
+ROW_KEYS = ("machine", "single", "msgspec", "orjson", "json", "floor")
+READ = 16
+"""Messages per read in the machine rows (the client stack hands a read over whole)."""
 
 Case = tuple[str, list[bytes]]
 """A message kind's name and its messages."""
@@ -66,6 +72,15 @@ class ContractFloor:
         self.heard = now
         items.append(self.decode(data))
 
+    def receive_messages(self, messages: list[bytes], now: float) -> int:
+        items, decode = self.items, self.decode
+        if len(items) + len(messages) > self.limit:
+            raise RuntimeError("the queue is full")
+        self.heard = now
+        for data in messages:
+            items.append(decode(data))
+        return len(messages)
+
     def events(self) -> list[Any]:
         drained = self.items
         if not drained:
@@ -74,17 +89,32 @@ class ContractFloor:
         return drained
 
 
-def machine_row(make: Callable[[], Any], messages: list[bytes], now: float) -> Callable[[], float]:
-    """A sample: a new machine from ``make()``, every message through it."""
+def machine_row(
+    make: Callable[[], Any], messages: list[bytes], now: float, *, read: int = READ
+) -> Callable[[], float]:
+    """A sample: a new machine from ``make()``, every message through it, ``read``
+    messages per call (``receive_messages``), or one per call (``receive_message``)
+    when ``read`` is 1; ``events()`` after each call."""
+    reads = [messages[i : i + read] for i in range(0, len(messages), read)]
 
     def sample() -> float:
         client = make()
-        receive, drain = client.receive_message, client.events
+        drain = client.events
+        if read == 1:
+            receive = client.receive_message
 
-        def loop() -> None:
-            for message in messages:
-                receive(message, now)
-                drain()
+            def loop() -> None:
+                for message in messages:
+                    receive(message, now)
+                    drain()
+
+        else:
+            receive_many = client.receive_messages
+
+            def loop() -> None:
+                for chunk in reads:
+                    receive_many(chunk, now)
+                    drain()
 
         return timed(loop, len(messages))
 
@@ -129,7 +159,14 @@ def compare(
         size = sum(map(len, messages)) // len(messages)
         title = f"{group}: {name} ({size} bytes)"
         rows = [
-            (Result(title, machine_label, "us"), machine_row(make, messages, now)),
+            (
+                Result(title, f"{machine_label}, {READ} messages per read", "us"),
+                machine_row(make, messages, now),
+            ),
+            (
+                Result(title, f"{machine_label}, one message per read", "us"),
+                machine_row(make, messages, now, read=1),
+            ),
             (
                 Result(title, "bare msgspec typed decode (type known)", "us"),
                 each_row(decode, messages),
@@ -143,7 +180,7 @@ def compare(
                 loads_row(json.loads, handle, messages),
             ),
             (
-                Result(title, "the contract's floor: bare decode + queue, per message", "us"),
+                Result(title, f"the contract's floor: bare decode + queue, {READ} per read", "us"),
                 machine_row(partial(ContractFloor, decode), messages, now),
             ),
         ]
@@ -174,10 +211,12 @@ def venue_targets(
         bare, loads = named[f"{kind}/msgspec"], named[f"{kind}/json"]
         refs[machine.group] = bare
         name = f"{venue} {kind}: machine / bare msgspec"
-        floor = named.get(f"{kind}/floor")
-        note = ""
-        if floor is not None and floor.samples and bare.samples:
-            note = f"the contract's floor: {floor.median / bare.median:.2f}x"
+        notes = []
+        for key, label in (("single", "one message per read"), ("floor", "the contract's floor")):
+            row = named.get(f"{kind}/{key}")
+            if row is not None and row.samples and bare.samples:
+                notes.append(f"{label}: {row.median / bare.median:.2f}x")
+        note = "; ".join(notes)
         targets.append(ratio(name, machine, bare, limit=1.3, at_most=True, note=note))
         name = f"{venue} {kind}: json.loads + dict / machine"
         targets.append(ratio(name, loads, machine, limit=2.5, at_most=False, note=""))

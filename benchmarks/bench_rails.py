@@ -38,7 +38,7 @@ from tradewire.protocol import UuidIds
 from tradewire.protocol.rails import BookDelta, ClientProtocol, PublicTrades
 
 from ._timing import Result
-from ._venue_micro import compare, machine_row
+from ._venue_micro import READ, compare, machine_row
 
 __all__ = [
     "KINDS",
@@ -179,7 +179,7 @@ def handle_dict(message: dict[str, Any]) -> Any:
 def _books_kept(name: str, messages: list[bytes]) -> list[tuple[str, Callable[[], float]]]:
     if name != KINDS[0]:
         return []
-    label = "through the machine, maintain_books=True"
+    label = f"through the machine, maintain_books=True, {READ} messages per read"
     return [(label, machine_row(lambda: machine(maintain_books=True), messages, NOW))]
 
 
