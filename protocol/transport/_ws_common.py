@@ -300,7 +300,6 @@ class StackBase:
             if receive_many is None:
                 self._deliver(messages[start], now)
                 start += 1
-                taken = 1
             else:
                 try:
                     taken = receive_many(messages[start:] if start else messages, now)
