@@ -24,7 +24,6 @@ import random
 from typing import Any
 
 import msgspec
-import orjson
 
 from tradewire.protocol.currencycom import ClientProtocol, DepthUpdate, Subscribe, TradeUpdate
 
@@ -54,7 +53,9 @@ def depth_messages(count: int) -> list[bytes]:
         data = {"ts": 1_700_000_000_000 + i, "bid": bid, "ofr": ofr}
         payload = {"symbol": "BTC/USD", "data": data}
         out.append(
-            orjson.dumps({"status": "OK", "destination": "marketdepth.event", "payload": payload})
+            msgspec.json.encode(
+                {"status": "OK", "destination": "marketdepth.event", "payload": payload}
+            )
         )
     return out
 
@@ -74,7 +75,9 @@ def trade_messages(count: int) -> list[bytes]:
             "buyer": bool(i % 2),
         }
         out.append(
-            orjson.dumps({"status": "OK", "destination": "internal.trade", "payload": payload})
+            msgspec.json.encode(
+                {"status": "OK", "destination": "internal.trade", "payload": payload}
+            )
         )
     return out
 

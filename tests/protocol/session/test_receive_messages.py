@@ -12,13 +12,16 @@ start, answers, a cut-off message, a message that is not JSON.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+sys.path.append(str(Path(__file__).resolve().parents[3]))  # the repository's benchmarks/
 from benchmarks import bench_currencycom, bench_deriv, bench_rails
 from benchmarks._machine import NOW, prime
 from benchmarks._messages import BookSim, tickers, trades
