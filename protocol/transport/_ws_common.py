@@ -86,10 +86,6 @@ class StackBase:
         ):
             check_positive(name, value)
         self.machine = machine
-        #: The machine's batch receive, when it has one (read once: a proxy's is a lookup).
-        self._receive_many: Callable[[list[bytes], float], int] | None = getattr(
-            machine, "receive_messages", None
-        )
         self._mask_rng = mask_rng
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -295,7 +291,7 @@ class StackBase:
         when it has ``receive_messages``.  A message it refuses becomes an event, as in
         ``_deliver``; a close it asks for is sent before the messages after it, which are
         dropped, as wsproto drops messages after a close."""
-        receive_many, count, start = self._receive_many, len(messages), 0
+        receive_many, count, start = batch_receive(self.machine), len(messages), 0
         while start < count and self.state is StackState.OPEN:
             if receive_many is None:
                 self._deliver(messages[start], now)
@@ -442,6 +438,23 @@ class StackBase:
                 else:
                     self._send_close(request.code, request.reason, now)
         self._events.extend(machine.events())
+
+
+def batch_receive(machine: object) -> Callable[[list[bytes], float], int] | None:
+    """The machine's ``receive_messages``, when it belongs with its ``receive_message``.
+
+    A wrapper that intercepts ``receive_message`` (a transcript recorder, a user's own
+    proxy) and hands other names to the machine inside it (``__getattr__``) would see
+    no message at all if the stack called the inner machine's batch receive: the batch
+    is used only when both methods are bound to the same object, so such a wrapper (or
+    a ``receive_message`` replaced on the instance) gets its messages one by one, as it
+    expects.  Looked up per read: a replacement made after the stack was built counts.
+    """
+    many = getattr(machine, "receive_messages", None)
+    one = getattr(machine, "receive_message", None)
+    if many is None or getattr(many, "__self__", many) is not getattr(one, "__self__", one):
+        return None
+    return many  # type: ignore[no-any-return]
 
 
 def rejected(reason: str, data: bytes | str) -> MessageRejected:

@@ -493,3 +493,45 @@ def test_a_read_of_whole_messages_is_one_batch_and_the_batch_keeps_every_rule() 
     assert [type(e).__name__ for e in events] == ["MessageRejected"]
     assert b"refuse-me" in events[0].data  # type: ignore[attr-defined]
     assert unmask_frames(stack.data_to_send()) == [(0x8, struct.pack("!H", 4001) + b"asked")]
+
+
+class Wrapper:
+    """A user's proxy: it intercepts ``receive_message`` and hands every other name to
+    the machine inside it, a batch machine."""
+
+    def __init__(self, inner: BatchRecorder) -> None:
+        self.inner = inner
+        self.seen: list[bytes | str] = []
+
+    def receive_message(self, data: bytes | str, now: float) -> None:
+        self.seen.append(data)
+        self.inner.receive_message(data, now)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_a_proxy_that_intercepts_receive_message_sees_every_message() -> None:
+    """The stack does not go around a wrapper's ``receive_message`` to the batch receive
+    of the machine inside it (a transcript recorder is such a wrapper)."""
+    inner = BatchRecorder()
+    wrapper = Wrapper(inner)
+    stack, _ = open_stack(True, wrapper)  # type: ignore[arg-type]
+    stack.receive_data(b"".join(frame(0x1, n.encode()) for n in ["a", "b", "c"]), 1.0)
+    assert wrapper.seen == [b"a", b"b", b"c"]
+    assert inner.messages == ["a", "b", "c"]
+    assert inner.batches == []
+
+
+def test_a_receive_message_replaced_after_the_stack_was_built_sees_every_message() -> None:
+    stack, machine = open_stack(True, BatchRecorder())
+    seen: list[bytes | str] = []
+    inner = machine.receive_message
+
+    def spy(data: bytes | str, now: float) -> None:
+        seen.append(data)
+        inner(data, now)
+
+    machine.receive_message = spy  # type: ignore[method-assign]
+    stack.receive_data(b"".join(frame(0x1, n.encode()) for n in ["a", "b"]), 1.0)
+    assert seen == [b"a", b"b"]
