@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import hypothesis
 import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,10 +27,12 @@ from tradewire.protocol.deribit import (
     decode_result,
     method_info,
 )
+from tradewire.protocol.deribit._client_policies import classify
 from tradewire.protocol.deribit.server import (
     encode_error,
     encode_result,
 )
+from tradewire.protocol.session import ErrorClass
 
 MANAGED = {
     "public/auth",
@@ -160,7 +163,31 @@ def test_the_client_resolves_each_request_with_the_typed_result_or_error(
     (sent,) = client.messages_to_send()
     assert msgspec.json.decode(sent)["id"] == request_id
     client.receive_message(answer(request_id, sample), 1.0)
-    (event,) = client.events()
+    events = client.events()
+    if not events:
+        # The venue refused the token, not the call (a call that needs it): the machine
+        # logs in again and sends the call once more, same id; a second refusal answers it.
+        assert sample.error is not None
+        assert classify(sample.error) is ErrorClass.CREDENTIALS
+        hypothesis.event("credentials refused: logged in again, sent once more")
+        sent_again = False
+        for _ in range(3):
+            for raw in client.messages_to_send():
+                body = msgspec.json.decode(raw)
+                if body.get("method") == "public/auth":
+                    granted = AuthResult(
+                        access_token="b", refresh_token="s", expires_in=900, scope="connection"
+                    )
+                    reply = encode_result(body["id"], granted, us_in=1, us_out=2)
+                    client.receive_message(reply, 1.0)
+                elif body.get("id") == request_id:
+                    sent_again = True
+                    client.receive_message(answer(request_id, sample), 1.0)
+            events = client.events()
+            if events:
+                break
+        assert sent_again
+    (event,) = events
     if sample.error is None:
         assert isinstance(event, RequestSucceeded)
         assert event.result == sample.result
