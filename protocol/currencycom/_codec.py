@@ -204,6 +204,10 @@ class CurrencycomCodec:
             return _depth_from_text(message)
         return message
 
+    pure_decode = decode
+    """``decode`` depends on nothing the machine does and changes nothing: the machine
+    may decode a read's messages at once before handling them (``ClientCodec``)."""
+
     def _answer_or_slow(self, data: bytes | str) -> Any:
         try:
             response = RESPONSE_DECODER.decode(data)

@@ -23,6 +23,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
+from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -111,6 +114,7 @@ _ANSWERS: tuple[type, ...] = (
     ForgetMessage,
 )
 _SET = msgspec.structs.force_setattr
+_STREAM_ID = attrgetter("subscription.id")
 _ECHO = msgspec.json.Decoder(dict[str, Any])
 HINT = 48
 """Bytes of a message's start that pick its hot-path decoder: the start of ``echo_req``,
@@ -155,7 +159,7 @@ class DerivClientCodec:
 
     def __init__(self, *, new_api: bool) -> None:
         self.new_api = new_api
-        self.hot: dict[bytes, tuple[Any, str]] = {}
+        self.hot: dict[bytes | str, tuple[Any, str]] = {}
         self.queue: Any = None  # the machine's event queue (the router arms the hot path)
         self.last: bytes | str = b""  # the message the slow path decoded last
 
@@ -166,18 +170,32 @@ class DerivClientCodec:
         self.decode = self._hot_decoder(queue)  # type: ignore[method-assign,assignment]
         self.take = self._hot_taker(queue)
 
-    def learn(self, data: bytes | str, message: Any, topic: str) -> None:
-        """A stream message that went the slow way: later messages of the same stream
-        that start with the same bytes (its ``echo_req`` is the same each time) go the
-        hot way: one typed decode into the stream's own class, whose ``topic`` default
-        is the stream's topic, checked by its ``subscription.id``."""
-        if not isinstance(data, bytes) or message.subscription is None:
-            return
+    def learn(self, data: bytes | str, message: Any, topic: str) -> Any:
+        """A message of a known stream that went the slow way (``message``, decoded from
+        ``data``): the event it becomes, and the hot way for the stream's later messages.
+
+        Every message of a stream becomes an instance of the stream's own class (a
+        subclass of the message's class whose ``topic`` default is the stream's topic:
+        :func:`_stream_decoder`), whichever way it came: here by decoding ``data`` again
+        into that class, on the hot way by one typed decode.  So a stream's events are
+        the same objects whether a read's messages came one by one or in one call, and
+        whichever hot entry a message was tried against first.  Later messages that
+        start with the same :data:`HINT` characters (its ``echo_req`` is the same each
+        time) go the hot way, checked by their ``subscription.id``."""
+        decode = _stream_decoder(type(message), topic)
+        try:
+            event = decode(data)
+        except (msgspec.DecodeError, UnicodeError, RecursionError):
+            # Not decodable into the stream's class (the message names its topic field):
+            # the message as it is, with its topic, and no hot way for the stream.
+            _SET(message, "topic", topic)
+            return message
         hot = self.hot
         if len(hot) >= MAX_HOT:
             hot.clear()
             _STREAM_DECODERS.clear()
-        hot[data[:HINT]] = (_stream_decoder(type(message), topic), message.subscription.id)
+        hot[data[:HINT]] = (decode, message.subscription.id)
+        return event
 
     def forget(self, sub_id: str) -> None:
         """A stream ended: its hot entries go (so its id is never matched again)."""
@@ -197,60 +215,59 @@ class DerivClientCodec:
         codec = self
 
         def decode(data: bytes | str) -> Any:
-            if type(data) is bytes:
-                entry = get(data[:HINT])
-                if entry is not None:
-                    try:
-                        message = entry[0](data)
-                    except errors:
-                        codec.last = data
-                        return slow(data)
-                    sub = message.subscription
-                    if sub is not None and sub.id == entry[1]:
-                        queue.items.append(message)
-                        return handled
+            entry = get(data[:HINT])
+            if entry is not None:
+                try:
+                    message = entry[0](data)
+                except errors:
                     codec.last = data
-                    return message  # another stream's with the same start: routed
+                    return slow(data)
+                sub = message.subscription
+                if sub is not None and sub.id == entry[1]:
+                    queue.items.append(message)
+                    return handled
             codec.last = data
-            return slow(data)
+            return slow(data)  # the router decides (another stream's with the same start)
 
         return decode
 
     def _hot_taker(self, queue: Any) -> Callable[[Sequence[bytes | str], int, int], int]:
         """The hot path over a read's messages (``ClientCodec.take``): queues the hot
         messages from ``start`` and returns the index of the first one it leaves to
-        ``decode`` (not hot, another stream's, or not decodable: ``decode`` says why)."""
+        ``decode`` (not hot, another stream's, or not decodable: ``decode`` says why).
+
+        The first message's start picks the stream (its hot entry); the messages from
+        there are decoded into that stream's class in one C loop (``map``) until one is
+        not, and kept up to the first whose ``subscription.id`` is not the stream's.
+        No message's start is compared: a message taken here is one of that stream's
+        by its id and class, and :meth:`learn` makes every message of a stream the same
+        object whichever way it goes, so this is what ``decode`` does to each.
+        """
         get = self.hot.get
         errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        stream_id = _STREAM_ID
 
         def take(messages: Sequence[bytes | str], start: int, stop: int) -> int:
-            append = queue.items.append
-            key: bytes | None = None  # the start of the message before, when it was hot
-            decode: Any = None
-            sub_id = None
-            i = start
-            while i < stop:
-                data = messages[i]
-                if type(data) is not bytes:
-                    return i
-                if key is None or not data.startswith(key):
-                    key = data[:HINT]
-                    entry = get(key)
-                    if entry is None:
-                        return i
-                    decode, sub_id = entry
-                    if len(key) < HINT:
-                        key = None  # a short message: its start is no stream's prefix
-                try:
-                    message = decode(data)
-                except errors:
-                    return i
-                sub = message.subscription
+            entry = get(messages[start][:HINT])
+            if entry is None:
+                return start
+            decode, sub_id = entry
+            items = queue.items
+            before = len(items)
+            with suppress(*errors):  # the ones before it are queued; it is left to ``decode``
+                items.extend(map(decode, islice(messages, start, stop)))
+            taken = len(items) - before
+            try:
+                if list(map(stream_id, islice(items, before, None))).count(sub_id) == taken:
+                    return start + taken
+            except AttributeError:  # no subscription: a reply of the stream's type
+                pass
+            for k in range(taken):  # a message of another stream: up to it
+                sub = items[before + k].subscription
                 if sub is None or sub.id != sub_id:
-                    return i
-                append(message)
-                i += 1
-            return i
+                    del items[before + k :]
+                    return start + k
+            return start + taken  # unreachable: the count above found a mismatch
 
         return take
 
@@ -446,12 +463,13 @@ class StreamRouter:
             if sub is not None:
                 topic = routes.get(sub.id)
                 if topic is not None:  # a stream we know
-                    _SET(message, "topic", topic)
-                    queue.items.append(message)
-                    if type(message) is OpenContractMessage:
-                        self._contract_update(host, message, topic, now)
-                    elif type(message) not in cold:
-                        codec.learn(codec.last, message, topic)
+                    if type(message) in cold:
+                        _SET(message, "topic", topic)
+                        queue.items.append(message)
+                        if type(message) is OpenContractMessage:
+                            self._contract_update(host, message, topic, now)
+                    else:
+                        queue.items.append(codec.learn(codec.last, message, topic))
                     return
                 host.answered(Answer(request_id=message.req_id, result=message, stream=sub.id), now)
                 topic = learn(sub.id)

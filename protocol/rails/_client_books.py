@@ -160,10 +160,10 @@ class RailsBooks(SnapshotDeltaBooks):
         self.host = host
         if self.on_armed is not None:
             self.on_armed(hot_decoder(self, host))
-        on_delta, on_snapshot = self.on_delta, self.on_snapshot
+        on_delta, on_snapshot = delta_handler(self, host), self.on_snapshot
         return {
             BookDelta: on_delta,
-            LegacyBookDelta: on_delta,
+            LegacyBookDelta: self.on_delta,
             BookSnapshot: on_snapshot,
             LegacyBookSnapshot: on_snapshot,
         }
@@ -339,3 +339,29 @@ def hot_decoder(books: RailsBooks, host: SessionHost) -> Callable[[Any], Any]:
         return message
 
     return decode
+
+
+def delta_handler(books: RailsBooks, host: SessionHost) -> Handler:
+    """The delta handler: the shortcut ``hot_decoder`` takes (a trusted, unkept book's
+    delta is queued as it is), else :meth:`RailsBooks.on_delta`.  A delta reaches it
+    when the machine decoded a read at once (``pure_decode``), or when the shortcut
+    did not apply."""
+    states = books.states
+    default = books.market
+    queue = host.event_queue
+    unknown = UNKNOWN_STATE
+    on_delta = books.on_delta
+
+    def handle(message: Any, now: float) -> None:
+        state = states.get(message.market or default)
+        if (
+            state is not None
+            and state.book is None
+            and state.last is not unknown
+            and not state.stale
+        ):
+            queue.items.append(message)
+            return
+        on_delta(message, now)
+
+    return handle

@@ -104,6 +104,10 @@ class RailsClientCodec:
         self.legacy = legacy
         self.asks = asks
         self.decode: Callable[[Any], Any] = decode_inbound
+        # ``decode`` without the book shortcut depends on nothing the machine does: a
+        # read's messages may be decoded at once, then handled (``ClientCodec``); the
+        # delta handler takes the shortcut then (``_client_books.delta_handler``).
+        self.pure_decode: Callable[[Any], Any] = decode_inbound
 
     @staticmethod
     def describe(command: Command) -> CommandInfo:

@@ -40,7 +40,10 @@ once.  The states and what each call may do in each are a table (``_states.py``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from itertools import islice
+from typing import Any
 
 from .._contract import CloseRequest, Handshake
 from .._errors import LocalProtocolError, RemoteProtocolError
@@ -175,36 +178,94 @@ class ClientSession(SessionCore):
         ``messages``: those before it were taken, those after it were not looked at.
         """
         take, decode, handler_for = self._take, self._decode, self._handler_for
+        pure = self._pure
         queue, handled = self._events, HANDLED
         count = len(messages)
         self._heard = now
-        events, gate = queue.items, self._gate  # read again after a handler ran
         i = 0
         try:
             while i < count:
-                if take is not None and gate > len(events):
-                    room = gate - len(events)
-                    i = take(messages, i, count if room >= count - i else i + room)
-                    if i >= count:
-                        break
-                if len(events) >= gate:
+                # The bound and "connected" as ``receive_message`` checks them, once per
+                # stretch of messages that fits (a handler may change both: read again).
+                events = queue.items
+                room = self._gate - len(events)
+                if room <= 0:
                     self._check_room()
                     self._misuse(Input.RECEIVE_MESSAGE)
-                message = decode(messages[i])
-                if message is not handled:
+                stop = count if room >= count - i else i + room
+                if take is not None:
+                    i = take(messages, i, stop)
+                    if i >= stop:
+                        continue
+                if pure is not None:
+                    i, refused = self._receive_decoded(pure, messages, i, stop, now)
+                    if self.close_request is not None:
+                        return i
+                    if not refused:
+                        continue
+                    stop = i + 1  # ``decode`` says why (and does what it does then)
+                append = events.append
+                for i in range(i, stop):  # noqa: B020 (where it stops is where a refusal is)
+                    message = decode(messages[i])
+                    if message is handled:
+                        continue
                     handler = handler_for(type(message))
                     if handler is None:
-                        events.append(message)
-                    else:
-                        handler(message, now)
-                        if self.close_request is not None:
-                            return i + 1
-                        events, gate = queue.items, self._gate
-                i += 1
+                        append(message)  # pushes and unknown messages: all events
+                        continue
+                    handler(message, now)
+                    if self.close_request is not None:
+                        return i + 1
+                    break
+                else:
+                    i = stop
+                    continue
+                i += 1  # past the message a handler took: the bound is read again
         except RemoteProtocolError as exc:
             exc.position = i
             raise
         return i
+
+    def _receive_decoded(
+        self,
+        pure: Callable[[Any], Any],
+        messages: Sequence[bytes | str],
+        i: int,
+        stop: int,
+        now: float,
+    ) -> tuple[int, bool]:
+        """``messages[i:stop]`` through the codec's ``pure_decode`` in one C loop, then
+        handled in order: ``(where it stopped, whether a message there was refused)``.
+
+        A read of plain events (no handler for any of them) is queued in one call.
+        It stops early after a handler that set ``close_request`` or changed the bound,
+        and at a message ``pure_decode`` refused, which ``decode`` then decodes again
+        (after the ones before it were handled, as one by one).
+        """
+        decoded: list[Any] = []
+        with suppress(RemoteProtocolError):
+            decoded.extend(map(pure, islice(messages, i, stop)))
+        queue, handler_for = self._events, self._handler_for
+        handlers = list(map(handler_for, map(type, decoded)))
+        events = queue.items
+        if handlers.count(None) == len(decoded):
+            events.extend(decoded)
+        else:
+            gate, append, handled = self._gate, events.append, HANDLED
+            for message, handler in zip(decoded, handlers, strict=True):
+                i += 1
+                if handler is None:
+                    if message is not handled:
+                        append(message)
+                    continue
+                handler(message, now)
+                if self.close_request is not None or self._gate != gate:
+                    return i, False
+                if queue.items is not events or len(events) + stop - i > gate:
+                    return i, False  # the rest might not fit: the bound is checked again
+            return i, i < stop
+        i += len(decoded)
+        return i, i < stop
 
     def send(self, command: Command, now: float, *, timeout: float | None = None) -> RequestId:
         """Queue ``command``; returns its request id (see the module docstring).

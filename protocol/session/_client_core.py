@@ -12,7 +12,7 @@ a session.  ``_client.py`` adds the public driving contract; the split is one of
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._bounded import BoundedQueue
@@ -113,6 +113,7 @@ class SessionCore:
         # hot path): receive_message calls these bound methods directly.
         self._decode = spec.codec.decode
         self._take: Take | None = getattr(spec.codec, "take", None)
+        self._pure: Callable[[Any], Any] | None = getattr(spec.codec, "pure_decode", None)
         self._handler_for = self._handlers.get
 
     # -- what policies may use (SessionHost) ----------------------------------------------

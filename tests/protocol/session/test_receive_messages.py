@@ -45,7 +45,33 @@ def _deribit_messages() -> list[bytes]:
 def _deriv_messages() -> list[bytes]:
     ticks = bench_deriv.tick_messages(8)
     other = ticks[0].replace(bench_deriv.TICK_SUB.encode(), b"0" * len(bench_deriv.TICK_SUB))
-    return [*ticks[:4], other, *bench_deriv.proposal_messages(3), *ticks[4:]]
+    proposals = bench_deriv.proposal_messages(3)
+    return [*ticks[:4], other, *proposals, *ticks[4:6], _reordered(), *ticks[6:]]
+
+
+def _reordered() -> bytes:
+    """A tick of the known stream whose ``echo_req`` starts otherwise: no hot entry has
+    its start, so one by one it goes the slow way; in a run of the stream it is taken."""
+    tick = bench_deriv.tick_messages(1, seed=3)[0]
+    reordered = tick.replace(b'"ticks":"R_50","subscribe":1', b'"subscribe":1,"ticks":"R_50"', 1)
+    assert reordered != tick
+    return reordered
+
+
+def _rails_resync() -> Any:
+    """Connected, its snapshot request not answered yet: deltas are held until the
+    snapshot, which comes in the same read, and the ones after it take the shortcut."""
+    machine = bench_rails.client()
+    machine.connection_made(NOW)
+    machine.messages_to_send()
+    machine.events()
+    return machine
+
+
+def _rails_resync_messages() -> list[bytes]:
+    deltas = bench_rails.delta_messages(6)
+    trades = bench_rails.trade_messages(3)
+    return [*deltas[:3], trades[0], bench_rails.snapshot(), *deltas[3:], *trades[1:]]
 
 
 VENUES: dict[str, tuple[Callable[[], Any], Callable[[], list[bytes]]]] = {
@@ -55,6 +81,11 @@ VENUES: dict[str, tuple[Callable[[], Any], Callable[[], list[bytes]]]] = {
         bench_rails.machine,
         lambda: [*bench_rails.delta_messages(5), *bench_rails.trade_messages(5)],
     ),
+    "rails, books kept": (
+        lambda: bench_rails.machine(maintain_books=True),
+        lambda: [*bench_rails.delta_messages(5), *bench_rails.trade_messages(5)],
+    ),
+    "rails, snapshot in the read": (_rails_resync, _rails_resync_messages),
     "currencycom": (
         bench_currencycom.machine,
         lambda: [*bench_currencycom.trade_messages(5), *bench_currencycom.depth_messages(3)],
@@ -141,3 +172,22 @@ def test_a_refused_message_names_its_position_and_the_ones_before_it_count() -> 
         machine.receive_messages([*ticks[:3], b"not json", *ticks[3:]], NOW)
     assert caught.value.position == 3
     assert len(machine.events()) == 3
+
+
+def test_every_message_of_a_deriv_stream_is_the_streams_class_whichever_way_it_came() -> None:
+    """A tick of a known stream that went the slow way (its start is no hot entry's) is
+    the same kind of object as the hot ones, one by one and in a batch."""
+    reordered = _reordered()
+    ticks = bench_deriv.tick_messages(3)
+    for batch in (False, True):
+        machine = bench_deriv.machine()
+        messages = [ticks[0], reordered, *ticks[1:]]
+        if batch:
+            assert machine.receive_messages(messages, NOW) == len(messages)
+        else:
+            for data in messages:
+                machine.receive_message(data, NOW)
+        events = machine.events()
+        assert len(events) == len(messages)
+        assert {type(e) for e in events} == {type(events[0])}
+        assert {e.topic for e in events} == {bench_deriv.TICKS}
