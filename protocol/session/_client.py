@@ -222,7 +222,8 @@ class ClientSession(SessionCore):
                     continue
                 i += 1  # past the message a handler took: the bound is read again
         except RemoteProtocolError as exc:
-            exc.position = i
+            if exc.position is None:  # else a handler of a decoded read's message set it
+                exc.position = i
             raise
         return i
 
@@ -258,7 +259,11 @@ class ClientSession(SessionCore):
                     if message is not handled:
                         append(message)
                     continue
-                handler(message, now)
+                try:
+                    handler(message, now)
+                except RemoteProtocolError as exc:
+                    exc.position = i - 1  # the message its handler refused
+                    raise
                 if self.close_request is not None or self._gate != gate:
                     return i, False
                 if queue.items is not events or len(events) + stop - i > gate:

@@ -91,7 +91,17 @@ VENUES: dict[str, tuple[Callable[[], Any], Callable[[], list[bytes]]]] = {
         lambda: [*bench_currencycom.trade_messages(5), *bench_currencycom.depth_messages(3)],
     ),
 }
-BAD = [b'{"msg_type": "tick", "echo_req": {', b"not json", b"[]"]
+BAD = [
+    b'{"msg_type": "tick", "echo_req": {',
+    b"not json",
+    b"[]",
+    # JSON every venue decodes, refused by a handler when a book is kept (a negative
+    # size in a Rails delta and in a Currency.com depth event)
+    b'{"resultType":"publicOrderBookDelta","market":"BTC-USD","data":{"orders":'
+    b'[{"orderType":"buy","price":"59990.0","quantity":"-1"}],"statusCode":200}}',
+    b'{"status":"OK","destination":"marketdepth.event","payload":{"symbol":"BTC/USD",'
+    b'"data":{"ts":1,"bid":{"60000.0":-1.0},"ofr":{}}}}',
+]
 
 
 def _one_by_one(machine: Any, messages: list[bytes]) -> Outcome:
@@ -191,3 +201,15 @@ def test_every_message_of_a_deriv_stream_is_the_streams_class_whichever_way_it_c
         assert len(events) == len(messages)
         assert {type(e) for e in events} == {type(events[0])}
         assert {e.topic for e in events} == {bench_deriv.TICKS}
+
+
+def test_a_message_a_handler_refuses_in_a_decoded_read_names_its_own_position() -> None:
+    """Rails decodes a read at once (``pure_decode``) and then handles it: a delta the
+    kept book refuses is reported at its own index, the ones before it were taken."""
+    machine = bench_rails.machine(maintain_books=True)
+    deltas = bench_rails.delta_messages(4)
+    read = [*deltas[:2], BAD[3], *deltas[2:]]
+    with pytest.raises(RemoteProtocolError) as caught:
+        machine.receive_messages(read, NOW)
+    assert caught.value.position == 2
+    assert len([e for e in machine.events() if type(e).__name__ == "BookDelta"]) == 2
