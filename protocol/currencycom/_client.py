@@ -59,7 +59,7 @@ from ..session import (
     resolve_options,
     seconds,
 )
-from ._codec import Credentials, CurrencycomCodec, SubscribeCall
+from ._codec import Credentials, CurrencycomCodec, SubscribeCall, depth_handler
 from ._commands import Ping, Subscribe, Unsubscribe
 from ._errors import classify
 from ._topics import parse_topic
@@ -267,6 +267,7 @@ class ClientProtocol(ClientSession):
             classify=classify,
             handshake=lambda: Handshake(path=PATH),
             books=(self.books,),
+            handlers={DepthUpdate: depth_handler(self.books.on_message)},
             auth_hint="pass credentials=Credentials(api_key=..., secret=...)",
             dropped="not PROCESSED in the venue's subscribe answer",
         )

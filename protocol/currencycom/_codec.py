@@ -25,7 +25,7 @@ from .._errors import LocalProtocolError, RemoteProtocolError
 from .._events import Command
 from .._secrets import Secret
 from .._sources import RequestId
-from ..session import Answer, CommandInfo
+from ..session import Answer, CommandInfo, Handler
 from ._commands import Ping, Request, VenueRequest
 from ._errors import error_for
 from ._signing import sign_payload
@@ -44,7 +44,7 @@ from ._wire import (
     correlation,
 )
 
-__all__ = ["Credentials", "CurrencycomCodec", "SubscribeCall"]
+__all__ = ["Credentials", "CurrencycomCodec", "SubscribeCall", "depth_handler"]
 
 _SUBSCRIBE_DESTINATIONS = frozenset(KINDS.values())
 _PUSH_TAGS = frozenset({"internal.quote", "marketdepth.event", "internal.trade", "ohlc.event"})
@@ -204,9 +204,11 @@ class CurrencycomCodec:
             return _depth_from_text(message)
         return message
 
-    pure_decode = decode
-    """``decode`` depends on nothing the machine does and changes nothing: the machine
-    may decode a read's messages at once before handling them (``ClientCodec``)."""
+    pure_decode = staticmethod(PUSH_DECODER.decode)
+    """The push decoder alone: the machine may decode a read's pushes at once before
+    handling them (``ClientCodec``); answers and odd messages raise there and go to
+    ``decode``.  A depth event whose ``data`` is text comes out as text here: its
+    handler converts it (:func:`depth_handler`), as ``decode`` does."""
 
     def _answer_or_slow(self, data: bytes | str) -> Any:
         try:
@@ -296,3 +298,15 @@ def _depth_from_text(message: DepthUpdate) -> DepthUpdate:
         raise RemoteProtocolError(f"bad marketdepth.event data: {exc}") from None
     payload = DepthPayload(symbol=message.payload.symbol, data=data)
     return DepthUpdate(status=message.status, payload=payload)
+
+
+def depth_handler(on_message: Handler) -> Handler:
+    """The depth events' handler: the text form of ``data`` decoded first (as ``decode``
+    does, for a depth event that came through ``pure_decode``), then ``on_message``."""
+
+    def handle(message: DepthUpdate, now: float) -> None:
+        if type(message.payload.data) is str:
+            message = _depth_from_text(message)
+        on_message(message, now)
+
+    return handle

@@ -73,7 +73,7 @@ from ._models import (
     UnknownMessage,
     Unsubscribed,
 )
-from ._wire import decode_inbound, encode_request, request_market
+from ._wire import _UNION, decode_inbound, encode_request, request_market
 
 __all__ = [
     "ORDER_REQUESTS",
@@ -104,10 +104,11 @@ class RailsClientCodec:
         self.legacy = legacy
         self.asks = asks
         self.decode: Callable[[Any], Any] = decode_inbound
-        # ``decode`` without the book shortcut depends on nothing the machine does: a
-        # read's messages may be decoded at once, then handled (``ClientCodec``); the
-        # delta handler takes the shortcut then (``_client_books.delta_handler``).
-        self.pure_decode: Callable[[Any], Any] = decode_inbound
+        # The union decoder, ``decode`` without its fallbacks and book shortcut: a read's
+        # messages may be decoded at once, then handled (``ClientCodec``); the delta
+        # handler takes the shortcut then (``_client_books.delta_handler``), and what
+        # the union refuses goes to ``decode`` for the fallbacks or the refusal.
+        self.pure_decode: Callable[[Any], Any] = _UNION.decode
 
     @staticmethod
     def describe(command: Command) -> CommandInfo:

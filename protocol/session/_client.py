@@ -240,11 +240,11 @@ class ClientSession(SessionCore):
 
         A read of plain events (no handler for any of them) is queued in one call.
         It stops early after a handler that set ``close_request`` or changed the bound,
-        and at a message ``pure_decode`` refused, which ``decode`` then decodes again
-        (after the ones before it were handled, as one by one).
+        and at a message ``pure_decode`` raised on (whatever it raised), which ``decode``
+        then decodes again (after the ones before it were handled, as one by one).
         """
         decoded: list[Any] = []
-        with suppress(RemoteProtocolError):
+        with suppress(Exception):  # whatever it raises on, ``decode`` answers for
             decoded.extend(map(pure, islice(messages, i, stop)))
         queue, handler_for = self._events, self._handler_for
         handlers = list(map(handler_for, map(type, decoded)))

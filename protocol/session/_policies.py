@@ -149,11 +149,12 @@ class ClientCodec(Protocol):
     one it leaves to ``decode``, which decodes it again and raises if it is bad; it
     raises nothing itself.  ``receive_messages`` calls it once per run of hot messages.
 
-    A codec whose decoding depends on nothing the machine does and changes nothing
-    (the same message always gives the same value, no shortcut that queues events)
-    may also have ``pure_decode``: ``receive_messages`` then decodes a read's messages
-    with it in one C loop (``map``) before handling them in order, and queues a read of
-    plain events (no handler for any of them) in one call.  A message it refuses is
+    A codec may also have ``pure_decode``: a decoder that depends on nothing the
+    machine does and changes nothing, typically the codec's msgspec decoder itself.
+    ``receive_messages`` then decodes a read's messages with it in one C loop (``map``)
+    before handling them in order, and queues a read of plain events (no handler for
+    any of them) in one call.  Whatever it returns must be what ``decode`` returns for
+    the same message, or a value whose handler makes it so; whatever it raises on is
     decoded again by ``decode`` once the ones before it were handled.
     """
 
