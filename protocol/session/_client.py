@@ -40,7 +40,7 @@ once.  The states and what each call may do in each are a table (``_states.py``)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from itertools import islice
 from typing import Any
@@ -178,7 +178,7 @@ class ClientSession(SessionCore):
         ``messages``: those before it were taken, those after it were not looked at.
         """
         take, decode, handler_for = self._take, self._decode, self._handler_for
-        pure = self._pure
+        pure, handled_types = self._pure, self._handlers.keys()
         queue, handled = self._events, HANDLED
         count = len(messages)
         self._heard = now
@@ -198,9 +198,17 @@ class ClientSession(SessionCore):
                     if i >= stop:
                         continue
                 if pure is not None:
-                    i, refused = self._receive_decoded(pure, messages, i, stop, now)
-                    if self.close_request is not None:
-                        return i
+                    decoded: list[Any] = []
+                    with suppress(Exception):  # whatever it raises on, ``decode`` answers for
+                        decoded.extend(map(pure, islice(messages, i, stop)))
+                    if handled_types.isdisjoint(map(type, decoded)):
+                        events.extend(decoded)  # plain events only: queued in one call
+                        i += len(decoded)
+                        refused = i < stop
+                    else:
+                        i, refused = self._handle_decoded(decoded, i, stop, now)
+                        if self.close_request is not None:
+                            return i
                     if not refused:
                         continue
                     stop = i + 1  # ``decode`` says why (and does what it does then)
@@ -227,49 +235,34 @@ class ClientSession(SessionCore):
             raise
         return i
 
-    def _receive_decoded(
-        self,
-        pure: Callable[[Any], Any],
-        messages: Sequence[bytes | str],
-        i: int,
-        stop: int,
-        now: float,
+    def _handle_decoded(
+        self, decoded: list[Any], i: int, stop: int, now: float
     ) -> tuple[int, bool]:
-        """``messages[i:stop]`` through the codec's ``pure_decode`` in one C loop, then
-        handled in order: ``(where it stopped, whether a message there was refused)``.
-
-        A read of plain events (no handler for any of them) is queued in one call.
-        It stops early after a handler that set ``close_request`` or changed the bound,
-        and at a message ``pure_decode`` raised on (whatever it raised), which ``decode``
-        then decodes again (after the ones before it were handled, as one by one).
-        """
-        decoded: list[Any] = []
-        with suppress(Exception):  # whatever it raises on, ``decode`` answers for
-            decoded.extend(map(pure, islice(messages, i, stop)))
-        queue, handler_for = self._events, self._handler_for
-        handlers = list(map(handler_for, map(type, decoded)))
-        events = queue.items
-        if handlers.count(None) == len(decoded):
-            events.extend(decoded)
-        else:
-            gate, append, handled = self._gate, events.append, HANDLED
-            for message, handler in zip(decoded, handlers, strict=True):
-                i += 1
-                if handler is None:
-                    if message is not handled:
-                        append(message)
-                    continue
-                try:
-                    handler(message, now)
-                except RemoteProtocolError as exc:
-                    exc.position = i - 1  # the message its handler refused
-                    raise
-                if self.close_request is not None or self._gate != gate:
-                    return i, False
-                if queue.items is not events or len(events) + stop - i > gate:
-                    return i, False  # the rest might not fit: the bound is checked again
-            return i, i < stop
-        i += len(decoded)
+        """``receive_messages``' decoded stretch ``messages[i:stop]`` (``decoded``, up to
+        a message ``pure_decode`` raised on) with a handler for some: each handled in
+        order.  Returns where it stopped and whether a message there was refused by
+        ``pure_decode`` (which ``decode`` then decodes again, as one by one).  It stops
+        early after a handler that set ``close_request`` or changed the bound, when the
+        rest might not fit in the queue."""
+        queue, handler_for, handled = self._events, self._handler_for, HANDLED
+        events, gate = queue.items, self._gate
+        append = events.append
+        for message in decoded:
+            i += 1
+            handler = handler_for(type(message))
+            if handler is None:
+                if message is not handled:
+                    append(message)
+                continue
+            try:
+                handler(message, now)
+            except RemoteProtocolError as exc:
+                exc.position = i - 1  # the message its handler refused
+                raise
+            if self.close_request is not None or self._gate != gate:
+                return i, False
+            if queue.items is not events or len(events) + stop - i > gate:
+                return i, False  # the rest might not fit: the bound is checked again
         return i, i < stop
 
     def send(self, command: Command, now: float, *, timeout: float | None = None) -> RequestId:
