@@ -12,9 +12,11 @@ data (unknown action, wrong arity, a price that is not a finite number, a negati
 non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError` naming it.
 A snapshot is checked whole before it replaces anything, so a rejected snapshot changes
 nothing.  A delta batch is checked as it is applied, in one pass (a second pass over every
-batch would cost as much as applying it): a bad level stops the batch there, the levels
-before it stay applied, and the book is marked ``stale``, as it is after any lost update,
-until the next snapshot replaces it.  That is what a venue client does anyway (a book that
+batch would cost as much as applying it), with as few checks per level as that allows (a
+price already in the book is known to be a finite number, so only a new price is
+checked): a bad level stops the batch there, the levels before it stay applied, and the
+book is marked ``stale``, as it is after any lost update, until the next snapshot
+replaces it.  That is what a venue client does anyway (a book that
 missed an update is only good again after a snapshot), and what tradewire's client
 machines do: they resync the channel.
 Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
@@ -214,33 +216,39 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
-        sizes = s.sizes
-        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
-        sign, dead = s.sign, s.dead
-        get, insert = sizes.get, s.insert
+        sizes, dead = s.sizes, s.dead
+        get = sizes.get
+        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
         try:
             for price, size in batch:
-                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
-                    raise ValueError
-                if size:
+                if 0.0 < size < _INF:  # a level to set
                     old = get(price)
                     if not old:
-                        room -= 1
-                        if old is None:
-                            insert(price * sign)
+                        if old is None:  # a new price: the only kind not yet known finite
+                            if not _NEG_INF < price < _INF:
+                                raise ValueError
+                            s.insert(price * s.sign)
                         else:
                             dead -= 1
                     sizes[price] = size
-                elif get(price):
-                    sizes[price] = 0
-                    dead += 1
-                    room += 1
+                elif size == 0:  # a level to remove
+                    if get(price):
+                        sizes[price] = 0
+                        dead += 1
+                        zeroed = True
+                    elif not _NEG_INF < price < _INF:
+                        raise ValueError
+                else:
+                    raise ValueError
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 2) from None
-        s.settle(dead, self._compact_min)
-        if room < 0:
-            raise self._overfull(s, room)
+        if zeroed:
+            s.settle(dead, self._compact_min)
+        else:
+            s.dead = dead
+        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
+            raise self._overfull(s)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -255,33 +263,41 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
-        sizes = s.sizes
-        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
-        sign, dead = s.sign, s.dead
-        get, insert = sizes.get, s.insert
+        sizes, dead = s.sizes, s.dead
+        get = sizes.get
+        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
         try:
             for action, price, size in batch:
-                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
-                    raise ValueError
-                if size and action != "delete":
+                if 0.0 < size < _INF and action in {"change", "new"}:
                     old = get(price)
                     if not old:
-                        room -= 1
-                        if old is None:
-                            insert(price * sign)
+                        if old is None:  # a new price: the only kind not yet known finite
+                            if not _NEG_INF < price < _INF:
+                                raise ValueError
+                            s.insert(price * s.sign)
                         else:
                             dead -= 1
                     sizes[price] = size
-                elif get(price):
-                    sizes[price] = 0
-                    dead += 1
-                    room += 1
+                elif (action == "delete" and 0.0 <= size < _INF) or (
+                    size == 0 and action in _ACTIONS
+                ):  # a level to remove
+                    if get(price):
+                        sizes[price] = 0
+                        dead += 1
+                        zeroed = True
+                    elif not _NEG_INF < price < _INF:
+                        raise ValueError
+                else:
+                    raise ValueError
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 3) from None
-        s.settle(dead, self._compact_min)
-        if room < 0:
-            raise self._overfull(s, room)
+        if zeroed:
+            s.settle(dead, self._compact_min)
+        else:
+            s.dead = dead
+        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
+            raise self._overfull(s)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
@@ -377,10 +393,10 @@ class OrderBook:
         error = _invalid(s, batch, width)
         return RemoteProtocolError(f"{error}; the book is stale until the next snapshot")
 
-    def _overfull(self, s: _Side, room: int) -> RemoteProtocolError:
+    def _overfull(self, s: _Side) -> RemoteProtocolError:
         """A batch left more than ``max_levels`` live levels: the book is stale."""
         self.stale = True
-        levels = self.max_levels - room
+        levels = len(s.sizes) - s.dead
         return RemoteProtocolError(
             f"book {s.name} side holds {levels} levels after the update (limit "
             f"max_levels={self.max_levels}); the book is stale until the next snapshot"
