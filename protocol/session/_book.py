@@ -11,12 +11,13 @@ It takes the two level shapes the venues send, both "size is the new total at pr
 data (unknown action, wrong arity, a price that is not a finite number, a negative or
 non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError` naming it.
 A snapshot is checked whole before it replaces anything, so a rejected snapshot changes
-nothing.  A delta batch is checked as it is applied, in one pass (a second pass over every
-batch would cost as much as applying it), with as few checks per level as that allows (a
-price already in the book is known to be a finite number, so only a new price is
-checked): a bad level stops the batch there, the levels before it stay applied, and the
-book is marked ``stale``, as it is after any lost update, until the next snapshot
-replaces it.  That is what a venue client does anyway (a book that
+nothing; the usual snapshot side is checked by C-level passes over the dict it builds,
+anything unusual level by level.  A delta batch is checked as it is applied, in one pass
+(a second pass over every batch would cost as much as applying it), with as few checks
+per level as that allows (a price already in the book is known to be a finite number, so
+only a new price is checked): a bad level stops the batch there, the levels before it
+stay applied, and the book is marked ``stale``, as it is after any lost update, until the
+next snapshot replaces it.  That is what a venue client does anyway (a book that
 missed an update is only good again after a snapshot), and what tradewire's client
 machines do: they resync the channel.
 Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
@@ -62,6 +63,7 @@ Level = tuple[float, float]
 _INF = math.inf
 _NEG_INF = -math.inf
 _ACTIONS = frozenset(("new", "change", "delete"))
+_isfinite = math.isfinite
 _SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to a list
 
 
@@ -366,22 +368,26 @@ class OrderBook:
         """Check one snapshot side and return its ``(sizes, keys)``; ``s`` is not touched."""
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
         width = 3 if batch and _len(batch[0]) == 3 else 2
-        sizes: dict[Any, Any] = {}
-        try:
-            if width == 2:
-                for price, size in batch:
-                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
-                        raise _invalid(s, batch, 2)
-                    sizes[price] = size
-            else:
-                for action, price, size in batch:
-                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
-                        raise _invalid(s, batch, 3)
-                    sizes[price] = 0 if action == "delete" else size
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise _invalid(s, batch, width) from exc
-        if not all(sizes.values()):
-            sizes = {p: v for p, v in sizes.items() if v}
+        sizes = _whole(batch, width)
+        if sizes is None:  # in doubt: level by level, to name the first bad level
+            sizes = {}
+            try:
+                if width == 2:
+                    for price, size in batch:
+                        if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
+                            raise _invalid(s, batch, 2)
+                        sizes[price] = size
+                else:
+                    for action, price, size in batch:
+                        if not (
+                            _NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS
+                        ):
+                            raise _invalid(s, batch, 3)
+                        sizes[price] = 0 if action == "delete" else size
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise _invalid(s, batch, width) from exc
+            if not all(sizes.values()):
+                sizes = {p: v for p, v in sizes.items() if v}
         if len(sizes) > self.max_levels:
             raise _too_deep(s, len(sizes), self.max_levels)
         keys = sorted(sizes) if s.sign > 0 else sorted(map(neg, sizes))
@@ -409,6 +415,33 @@ def _is_int(value: object) -> bool:
 
 def _bad_side(side: object) -> LocalProtocolError:
     return LocalProtocolError(f"invalid side: {side!r}; accepted values: 'bid', 'ask'")
+
+
+def _whole(batch: Sequence[Any], width: int) -> dict[Any, Any] | None:
+    """A snapshot side's live ``{price: size}``, checked as a whole, or ``None`` when in doubt.
+
+    The usual snapshot (distinct prices; triples all ``new`` with a positive amount) is
+    built by one comprehension, or ``dict()`` for pairs, which also checks every level's
+    arity, then checked by C-level passes: ``min`` over the sizes of pairs (the
+    comprehension checks its own), one ``sum`` for a non-finite price or size (any
+    ``nan`` or infinity makes the sum non-finite).  Anything else (a repeated price,
+    which would hide a size from the check; another action; a zero; a bad level;
+    numbers that do not add up, such as ``Decimal`` mixed with ``float``, or huge ones)
+    returns ``None``, and the caller checks level by level, as it always did, and names
+    the first bad level.
+    """
+    try:
+        if width == 3:
+            sizes = {price: size for action, price, size in batch if action == "new" and size > 0}
+        else:
+            sizes = dict(batch)
+            if sizes and not min(sizes.values()) > 0:
+                return None
+        if len(sizes) != len(batch) or not _isfinite(sum(sizes, sum(sizes.values()))):
+            return None
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return sizes
 
 
 def _len(level: Any) -> int:
