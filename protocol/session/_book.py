@@ -11,10 +11,13 @@ It takes the two level shapes the venues send, both "size is the new total at pr
 data (unknown action, wrong arity, a price that is not a finite number, a negative or
 non-finite size, a side past ``max_levels``) raises :class:`RemoteProtocolError` naming it.
 A snapshot is checked whole before it replaces anything, so a rejected snapshot changes
-nothing.  A delta batch is checked as it is applied, in one pass (a second pass over every
-batch would cost as much as applying it): a bad level stops the batch there, the levels
-before it stay applied, and the book is marked ``stale``, as it is after any lost update,
-until the next snapshot replaces it.  That is what a venue client does anyway (a book that
+nothing; the usual snapshot side is checked by C-level passes over the dict it builds,
+anything unusual level by level.  A delta batch is checked as it is applied, in one pass
+(a second pass over every batch would cost as much as applying it), with as few checks
+per level as that allows (a price already in the book is known to be a finite number, so
+only a new price is checked): a bad level stops the batch there, the levels before it
+stay applied, and the book is marked ``stale``, as it is after any lost update, until the
+next snapshot replaces it.  That is what a venue client does anyway (a book that
 missed an update is only good again after a snapshot), and what tradewire's client
 machines do: they resync the channel.
 Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
@@ -60,6 +63,7 @@ Level = tuple[float, float]
 _INF = math.inf
 _NEG_INF = -math.inf
 _ACTIONS = frozenset(("new", "change", "delete"))
+_isfinite = math.isfinite
 _SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to a list
 
 
@@ -214,33 +218,39 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
-        sizes = s.sizes
-        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
-        sign, dead = s.sign, s.dead
-        get, insert = sizes.get, s.insert
+        sizes, dead = s.sizes, s.dead
+        get = sizes.get
+        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
         try:
             for price, size in batch:
-                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
-                    raise ValueError
-                if size:
+                if 0.0 < size < _INF:  # a level to set
                     old = get(price)
                     if not old:
-                        room -= 1
-                        if old is None:
-                            insert(price * sign)
+                        if old is None:  # a new price: the only kind not yet known finite
+                            if not _NEG_INF < price < _INF:
+                                raise ValueError
+                            s.insert(price * s.sign)
                         else:
                             dead -= 1
                     sizes[price] = size
-                elif get(price):
-                    sizes[price] = 0
-                    dead += 1
-                    room += 1
+                elif size == 0:  # a level to remove
+                    if get(price):
+                        sizes[price] = 0
+                        dead += 1
+                        zeroed = True
+                    elif not _NEG_INF < price < _INF:
+                        raise ValueError
+                else:
+                    raise ValueError
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 2) from None
-        s.settle(dead, self._compact_min)
-        if room < 0:
-            raise self._overfull(s, room)
+        if zeroed:
+            s.settle(dead, self._compact_min)
+        else:
+            s.dead = dead
+        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
+            raise self._overfull(s)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -255,33 +265,41 @@ class OrderBook:
         except (KeyError, TypeError):
             raise _bad_side(side) from None
         batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
-        sizes = s.sizes
-        room = self.max_levels - len(sizes) + s.dead  # new live levels that still fit
-        sign, dead = s.sign, s.dead
-        get, insert = sizes.get, s.insert
+        sizes, dead = s.sizes, s.dead
+        get = sizes.get
+        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
         try:
             for action, price, size in batch:
-                if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
-                    raise ValueError
-                if size and action != "delete":
+                if 0.0 < size < _INF and action in {"change", "new"}:
                     old = get(price)
                     if not old:
-                        room -= 1
-                        if old is None:
-                            insert(price * sign)
+                        if old is None:  # a new price: the only kind not yet known finite
+                            if not _NEG_INF < price < _INF:
+                                raise ValueError
+                            s.insert(price * s.sign)
                         else:
                             dead -= 1
                     sizes[price] = size
-                elif get(price):
-                    sizes[price] = 0
-                    dead += 1
-                    room += 1
+                elif (action == "delete" and 0.0 <= size < _INF) or (
+                    size == 0 and action in _ACTIONS
+                ):  # a level to remove
+                    if get(price):
+                        sizes[price] = 0
+                        dead += 1
+                        zeroed = True
+                    elif not _NEG_INF < price < _INF:
+                        raise ValueError
+                else:
+                    raise ValueError
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 3) from None
-        s.settle(dead, self._compact_min)
-        if room < 0:
-            raise self._overfull(s, room)
+        if zeroed:
+            s.settle(dead, self._compact_min)
+        else:
+            s.dead = dead
+        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
+            raise self._overfull(s)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
@@ -350,22 +368,26 @@ class OrderBook:
         """Check one snapshot side and return its ``(sizes, keys)``; ``s`` is not touched."""
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
         width = 3 if batch and _len(batch[0]) == 3 else 2
-        sizes: dict[Any, Any] = {}
-        try:
-            if width == 2:
-                for price, size in batch:
-                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
-                        raise _invalid(s, batch, 2)
-                    sizes[price] = size
-            else:
-                for action, price, size in batch:
-                    if not (_NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS):
-                        raise _invalid(s, batch, 3)
-                    sizes[price] = 0 if action == "delete" else size
-        except (TypeError, ValueError, ArithmeticError) as exc:
-            raise _invalid(s, batch, width) from exc
-        if not all(sizes.values()):
-            sizes = {p: v for p, v in sizes.items() if v}
+        sizes = _whole(batch, width)
+        if sizes is None:  # in doubt: level by level, to name the first bad level
+            sizes = {}
+            try:
+                if width == 2:
+                    for price, size in batch:
+                        if not (_NEG_INF < price < _INF and 0.0 <= size < _INF):
+                            raise _invalid(s, batch, 2)
+                        sizes[price] = size
+                else:
+                    for action, price, size in batch:
+                        if not (
+                            _NEG_INF < price < _INF and 0.0 <= size < _INF and action in _ACTIONS
+                        ):
+                            raise _invalid(s, batch, 3)
+                        sizes[price] = 0 if action == "delete" else size
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise _invalid(s, batch, width) from exc
+            if not all(sizes.values()):
+                sizes = {p: v for p, v in sizes.items() if v}
         if len(sizes) > self.max_levels:
             raise _too_deep(s, len(sizes), self.max_levels)
         keys = sorted(sizes) if s.sign > 0 else sorted(map(neg, sizes))
@@ -377,10 +399,10 @@ class OrderBook:
         error = _invalid(s, batch, width)
         return RemoteProtocolError(f"{error}; the book is stale until the next snapshot")
 
-    def _overfull(self, s: _Side, room: int) -> RemoteProtocolError:
+    def _overfull(self, s: _Side) -> RemoteProtocolError:
         """A batch left more than ``max_levels`` live levels: the book is stale."""
         self.stale = True
-        levels = self.max_levels - room
+        levels = len(s.sizes) - s.dead
         return RemoteProtocolError(
             f"book {s.name} side holds {levels} levels after the update (limit "
             f"max_levels={self.max_levels}); the book is stale until the next snapshot"
@@ -393,6 +415,33 @@ def _is_int(value: object) -> bool:
 
 def _bad_side(side: object) -> LocalProtocolError:
     return LocalProtocolError(f"invalid side: {side!r}; accepted values: 'bid', 'ask'")
+
+
+def _whole(batch: Sequence[Any], width: int) -> dict[Any, Any] | None:
+    """A snapshot side's live ``{price: size}``, checked as a whole, or ``None`` when in doubt.
+
+    The usual snapshot (distinct prices; triples all ``new`` with a positive amount) is
+    built by one comprehension, or ``dict()`` for pairs, which also checks every level's
+    arity, then checked by C-level passes: ``min`` over the sizes of pairs (the
+    comprehension checks its own), one ``sum`` for a non-finite price or size (any
+    ``nan`` or infinity makes the sum non-finite).  Anything else (a repeated price,
+    which would hide a size from the check; another action; a zero; a bad level;
+    numbers that do not add up, such as ``Decimal`` mixed with ``float``, or huge ones)
+    returns ``None``, and the caller checks level by level, as it always did, and names
+    the first bad level.
+    """
+    try:
+        if width == 3:
+            sizes = {price: size for action, price, size in batch if action == "new" and size > 0}
+        else:
+            sizes = dict(batch)
+            if sizes and not min(sizes.values()) > 0:
+                return None
+        if len(sizes) != len(batch) or not _isfinite(sum(sizes, sum(sizes.values()))):
+            return None
+    except (TypeError, ValueError, ArithmeticError):
+        return None
+    return sizes
 
 
 def _len(level: Any) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -445,3 +446,148 @@ def apply_op(book: OrderBook, op: tuple[Any, ...]) -> None:
         book.apply_actions(side, [*actions[:at], bad, *actions[at:]])
     else:
         book.set_levels(op[1], op[2])
+
+
+# -- the checks of the fast paths ----------------------------------------------------------
+
+
+def test_a_batch_that_removes_the_best_and_revives_a_tombstone_leaves_the_next_best() -> None:
+    # the tombstone count is unchanged by such a batch, but the top must still be trimmed
+    book = make_book()
+    book.apply_actions("bid", [["delete", 99.5, 0]])  # a tombstone below the top
+    book.apply_actions("bid", [["delete", 100.0, 0], ["new", 99.5, 7.0]])
+    assert book.best_bid() == (99.5, 7.0)
+    book.set_levels("ask", [[102.0, 0]])
+    book.set_levels("ask", [[101.0, 0], [102.0, 1.0]])
+    assert book.best_ask() == (102.0, 1.0)
+    assert (book.depth("bid"), book.depth("ask")) == (2, 1)
+
+
+def test_max_levels_counts_the_levels_left_after_the_top_is_trimmed() -> None:
+    book = OrderBook(max_levels=3)
+    book.set_levels("bid", [(1.0, 1.0), (2.0, 1.0), (3.0, 1.0)])
+    with pytest.raises(RemoteProtocolError, match=r"holds 4 levels.*max_levels=3"):
+        book.apply_actions("bid", [["delete", 3.0, 0], ["new", 0.5, 1.0], ["new", 0.25, 1.0]])
+    assert book.stale
+    assert book.bids() == [(2.0, 1.0), (1.0, 1.0), (0.5, 1.0), (0.25, 1.0)]
+
+
+def test_decimal_levels_are_kept_exact_and_mixed_numbers_still_accepted() -> None:
+    D = Decimal
+    book = OrderBook()
+    book.apply_snapshot([(D("100.10"), D("1.50")), (D("99.9"), D("2"))], [(D("101"), D("0.1"))])
+    book.set_levels("bid", [(D("100.10"), D("0")), (D("99.95"), D("3"))])
+    book.apply_snapshot([(D("1.5"), 2.0), (1.25, D("1"))], [(D("2"), 1)])  # Decimal with float
+    assert book.bids() == [(D("1.5"), 2.0), (1.25, D("1"))]
+    book.set_levels("ask", [(D("3"), 1.5), (2.5, D("2")), (D("1e400"), D("1"))])  # huge but finite
+    assert book.asks() == [(D("2"), 1), (2.5, D("2")), (D("3"), 1.5), (D("1e400"), D("1"))]
+    with pytest.raises(RemoteProtocolError, match=r"level #1 .*must be numbers"):
+        book.set_levels("bid", [(D("1"), D("1")), (D("NaN"), D("1"))])
+    with pytest.raises(RemoteProtocolError, match=r"level #0 .*size is negative"):
+        book.apply_snapshot([(D("1"), D("-1"))], [])
+
+
+def test_a_delete_with_an_amount_and_numbers_of_every_kind() -> None:
+    book = OrderBook()
+    book.apply_snapshot([["new", 1, True], ["new", 2.0, 3], ["delete", 3.0, 5.0]], [])
+    assert book.bids() == [(2.0, 3), (1, True)]
+    book.apply_actions("bid", [["delete", 2.0, 4.0], ["change", 1.0, 0], ["new", -0.0, 1]])
+    assert book.bids() == [(-0.0, 1)]
+
+
+_ACTIONS = ("new", "change", "delete")
+NUMBERS = st.sampled_from([99.0, 100, 100.5, True, Decimal("101"), 101.5, -0.0, 0])
+SIZES_ANY = st.sampled_from([0, 0.0, -0.0, 1, 2.5, True, False, Decimal("3"), Decimal("0")])
+BAD_LEVELS = st.sampled_from(
+    [
+        ("new", NAN, 1.0),
+        ("new", INF, 1.0),
+        ("new", -INF, 1.0),
+        ("new", 100.0, -1.0),
+        ("new", 100.0, INF),
+        ("new", 100.0, NAN),
+        ("delete", 100.0, -0.5),
+        ("new", "100", 1.0),
+        ("new", 100.0, None),
+        ("nope", 100.0, 1.0),
+        (None, 100.0, 0),
+        ("new",),
+        ("new", 100.0, 1.0, 0),
+        ("new", Decimal("NaN"), 1.0),
+        "new",
+        7,
+    ]
+)
+TRIPLES = st.lists(st.tuples(st.sampled_from(["new", "change", "delete"]), NUMBERS, SIZES_ANY))
+NEW_ONLY = st.lists(st.tuples(st.just("new"), NUMBERS, st.sampled_from([1, 2.5, True])))
+
+
+def message_of(call: Callable[[], Any]) -> str:
+    with pytest.raises(RemoteProtocolError) as info:
+        call()
+    return str(info.value)
+
+
+@given(st.one_of(TRIPLES, NEW_ONLY), BAD_LEVELS, st.integers(0, 20), st.booleans())
+def test_any_bad_level_anywhere_is_named_and_handled_as_before(
+    levels: list[Any], bad: Any, at: int, pairs: bool
+) -> None:
+    # Snapshots: the whole side is refused and nothing changes; deltas: the levels before
+    # the bad one stay applied (compared with a naive book), the book is stale, and the
+    # message names the first bad level, whatever path the batch took.
+    if pairs:
+        levels = [level[1:] for level in levels]
+        if isinstance(bad, tuple) and len(bad) == 3 and bad[0] in _ACTIONS:
+            bad = bad[1:]  # still bad as a pair; a bad action stays a triple: bad arity
+    at = min(at, len(levels))
+    batch = [*levels[:at], bad, *levels[at:]]
+    shape = "pairs" if pairs else "actions"
+    book = make_book()
+    before = snapshot_of(book)
+    assert f"level #{at} " in message_of(lambda: book.apply_snapshot([], batch))
+    assert snapshot_of(book) == before
+    naive = NaiveBook(100)
+    naive.apply(
+        ("snapshot", None, [[100.0, 1.0], [99.5, 2.0], [99.0, 3.0]], [[101.0, 4.0], [102.0, 5.0]])
+    )
+    naive.apply(
+        (
+            "bad",
+            "ask",
+            [(a, p, v) for a, p, v in levels] if not pairs else [("new", *lv) for lv in levels],
+            None,
+            at,
+        )
+    )
+    if shape == "pairs":
+        message = message_of(lambda: book.set_levels("ask", batch))
+    else:
+        message = message_of(lambda: book.apply_actions("ask", batch))
+    assert f"invalid ask level #{at} " in message
+    assert "stale" in message
+    assert book.stale
+    assert book.asks() == naive.levels("ask")
+    assert book.bids() == naive.levels("bid")
+
+
+@given(st.one_of(TRIPLES, NEW_ONLY), st.one_of(TRIPLES, NEW_ONLY), st.booleans())
+def test_snapshots_and_deltas_of_any_numbers_match_a_naive_book(
+    first: list[Any], second: list[Any], pairs: bool
+) -> None:
+    book, naive = OrderBook(), NaiveBook(100)
+    if pairs:
+        first = [level[1:] for level in first if level[0] != "delete"]
+        second = [level[1:] for level in second if level[0] != "delete"]
+    book.apply_snapshot(first, second)
+    naive.apply(("snapshot", None, first, second))
+    if pairs:
+        book.set_levels("bid", second)
+        naive.apply(("levels", "bid", second))
+    else:
+        book.apply_actions("bid", second)
+        naive.apply(("actions", "bid", second))
+    assert (book.bids(), book.asks()) == (naive.levels("bid"), naive.levels("ask"))
+    assert (book.depth("bid"), book.depth("ask")) == (
+        len(naive.sides["bid"]),
+        len(naive.sides["ask"]),
+    )
