@@ -20,9 +20,10 @@ stay applied, and the book is marked ``stale``, as it is after any lost update, 
 next snapshot replaces it.  That is what a venue client does anyway (a book that
 missed an update is only good again after a snapshot), and what tradewire's client
 machines do: they resync the channel.
-Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them) and are
-stored as given, with no conversion on the hot path; strings are rejected, so the Rails
-and Currency.com machines convert their decimal strings themselves.  ``bool`` passes as a
+Prices and sizes must be numbers (``int`` or ``float``, as JSON decodes them, or
+``decimal.Decimal``, which the Rails machine's exact books hold) and are stored as given,
+with no conversion on the hot path; strings are rejected, so the Rails and Currency.com
+machines convert their decimal strings themselves.  ``bool`` passes as a
 number, as in Python; a typed msgspec decode rejects JSON ``true`` before it gets here.
 
 Continuity is the owner's job (docs/architecture.md: a gap is an event, the book is marked stale and
