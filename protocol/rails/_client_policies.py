@@ -43,6 +43,7 @@ from ..session import (
     Heartbeat,
     SessionHost,
     SubscriptionOp,
+    Take,
     TokenBucket,
 )
 from ._client_books import RailsBooks, SnapshotAsks
@@ -146,9 +147,11 @@ class RailsClientCodec:
     def result(command: Command, raw: Any) -> Any:
         return raw  # the answering message itself, typed already
 
-    def arm(self, decode: Callable[[Any], Any]) -> None:
-        """Take the decoder with the book shortcut (``_client_books.hot_decoder``)."""
+    def arm(self, decode: Callable[[Any], Any], take: Take) -> None:
+        """Take the decoder with the book shortcut and the shortcut over a read
+        (``_client_books.hot_decoder``, ``delta_taker``)."""
         self.decode = decode
+        self.take = take
 
 
 class RailsReplies:

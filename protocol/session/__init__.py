@@ -53,6 +53,7 @@ from ._policies import (
     SessionHost,
     SubscriptionOp,
     SubscriptionPolicy,
+    Take,
 )
 from ._ratelimit import BucketPacing, CreditBucket, Pacer, TokenBucket
 from ._server import (
@@ -150,6 +151,7 @@ __all__ = [
     "SubscriptionLedger",
     "SubscriptionOp",
     "SubscriptionPolicy",
+    "Take",
     "TokenBucket",
     "TokenStore",
     "TopicState",

@@ -226,3 +226,24 @@ def test_a_message_a_handler_refuses_in_a_decoded_read_names_its_own_position() 
         machine.receive_messages(read, NOW)
     assert caught.value.position == 2
     assert len([e for e in machine.events() if type(e).__name__ == "BookDelta"]) == 2
+
+
+def test_rails_takes_a_run_of_trusted_deltas_in_one_codec_call() -> None:
+    """Rails' codec ``take`` queues a run of deltas of a trusted, unkept book in one
+    call; the first trade stops the run and goes through the decoded read."""
+    machine = bench_rails.machine()
+    calls: list[tuple[int, int, int]] = []
+    take = machine._take
+    assert take is not None
+
+    def spy(messages: Any, start: int, stop: int) -> int:
+        taken = take(messages, start, stop)
+        calls.append((start, stop, taken))
+        return taken
+
+    machine._take = spy
+    messages = [*bench_rails.delta_messages(5), *bench_rails.trade_messages(3)]
+    assert machine.receive_messages(messages, NOW) == len(messages)
+    assert calls[0] == (0, len(messages), 5)
+    events = machine.events()
+    assert [type(e).__name__ for e in events] == ["BookDelta"] * 5 + ["PublicTrades"] * 3
