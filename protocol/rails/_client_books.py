@@ -310,15 +310,32 @@ def _is_snapshot(message: Any) -> bool:
     return isinstance(message, BookSnapshot)
 
 
+def trusted_unkept(books: RailsBooks) -> Callable[[str | None], bool]:
+    """Whether a market's delta takes the shortcut: its book is trusted (its snapshot
+    came, no doubt since) and not kept, so the delta is an event and nothing else."""
+    states = books.states
+    default = books.market
+    unknown = UNKNOWN_STATE
+
+    def trusted(market: str | None) -> bool:
+        state = states.get(market or default)
+        return (
+            state is not None
+            and state.book is None
+            and state.last is not unknown
+            and not state.stale
+        )
+
+    return trusted
+
+
 def hot_decoder(books: RailsBooks, host: SessionHost) -> Callable[[Any], Any]:
     """``decode_inbound`` that queues a delta of a trusted, unkept book itself."""
     union = _UNION.decode
     slow = decode_inbound
-    states = books.states
-    default = books.market
     queue = host.event_queue
     delta = BookDelta
-    unknown = UNKNOWN_STATE
+    trusted = trusted_unkept(books)
     errors = (msgspec.DecodeError,)
 
     def decode(data: Any) -> Any:
@@ -330,16 +347,9 @@ def hot_decoder(books: RailsBooks, host: SessionHost) -> Callable[[Any], Any]:
             except RemoteProtocolError:
                 books.suspect_all()  # it may have been a delta: no book is trusted now
                 raise
-        if type(message) is delta:
-            state = states.get(message.market or default)
-            if (
-                state is not None
-                and state.book is None
-                and state.last is not unknown
-                and not state.stale
-            ):
-                queue.items.append(message)
-                return HANDLED
+        if type(message) is delta and trusted(message.market):
+            queue.items.append(message)
+            return HANDLED
         return message
 
     return decode
@@ -350,20 +360,12 @@ def delta_handler(books: RailsBooks, host: SessionHost) -> Handler:
     delta is queued as it is), else :meth:`RailsBooks.on_delta`.  A delta reaches it
     when the machine decoded a read at once (``pure_decode``), or when the shortcut
     did not apply."""
-    states = books.states
-    default = books.market
     queue = host.event_queue
-    unknown = UNKNOWN_STATE
+    trusted = trusted_unkept(books)
     on_delta = books.on_delta
 
     def handle(message: Any, now: float) -> None:
-        state = states.get(message.market or default)
-        if (
-            state is not None
-            and state.book is None
-            and state.last is not unknown
-            and not state.stale
-        ):
+        if trusted(message.market):
             queue.items.append(message)
             return
         on_delta(message, now)
@@ -384,21 +386,10 @@ def delta_taker(books: RailsBooks, host: SessionHost) -> Take:
     not a delta) and queued as they are, exactly what ``hot_decoder`` does to each; the
     first other message, or the first delta of another book, is left to the machine's
     decoded read (``pure_decode``)."""
-    states = books.states
-    default = books.market
     queue = host.event_queue
-    unknown = UNKNOWN_STATE
+    trusted = trusted_unkept(books)
     decode = _DELTA.decode
     errors = (msgspec.DecodeError, UnicodeError, RecursionError)
-
-    def trusted(market: str) -> bool:
-        state = states.get(market or default)
-        return (
-            state is not None
-            and state.book is None
-            and state.last is not unknown
-            and not state.stale
-        )
 
     def take(messages: Sequence[Any], start: int, stop: int) -> int:
         first = messages[start]

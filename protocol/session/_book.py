@@ -246,12 +246,7 @@ class OrderBook:
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 2) from None
-        if zeroed:
-            s.settle(dead, self._compact_min)
-        else:
-            s.dead = dead
-        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
-            raise self._overfull(s)
+        self._finish(s, dead, zeroed)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -295,12 +290,7 @@ class OrderBook:
         except (TypeError, ValueError, ArithmeticError):
             s.settle(dead, self._compact_min)
             raise self._refused(s, batch, 3) from None
-        if zeroed:
-            s.settle(dead, self._compact_min)
-        else:
-            s.dead = dead
-        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
-            raise self._overfull(s)
+        self._finish(s, dead, zeroed)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
@@ -399,6 +389,17 @@ class OrderBook:
         self.stale = True
         error = _invalid(s, batch, width)
         return RemoteProtocolError(f"{error}; the book is stale until the next snapshot")
+
+    def _finish(self, s: _Side, dead: int, zeroed: bool) -> None:
+        """After a delta batch: the tombstone count kept, the top trimmed when a level
+        was removed (only a removal can leave a tombstone on top or call for compaction),
+        then the live levels held against ``max_levels``."""
+        if zeroed:
+            s.settle(dead, self._compact_min)
+        else:
+            s.dead = dead
+        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
+            raise self._overfull(s)
 
     def _overfull(self, s: _Side) -> RemoteProtocolError:
         """A batch left more than ``max_levels`` live levels: the book is stale."""
