@@ -158,7 +158,8 @@ class DerivClientCodec:
 
     def __init__(self, *, new_api: bool) -> None:
         self.new_api = new_api
-        self.hot: dict[bytes | str, tuple[Any, str]] = {}
+        self.hot: dict[bytes | str, tuple[Any, str]] = {}  # a message's start -> its stream's
+        self.by_id: dict[str, tuple[Any, str]] = {}  # subscription.id -> the same entries
         self.queue: Any = None  # the machine's event queue (the router arms the hot path)
         self.last: bytes | str = b""  # the message the slow path decoded last
 
@@ -191,15 +192,22 @@ class DerivClientCodec:
             return message
         hot = self.hot
         if len(hot) >= MAX_HOT:
-            hot.clear()
-            _STREAM_DECODERS.clear()
-        hot[data[:HINT]] = (decode, message.subscription.id)
+            self.clear()
+        entry = (decode, message.subscription.id)
+        hot[data[:HINT]] = self.by_id[entry[1]] = entry
         return event
+
+    def clear(self) -> None:
+        """Forget every hot entry (a new connection: new stream ids)."""
+        self.hot.clear()
+        self.by_id.clear()
+        _STREAM_DECODERS.clear()
 
     def forget(self, sub_id: str) -> None:
         """A stream ended: its hot entries go (so its id is never matched again)."""
         for key in [k for k, v in self.hot.items() if v[1] == sub_id]:
             del self.hot[key]
+        self.by_id.pop(sub_id, None)
 
     def decode(self, data: bytes | str) -> Any:
         """One message, decoded by ``msg_type`` (the hot path replaces this, ``arm``)."""
@@ -207,44 +215,71 @@ class DerivClientCodec:
         return decode_message(data)
 
     def _hot_decoder(self, queue: Any) -> Callable[[bytes | str], Any]:
-        get = self.hot.get
+        hot = self._hot_message(queue)
         slow = decode_message
         handled = HANDLED
-        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
         codec = self
 
         def decode(data: bytes | str) -> Any:
+            if hot(data):
+                return handled
+            codec.last = data
+            return slow(data)  # the router decides
+
+        return decode
+
+    def _hot_message(self, queue: Any) -> Callable[[bytes | str], bool]:
+        """One message the hot way, or ``False``: the entry its start picks decodes it
+        and its ``subscription.id`` is that entry's stream's, or (another stream that
+        starts alike: two proposals of one symbol, say) the entry of its own id does.
+        The message is queued as the stream's own class (:meth:`learn`)."""
+        get, get_by_id = self.hot.get, self.by_id.get
+        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+
+        def hot(data: bytes | str) -> bool:
             entry = get(data[:HINT])
-            if entry is not None:
+            if entry is None:
+                return False
+            try:
+                message = entry[0](data)
+            except errors:
+                return False
+            sub = message.subscription
+            if sub is None:
+                return False
+            if sub.id != entry[1]:
+                entry = get_by_id(sub.id)
+                if entry is None:
+                    return False
                 try:
                     message = entry[0](data)
                 except errors:
-                    codec.last = data
-                    return slow(data)
-                sub = message.subscription
-                if sub is not None and sub.id == entry[1]:
-                    queue.items.append(message)
-                    return handled
-            codec.last = data
-            return slow(data)  # the router decides (another stream's with the same start)
+                    return False
+                if message.subscription.id != entry[1]:
+                    return False
+            queue.items.append(message)
+            return True
 
-        return decode
+        return hot
 
     def _hot_taker(self, queue: Any) -> Callable[[Sequence[bytes | str], int, int], int]:
         """The hot path over a read's messages (``ClientCodec.take``): queues the hot
         messages from ``start`` and returns the index of the first one it leaves to
-        ``decode`` (not hot, another stream's, or not decodable: ``decode`` says why).
+        ``decode`` (not hot, or not decodable: ``decode`` says why).
 
         The first message's start picks the stream (its hot entry); the messages from
-        there are decoded into that stream's class in one C loop (``map``) until one is
-        not, and kept up to the first whose ``subscription.id`` is not the stream's.
-        No message's start is compared: a message taken here is one of that stream's
-        by its id and class, and :meth:`learn` makes every message of a stream the same
-        object whichever way it goes, so this is what ``decode`` does to each.
+        there are decoded into that stream's class in one C loop (``map``) and checked
+        by their ``subscription.id`` in another.  No message's start is compared: a
+        message taken here is one of that stream's by its id and class, and
+        :meth:`learn` makes every message of a stream the same object whichever way it
+        goes, so this is what ``decode`` does to each.  From the first message that is
+        not the stream's, the rest of the read goes one by one (``_hot_message``): a
+        read that mixes streams is decoded once, not once per run.
         """
         get = self.hot.get
         errors = (msgspec.DecodeError, UnicodeError, RecursionError)
         stream_id = _STREAM_ID
+        hot = self._hot_message(queue)
 
         def take(messages: Sequence[bytes | str], start: int, stop: int) -> int:
             entry = get(messages[start][:HINT])
@@ -256,19 +291,27 @@ class DerivClientCodec:
             try:  # noqa: SIM105 (a try costs nothing; suppress is two Python calls)
                 items.extend(map(decode, islice(messages, start, stop)))
             except errors:
-                pass  # the ones before it are queued; it is left to ``decode``
+                pass  # the ones before it are queued; it goes one by one below
             taken = len(items) - before
             try:
                 if list(map(stream_id, islice(items, before, None))).count(sub_id) == taken:
-                    return start + taken
+                    if start + taken == stop:
+                        return stop
+                    return one_by_one(messages, start + taken, stop)
             except AttributeError:  # no subscription: a reply of the stream's type
                 pass
-            for k in range(taken):  # a message of another stream: up to it
+            for k in range(taken):  # the first message of another stream: from it
                 sub = items[before + k].subscription
                 if sub is None or sub.id != sub_id:
                     del items[before + k :]
-                    return start + k
+                    return one_by_one(messages, start + k, stop)
             return start + taken  # unreachable: the count above found a mismatch
+
+        def one_by_one(messages: Sequence[bytes | str], start: int, stop: int) -> int:
+            for i in range(start, stop):
+                if not hot(messages[i]):
+                    return i
+            return stop
 
         return take
 
@@ -435,7 +478,7 @@ class StreamRouter:
     def reset(self) -> None:
         """The connection is gone: its stream ids with it."""
         self.routes.clear()
-        self.codec.hot.clear()
+        self.codec.clear()
 
     def drop(self, sub_id: str) -> None:
         """Stream ``sub_id`` is being forgotten: its later messages are not routed."""

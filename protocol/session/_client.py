@@ -182,6 +182,7 @@ class ClientSession(SessionCore):
         count = len(messages)
         self._heard = now
         i = 0
+        handling = False
         try:
             while i < count:
                 # The bound and "connected" as ``receive_message`` checks them, once per
@@ -207,7 +208,9 @@ class ClientSession(SessionCore):
                         i += len(decoded)
                         refused = i < stop
                     else:
+                        handling = True  # a refusal in there names its own message
                         i, refused = self._handle_decoded(decoded, i, stop, now)
+                        handling = False
                         if self.close_request is not None:
                             return i
                     if not refused:
@@ -231,7 +234,7 @@ class ClientSession(SessionCore):
                     continue
                 i += 1  # past the message a handler took: the bound is read again
         except RemoteProtocolError as exc:
-            if exc.position is None:  # else a handler of a decoded read's message set it
+            if not handling:
                 exc.position = i
             raise
         return i

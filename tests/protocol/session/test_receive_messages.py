@@ -247,3 +247,39 @@ def test_rails_takes_a_run_of_trusted_deltas_in_one_codec_call() -> None:
     assert calls[0] == (0, len(messages), 5)
     events = machine.events()
     assert [type(e).__name__ for e in events] == ["BookDelta"] * 5 + ["PublicTrades"] * 3
+
+
+def _two_proposals() -> tuple[Any, list[bytes]]:
+    """A machine with two proposal streams whose messages start alike (their first
+    bytes pick no single stream), and their messages alternating."""
+    from tradewire.protocol.deriv import Subscribe
+
+    machine = bench_deriv.machine()
+    second = msgspec.structs.replace(bench_deriv.PROPOSAL, amount=20)
+    machine.send(Subscribe(streams=[second]), NOW)
+    request = next(m for m in machine.messages_to_send() if b'"proposal":1' in m)
+    other = "1" * len(bench_deriv.PROPOSAL_SUB)
+    mine = [
+        m.replace(bench_deriv.PROPOSAL_SUB.encode(), other.encode())
+        for m in bench_deriv.proposal_messages(8, request, seed=5)
+    ]
+    machine.receive_message(mine[0], NOW)  # the ack: the stream's id
+    machine.receive_message(mine[1], NOW)  # the slow way once: learnt
+    machine.events()
+    first = bench_deriv.proposal_messages(6, seed=6)
+    return machine, [m for pair in zip(first, mine[2:], strict=True) for m in pair]
+
+
+def test_two_deriv_streams_that_start_alike_each_keep_their_topic_in_a_batch() -> None:
+    machine, messages = _two_proposals()
+    one = _one_by_one(machine, messages)
+    machine, messages = _two_proposals()
+    machine._codec.last = b""  # what the slow way decoded last
+    assert _batched(machine, messages, []) == one
+    assert machine._codec.last == b""  # each went the hot way: by its start or by its id
+    events = [e for kind, e in one if kind == "event"]
+    assert len(events) == len(messages)
+    topics = [e.topic for e in events]
+    assert len(set(topics)) == 2
+    assert topics[0::2] == [topics[0]] * 6 and topics[1::2] == [topics[1]] * 6
+    assert {e.subscription.id for e in events[1::2]} == {"1" * len(bench_deriv.PROPOSAL_SUB)}
