@@ -281,5 +281,6 @@ def test_two_deriv_streams_that_start_alike_each_keep_their_topic_in_a_batch() -
     assert len(events) == len(messages)
     topics = [e.topic for e in events]
     assert len(set(topics)) == 2
-    assert topics[0::2] == [topics[0]] * 6 and topics[1::2] == [topics[1]] * 6
+    assert topics[0::2] == [topics[0]] * 6
+    assert topics[1::2] == [topics[1]] * 6
     assert {e.subscription.id for e in events[1::2]} == {"1" * len(bench_deriv.PROPOSAL_SUB)}
