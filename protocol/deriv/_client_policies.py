@@ -24,8 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from itertools import islice
-from operator import attrgetter
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
@@ -79,7 +78,7 @@ from ._inbound import (
     TimeMessage,
     decode_message,
 )
-from ._models import AuthorizeResult, dec_hook
+from ._models import AuthorizeResult, Subscription, dec_hook
 from ._topics import PRIVATE_STREAM_TYPES, parse_topic, stream_type, topic_of
 from ._wire import encode_request
 
@@ -113,7 +112,6 @@ _ANSWERS: tuple[type, ...] = (
     ForgetMessage,
 )
 _SET = msgspec.structs.force_setattr
-_STREAM_ID = attrgetter("subscription.id")
 _ECHO = msgspec.json.Decoder(dict[str, Any])
 HINT = 48
 """Bytes of a message's start that pick its hot-path decoder: the start of ``echo_req``,
@@ -126,19 +124,43 @@ def _decoder(cls: type) -> Any:
     return msgspec.json.Decoder(cls, dec_hook=dec_hook).decode
 
 
-_STREAM_DECODERS: dict[tuple[Any, str], Any] = {}
+_STREAM_DECODERS: dict[tuple[Any, str, str], Any] = {}
 
 
-def _stream_decoder(cls: Any, topic: str) -> Any:
+class _SubscriptionOnly(msgspec.Struct, frozen=True):
+    """A message's ``subscription`` alone (the rest skipped): which stream it is."""
+
+    subscription: Subscription | None = None
+
+
+_SUBSCRIPTION_ONLY = msgspec.json.Decoder(_SubscriptionOnly).decode
+
+
+def _stream_decoder(cls: Any, topic: str, sub_id: str) -> Any:
     """A decoder into a subclass of ``cls`` whose ``topic`` default is ``topic`` (named
-    like ``cls``, with its tag): a hot-path message carries its topic at no cost."""
-    key = (cls, topic)
+    like ``cls``, with its tag) and whose ``subscription.id`` can only be ``sub_id``:
+    a hot-path message carries its topic at no cost, and a message of another stream
+    is refused by the decode itself (msgspec checks a literal as it reads it)."""
+    key = (cls, topic, sub_id)
     found = _STREAM_DECODERS.get(key)
     if found is None:
         config = cls.__struct_config__
+        literal: Any = Literal
+        subscription: Any = msgspec.defstruct(
+            Subscription.__name__,
+            [("id", literal[sub_id])],
+            bases=(Subscription,),
+            kw_only=True,
+            frozen=True,
+            gc=False,
+            module=Subscription.__module__,
+        )
         sub: Any = msgspec.defstruct(
             cls.__name__,
-            [("topic", str | None, msgspec.field(default=topic, name="tradewire:topic"))],
+            [
+                ("topic", str | None, msgspec.field(default=topic, name="tradewire:topic")),
+                ("subscription", subscription),
+            ],
             bases=(cls,),
             kw_only=True,
             frozen=True,
@@ -182,7 +204,7 @@ class DerivClientCodec:
         whichever hot entry a message was tried against first.  Later messages that
         start with the same :data:`HINT` characters (its ``echo_req`` is the same each
         time) go the hot way, checked by their ``subscription.id``."""
-        decode = _stream_decoder(type(message), topic)
+        decode = _stream_decoder(type(message), topic, message.subscription.id)
         try:
             event = decode(data)
         except (msgspec.DecodeError, UnicodeError, RecursionError):
@@ -230,34 +252,33 @@ class DerivClientCodec:
 
     def _hot_message(self, queue: Any) -> Callable[[bytes | str], bool]:
         """One message the hot way, or ``False``: the entry its start picks decodes it
-        and its ``subscription.id`` is that entry's stream's, or (another stream that
-        starts alike: two proposals of one symbol, say) the entry of its own id does.
-        The message is queued as the stream's own class (:meth:`learn`)."""
+        (its class admits only that stream's ``subscription.id``), or, when it does not,
+        the entry of the message's own id does (another stream that starts alike: two
+        proposals of one symbol, say).  Queued as the stream's own class (:meth:`learn`)."""
         get, get_by_id = self.hot.get, self.by_id.get
         errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        subscription_of = _SUBSCRIPTION_ONLY
 
         def hot(data: bytes | str) -> bool:
             entry = get(data[:HINT])
             if entry is None:
                 return False
             try:
-                message = entry[0](data)
+                queue.items.append(entry[0](data))
+                return True
+            except errors:
+                pass
+            try:
+                sub = subscription_of(data).subscription
             except errors:
                 return False
-            sub = message.subscription
-            if sub is None:
+            other = get_by_id(sub.id) if sub is not None else None
+            if other is None or other is entry:
                 return False
-            if sub.id != entry[1]:
-                entry = get_by_id(sub.id)
-                if entry is None:
-                    return False
-                try:
-                    message = entry[0](data)
-                except errors:
-                    return False
-                if message.subscription.id != entry[1]:
-                    return False
-            queue.items.append(message)
+            try:
+                queue.items.append(other[0](data))
+            except errors:
+                return False
             return True
 
         return hot
@@ -268,44 +289,30 @@ class DerivClientCodec:
         ``decode`` (not hot, or not decodable: ``decode`` says why).
 
         The first message's start picks the stream (its hot entry); the messages from
-        there are decoded into that stream's class in one C loop (``map``) and checked
-        by their ``subscription.id`` in another.  No message's start is compared: a
-        message taken here is one of that stream's by its id and class, and
-        :meth:`learn` makes every message of a stream the same object whichever way it
-        goes, so this is what ``decode`` does to each.  From the first message that is
-        not the stream's, the rest of the read goes one by one (``_hot_message``): a
-        read that mixes streams is decoded once, not once per run.
+        there are decoded into that stream's class in one C loop (``map``) until one is
+        not the stream's (the class admits only its ``subscription.id``).  No message's
+        start is compared: a message taken here is one of that stream's by its id and
+        class, and :meth:`learn` makes every message of a stream the same object
+        whichever way it goes, so this is what ``decode`` does to each.  From the first
+        message that is not the stream's, the rest of the read goes one by one
+        (``_hot_message``): a read that mixes streams is decoded once, not once per run.
         """
         get = self.hot.get
         errors = (msgspec.DecodeError, UnicodeError, RecursionError)
-        stream_id = _STREAM_ID
         hot = self._hot_message(queue)
 
         def take(messages: Sequence[bytes | str], start: int, stop: int) -> int:
             entry = get(messages[start][:HINT])
             if entry is None:
                 return start
-            decode, sub_id = entry
             items = queue.items
             before = len(items)
             try:  # noqa: SIM105 (a try costs nothing; suppress is two Python calls)
-                items.extend(map(decode, islice(messages, start, stop)))
+                items.extend(map(entry[0], islice(messages, start, stop)))
             except errors:
                 pass  # the ones before it are queued; it goes one by one below
-            taken = len(items) - before
-            try:
-                if list(map(stream_id, islice(items, before, None))).count(sub_id) == taken:
-                    if start + taken == stop:
-                        return stop
-                    return one_by_one(messages, start + taken, stop)
-            except AttributeError:  # no subscription: a reply of the stream's type
-                pass
-            for k in range(taken):  # the first message of another stream: from it
-                sub = items[before + k].subscription
-                if sub is None or sub.id != sub_id:
-                    del items[before + k :]
-                    return one_by_one(messages, start + k, stop)
-            return start + taken  # unreachable: the count above found a mismatch
+            i = start + len(items) - before
+            return stop if i == stop else one_by_one(messages, i, stop)
 
         def one_by_one(messages: Sequence[bytes | str], start: int, stop: int) -> int:
             for i in range(start, stop):
