@@ -112,6 +112,8 @@ _ANSWERS: tuple[type, ...] = (
     ForgetMessage,
 )
 _SET = msgspec.structs.force_setattr
+_DECODE_ERRORS = (msgspec.DecodeError, UnicodeError, RecursionError)
+"""What a typed decode of a peer's message may raise: the hot path then leaves it."""
 _ECHO = msgspec.json.Decoder(dict[str, Any])
 HINT = 48
 """Bytes of a message's start that pick its hot-path decoder: the start of ``echo_req``,
@@ -182,13 +184,11 @@ class DerivClientCodec:
         self.new_api = new_api
         self.hot: dict[bytes | str, tuple[Any, str]] = {}  # a message's start -> its stream's
         self.by_id: dict[str, tuple[Any, str]] = {}  # subscription.id -> the same entries
-        self.queue: Any = None  # the machine's event queue (the router arms the hot path)
         self.last: bytes | str = b""  # the message the slow path decoded last
 
     def arm(self, queue: Any) -> None:
         """The router gives the machine's event queue: the hot path queues events itself
         (the machine reads ``decode`` once, after its routers registered)."""
-        self.queue = queue
         self.decode = self._hot_decoder(queue)  # type: ignore[method-assign,assignment]
         self.take = self._hot_taker(queue)
 
@@ -203,11 +203,12 @@ class DerivClientCodec:
         the same objects whether a read's messages came one by one or in one call, and
         whichever hot entry a message was tried against first.  Later messages that
         start with the same :data:`HINT` characters (its ``echo_req`` is the same each
-        time) go the hot way, checked by their ``subscription.id``."""
+        time), or carry the same ``subscription.id``, go the hot way (the class admits
+        only that id)."""
         decode = _stream_decoder(type(message), topic, message.subscription.id)
         try:
             event = decode(data)
-        except (msgspec.DecodeError, UnicodeError, RecursionError):
+        except _DECODE_ERRORS:
             # Not decodable into the stream's class (the message names its topic field):
             # the message as it is, with its topic, and no hot way for the stream.
             _SET(message, "topic", topic)
@@ -250,24 +251,25 @@ class DerivClientCodec:
 
         return decode
 
-    def _hot_message(self, queue: Any) -> Callable[[bytes | str], bool]:
+    def _hot_message(self, queue: Any) -> Callable[..., bool]:
         """One message the hot way, or ``False``: the entry its start picks decodes it
         (its class admits only that stream's ``subscription.id``), or, when it does not,
         the entry of the message's own id does (another stream that starts alike: two
         proposals of one symbol, say).  Queued as the stream's own class (:meth:`learn`)."""
         get, get_by_id = self.hot.get, self.by_id.get
-        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        errors = _DECODE_ERRORS
         subscription_of = _SUBSCRIPTION_ONLY
 
-        def hot(data: bytes | str) -> bool:
+        def hot(data: bytes | str, refused: Any = None) -> bool:
             entry = get(data[:HINT])
             if entry is None:
                 return False
-            try:
-                queue.items.append(entry[0](data))
-                return True
-            except errors:
-                pass
+            if entry is not refused:  # ``take`` passes the entry that refused it already
+                try:
+                    queue.items.append(entry[0](data))
+                    return True
+                except errors:
+                    pass
             try:
                 sub = subscription_of(data).subscription
             except errors:
@@ -298,7 +300,7 @@ class DerivClientCodec:
         (``_hot_message``): a read that mixes streams is decoded once, not once per run.
         """
         get = self.hot.get
-        errors = (msgspec.DecodeError, UnicodeError, RecursionError)
+        errors = _DECODE_ERRORS
         hot = self._hot_message(queue)
 
         def take(messages: Sequence[bytes | str], start: int, stop: int) -> int:
@@ -312,10 +314,11 @@ class DerivClientCodec:
             except errors:
                 pass  # the ones before it are queued; it goes one by one below
             i = start + len(items) - before
-            return stop if i == stop else one_by_one(messages, i, stop)
-
-        def one_by_one(messages: Sequence[bytes | str], start: int, stop: int) -> int:
-            for i in range(start, stop):
+            if i == stop:
+                return stop
+            if not hot(messages[i], entry):  # the one the stream's class refused
+                return i
+            for i in range(i + 1, stop):  # noqa: B020 (the rest, one by one)
                 if not hot(messages[i]):
                     return i
             return stop

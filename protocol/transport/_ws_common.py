@@ -304,8 +304,9 @@ class StackBase:
                     self._events.append(rejected(str(exc), messages[at]))
                     start = at + 1
                     continue
-                if taken < 1:
-                    return  # a machine that takes nothing would be offered it forever
+                if taken < 1:  # against the contract: the rest one by one, none lost
+                    receive_many = None
+                    continue
                 start += taken
             if self.machine.close_request is not None:
                 self._pump(now)

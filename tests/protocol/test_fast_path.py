@@ -535,3 +535,18 @@ def test_a_receive_message_replaced_after_the_stack_was_built_sees_every_message
     machine.receive_message = spy  # type: ignore[method-assign]
     stack.receive_data(b"".join(frame(0x1, n.encode()) for n in ["a", "b"]), 1.0)
     assert seen == [b"a", b"b"]
+
+
+def test_a_batch_receive_that_takes_nothing_loses_no_message() -> None:
+    """A machine whose ``receive_messages`` takes none of a read (against the contract)
+    gets the read one by one instead: nothing is dropped."""
+
+    class TakesNothing(BatchRecorder):
+        def receive_messages(self, messages: list[bytes], now: float) -> int:
+            self.batches.append(len(messages))
+            return 0
+
+    stack, machine = open_stack(True, TakesNothing())
+    stack.receive_data(b"".join(frame(0x1, n.encode()) for n in ["a", "b", "c"]), 1.0)
+    assert machine.batches == [3]
+    assert machine.messages == ["a", "b", "c"]
