@@ -67,6 +67,7 @@ class Client:
         self.stack: WebSocketClientStack = stack
         self._waiting: asyncio.Future[None] | None = None
         self._core.wake = self._wake
+        driver.consumer_waiting = self._consumer_waiting
 
     @property
     def queued(self) -> int:
@@ -80,6 +81,7 @@ class Client:
 
     async def send(self, command: Command) -> RequestId | None:
         """Send ``command``; returns its request id (its answer arrives as an event)."""
+        self._driver.settle()
         now = self._loop.time()
         request_id = self._session.send(command, now)
         self._driver.step(now)
@@ -94,6 +96,7 @@ class Client:
         The machine's own deadline always applies; ``timeout`` (seconds) is an extra
         bound, raising :class:`RequestTimeout` (a late answer is then dropped).
         """
+        self._driver.settle()
         now = self._loop.time()
         request_id = self._session.request_id_for(command, now)
         future: asyncio.Future[Event] = self._loop.create_future()
@@ -109,6 +112,9 @@ class Client:
             self._core.abandon(request_id)
             raise
         return outcome(event)
+
+    def _consumer_waiting(self) -> bool:
+        return self._waiting is not None
 
     def _wake(self) -> None:
         waiting = self._waiting
@@ -129,6 +135,8 @@ class Client:
             event = core.pop(self._loop.time())
             if event is not None:
                 return event
+            if self._driver.settle():
+                continue
             if core.drained:
                 raise StopAsyncIteration
             self._waiting = self._loop.create_future()
