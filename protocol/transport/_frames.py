@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import struct
+from collections.abc import Callable
 
 from .._sources import RandomSource
 
@@ -112,11 +113,15 @@ class FrameReader:
     fragmented message is in progress, and its payload is valid UTF-8.  Any other frame
     is streamed to wsproto as raw bytes, whole or as it arrives.
 
-    :meth:`feed` returns the input split into ``(True, payload)`` items (a complete
-    simple text message, as UTF-8 bytes) and ``(False, raw)`` items (bytes for wsproto),
-    in wire order.  ``tests/protocol/test_fast_path.py`` checks, with hypothesis, that a
-    stack using it yields exactly what wsproto alone yields for arbitrary frame streams
-    split at arbitrary points.
+    :meth:`runs` returns the input split into runs of complete simple text messages
+    (a ``list`` of their UTF-8 payloads) and raw ``bytes`` for wsproto, in wire order;
+    :meth:`feed` gives the same split as ``(True, payload)`` and ``(False, raw)`` items.
+    A run is taken by a loop that does no more than a simple frame needs
+    (:func:`_simple_run`: two byte reads, a slice, the UTF-8 check, an append), so the
+    stack hands each run to the machine as it is, with no second pass per message.
+    ``tests/protocol/test_fast_path.py`` checks, with hypothesis, that a stack using it
+    yields exactly what wsproto alone yields for arbitrary frame streams split at
+    arbitrary points.
     """
 
     __slots__ = (
@@ -143,7 +148,18 @@ class FrameReader:
         self._poisoned = False  # the buffered frame turned out invalid: wsproto's now
 
     def feed(self, data: bytes) -> list[tuple[bool, bytes]]:
+        """:meth:`runs` as ``(True, payload)`` / ``(False, raw)`` items, one per message."""
         out: list[tuple[bool, bytes]] = []
+        for item in self.runs(data):
+            if type(item) is list:
+                out.extend((True, payload) for payload in item)
+            else:
+                out.append((False, item))  # type: ignore[arg-type]
+        return out
+
+    def runs(self, data: bytes) -> list[list[bytes] | bytes]:
+        """``data`` split into runs of complete simple messages and raw bytes for wsproto."""
+        out: list[list[bytes] | bytes] = []
         if self._buf:
             before = len(self._buf)
             self._buf += data
@@ -164,9 +180,18 @@ class FrameReader:
         end = len(view)
         limit = self.limit
         while pos < end:
+            if not (self._passthrough or self._in_message or self._poisoned) and (
+                self._header is None
+            ):
+                run: list[bytes] = []
+                pos = _simple_run(view, pos, end, limit, run.append)
+                if run:
+                    out.append(run)
+                if pos >= end:
+                    break
             if self._passthrough:
                 take = min(self._passthrough, end - pos)
-                out.append((False, view[pos : pos + take]))
+                out.append(view[pos : pos + take])
                 self._passthrough -= take
                 pos += take
                 continue
@@ -219,7 +244,7 @@ class FrameReader:
                         self._utf8 = decoder
                         break
                 elif payload.isascii() or _is_utf8(payload):
-                    out.append((True, payload))
+                    out.append([payload])
                     pos += total
                     continue
             # Not simple after all (its header is complete here): wsproto gets it.
@@ -235,7 +260,7 @@ class FrameReader:
             self._in_message = False
         self._header = bytearray()
 
-    def _pass_header(self, view: bytes, pos: int, out: list[tuple[bool, bytes]]) -> int:
+    def _pass_header(self, view: bytes, pos: int, out: list[list[bytes] | bytes]) -> int:
         """Pass a non-simple frame's header bytes on as they arrive; learn its length."""
         header = self._header
         assert header is not None
@@ -245,7 +270,7 @@ class FrameReader:
             if len(header) >= size:
                 break
             take = min(size - len(header), end - pos)
-            out.append((False, view[pos : pos + take]))
+            out.append(view[pos : pos + take])
             header += view[pos : pos + take]
             pos += take
         if len(header) >= 2 and len(header) == _header_size(header):
@@ -256,6 +281,39 @@ class FrameReader:
     def _keep(self, view: bytes, pos: int, need: int) -> None:
         self._buf = bytearray(view[pos:])
         self._need = need
+
+
+def _simple_run(
+    view: bytes, pos: int, end: int, limit: int, append: Callable[[bytes], None]
+) -> int:
+    """Append the payloads of the complete simple text frames from ``pos`` on; return
+    where the first other frame (or the end) starts.
+
+    Only the usual frames: FIN text with a 2- or 4-byte header, no mask, a minimal
+    length within ``limit``, complete in ``view``, valid UTF-8.  Anything else (a 10-byte
+    header, a frame still arriving, a control frame ...) stops the run and is left to
+    :meth:`FrameReader.runs`' general loop, which knows every case.
+    """
+    while end - pos >= 2 and view[pos] == 0x81:
+        length = view[pos + 1]
+        if length < 126:
+            start = pos + 2
+        elif length == 126 and end - pos >= 4:
+            length = (view[pos + 2] << 8) | view[pos + 3]
+            if length < 126:
+                break  # not minimal: wsproto's to reject
+            start = pos + 4
+        else:
+            break  # masked, a 10-byte header, or a header still arriving
+        stop = start + length
+        if stop > end or length > limit:
+            break
+        payload = view[start:stop]
+        if not payload.isascii() and not _is_utf8(payload):
+            break
+        append(payload)
+        pos = stop
+    return pos
 
 
 def _header_size(header: bytearray) -> int:

@@ -203,9 +203,12 @@ class WebSocketClientStack(StackBase):
         self._events.ensure_room()
         whole: list[bytes] = []  # complete simple messages, delivered as one read
         try:
-            for fast, chunk in self._reader.feed(data):
-                if fast:
-                    whole.append(chunk)
+            for chunk in self._reader.runs(data):
+                if isinstance(chunk, list):
+                    if whole:
+                        whole += chunk
+                    else:
+                        whole = chunk
                     continue
                 if whole:
                     self._deliver_read(whole, now)

@@ -463,6 +463,27 @@ def test_fast_path_takes_simple_frames_and_only_those() -> None:
     assert b"".join(chunk for _, chunk in items) == frame(0x1, b"\xff")
 
 
+def test_runs_group_consecutive_simple_messages_and_keep_raw_bytes_between() -> None:
+    """``runs`` is what the stack uses: one list per run of simple messages (handed to
+    the machine as one read), raw bytes for wsproto between runs, in wire order; a
+    message with a 10-byte header, a partial frame and a 126-byte-header frame each
+    end up where they belong."""
+    reader = FrameReader(limit=1 << 20)
+    small, medium, large = b'{"a":1}', b"m" * 300, b"L" * 70_000
+    ping = frame(0x9, b"p")
+    data = frame(0x1, small) + frame(0x1, medium) + ping + frame(0x1, large) + frame(0x1, small)
+    items = reader.runs(data + frame(0x1, medium)[:5])
+    assert items[0] == [small, medium]
+    assert b"".join(item for item in items if isinstance(item, bytes)) == ping
+    assert [p for item in items if isinstance(item, list) for p in item] == [
+        small,
+        medium,
+        large,
+        small,
+    ]
+    assert reader.runs(frame(0x1, medium)[5:]) == [[medium]]  # the rest of the partial one
+
+
 def test_handshake_trailing_frames_go_through_the_fast_path() -> None:
     machine = Recorder()
     stack = WebSocketClientStack(machine, host="h", rng=random.Random(2))
