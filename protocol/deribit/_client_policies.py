@@ -36,6 +36,7 @@ from ..session import (
     ErrorClass,
     Heartbeat,
     SubscriptionOp,
+    Take,
 )
 from ._channels import parse_channel
 from ._client_events import Subscribe, Unsubscribe, UnsubscribeAll
@@ -134,9 +135,11 @@ class DeribitClientCodec:
     def __init__(self) -> None:
         self.decode: Callable[[Any], Any] = decode_inbound
 
-    def arm(self, decode: Callable[[Any], Any]) -> None:
-        """Take the hot decoder the book policy builds (``_client_books.hot_decoder``)."""
+    def arm(self, decode: Callable[[Any], Any], take: Take) -> None:
+        """Take the hot decoder the book policy builds and its shortcut over a read
+        (``_client_books.hot_decoder``, ``chain_taker``)."""
         self.decode = decode
+        self.take = take
 
     @staticmethod
     def answer(message: Response | ErrorResponse) -> Answer:

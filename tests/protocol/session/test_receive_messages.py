@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 
 sys.path.append(str(Path(__file__).resolve().parents[3]))  # the repository's benchmarks/
 from benchmarks import bench_currencycom, bench_deriv, bench_rails
-from benchmarks._machine import NOW, prime
-from benchmarks._messages import BookSim, tickers, trades
+from benchmarks._machine import NOW, answer_all, prime, subscribe_command
+from benchmarks._messages import BOOK, TICKER, BookSim, tickers, trades
 from tradewire.protocol import RemoteProtocolError
 from tradewire.protocol.deribit import ClientProtocol as DeribitClient
 
@@ -41,6 +41,48 @@ def _deribit() -> Any:
 def _deribit_messages() -> list[bytes]:
     sim = BookSim()
     return [sim.snapshot(), *sim.changes(6), *tickers(6), *trades(4)]
+
+
+BOOK2 = BOOK.replace("BTC", "ETH")
+
+
+def _deribit_unkept() -> Any:
+    """Books not kept (the codec's ``take`` runs), two book channels and a ticker."""
+    machine = DeribitClient(heartbeat_interval=None)
+    machine.connection_made(NOW)
+    machine.send(subscribe_command(machine, [BOOK, BOOK2, TICKER]), NOW)
+    answer_all(machine.messages_to_send, lambda answer: machine.receive_message(answer, NOW))
+    machine.events()
+    return machine
+
+
+def _gap(change: bytes) -> bytes:
+    """``change`` with a ``prev_change_id`` that is not the one before it."""
+    head, _, tail = change.partition(b'"prev_change_id":')
+    return head + b'"prev_change_id":1' + tail[tail.index(b",") :]
+
+
+def _deribit_unkept_messages() -> list[bytes]:
+    """Runs of one channel's changes, the other channel's between them, a ticker, a
+    gap (the channel goes stale: later changes leave the shortcut), a second snapshot."""
+    btc, eth = BookSim(), BookSim(seed=9)
+    b = [btc.snapshot(), *btc.changes(9)]
+    e = [m.replace(b"BTC", b"ETH") for m in (eth.snapshot(), *eth.changes(4))]
+    return [
+        b[0],
+        *b[1:4],
+        e[0],
+        e[1],
+        *b[4:6],
+        e[2],
+        *tickers(1),
+        *e[3:5],
+        *b[6:7],
+        _gap(b[7]),
+        b[8],
+        btc.snapshot(),
+        *btc.changes(2),
+    ]
 
 
 def _deriv_messages() -> list[bytes]:
@@ -85,6 +127,7 @@ def _rails_resync_messages() -> list[bytes]:
 
 VENUES: dict[str, tuple[Callable[[], Any], Callable[[], list[bytes]]]] = {
     "deribit": (_deribit, _deribit_messages),
+    "deribit, books not kept": (_deribit_unkept, _deribit_unkept_messages),
     "deriv": (bench_deriv.machine, _deriv_messages),
     "rails": (
         bench_rails.machine,
@@ -226,6 +269,36 @@ def test_a_message_a_handler_refuses_in_a_decoded_read_names_its_own_position() 
         machine.receive_messages(read, NOW)
     assert caught.value.position == 2
     assert len([e for e in machine.events() if type(e).__name__ == "BookDelta"]) == 2
+
+
+def test_deribit_takes_a_run_of_chained_changes_in_one_codec_call() -> None:
+    """Deribit's codec ``take`` queues a run of one channel's chained changes itself (no
+    book kept); the snapshot before them, and a change that breaks the chain, are the
+    book policy's: the gap is reported and the channel resynced, as one by one."""
+    machine = _deribit_unkept()
+    calls: list[tuple[int, int, int]] = []
+    take = machine._take
+    assert take is not None
+
+    def spy(messages: Any, start: int, stop: int) -> int:
+        taken = take(messages, start, stop)
+        calls.append((start, stop, taken))
+        return taken
+
+    machine._take = spy
+    sim = BookSim()
+    snapshot = sim.snapshot()
+    changes = sim.changes(8)
+    messages = [snapshot, *changes[:5], _gap(changes[5]), *changes[6:]]
+    assert machine.receive_messages(messages, NOW) == len(messages)
+    assert calls[:2] == [(0, 9, 0), (1, 9, 6)]  # not the snapshot; the 5 changes after it
+    events = machine.events()
+    names = [type(e).__name__ for e in events]
+    assert names[:6] == ["BookUpdate"] * 6
+    assert "BookGap" in names
+    assert [e.data.change_id for e in events[1:6]] == [
+        msgspec.json.decode(m)["params"]["data"]["change_id"] for m in changes[:5]
+    ]
 
 
 def test_rails_takes_a_run_of_trusted_deltas_in_one_codec_call() -> None:
