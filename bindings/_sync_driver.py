@@ -14,7 +14,7 @@ import ssl as _ssl
 from typing import Any
 
 from ._session import Session
-from ._sync_reactor import _R, _W, _Conn, _Reactor
+from ._sync_reactor import _R, _W, CLIENT_READ_SIZE, _Conn, _Reactor
 from ._tlspipe import TLSPipe
 
 __all__ = ["_ClientReactor"]
@@ -120,6 +120,7 @@ class _ClientReactor(_Reactor):
             code = sock.connect_ex(address)
             if code in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
                 conn = _Conn(self, sock, None)
+                conn.read_size = CLIENT_READ_SIZE
                 conn.connecting = True
                 conn.ready = False
                 self.conn = conn
