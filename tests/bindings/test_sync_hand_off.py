@@ -13,6 +13,7 @@ bounded, and no thread or file descriptor outlives a test.
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -281,3 +282,23 @@ def test_a_timer_reads_what_came_before_it_while_the_consumer_is_away(
         events.close()
     assert not [event for event in later if isinstance(event, ConnectionDead)]
     assert len(venue.connections) == 1
+
+
+def test_a_consumer_reads_a_tls_connection_in_its_thread(
+    kit: SimpleNamespace, server_ssl: ssl.SSLContext, client_ssl: ssl.SSLContext
+) -> None:
+    venue = kit.VenueServer()
+    with tw.serve(venue.factory, on_events=venue.on_events, ssl=server_ssl) as server:
+        url = f"wss://localhost:{server.port}/ws"
+        with tw.connect(url, EchoClient(), ssl=client_ssl) as client:
+            _connected(client)
+            spy = ReadSpy(client)
+            spy.arm()
+            sender = threading.Timer(0.1, client.send, [Push(count=2_000)])
+            sender.start()
+            assert _notes(client, 2_000) == list(range(2_000))
+            sender.join()
+            threads = list(spy.threads)
+            assert client.request(Say(text="still fine"), timeout=5) == "still fine"
+    assert threads
+    assert set(threads) == {threading.current_thread()}
