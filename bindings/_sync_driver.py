@@ -14,9 +14,10 @@ and flushes the writes.  Read by the I/O thread, every read went to the consumer
 two thread switches and the GIL, and the next read's events were made while the
 consumer still held the last one's (busying the garbage collector): on
 ``benchmarks/bench_e2e.py`` (one connection, the Deribit book stream) the sync binding
-ran at 0.5x the asyncio binding's rate with 256 KiB reads and 0.66-0.76x with 64 KiB
-reads (``CLIENT_READ_SIZE``); it now runs at 1.1-1.25x (rate and CPU per message;
-medians of 7-9 interleaved runs of 100,000 messages on a busy machine).
+ran at 0.36-0.51x the asyncio binding's rate with 256 KiB reads and 0.66-0.76x with
+64 KiB reads (``CLIENT_READ_SIZE``); it now runs at 0.85-1.25x (medians of 5-9
+interleaved runs of 100,000 messages on a busy two-core machine, the spread being the
+machine's), and at 0.99x by instruction count (``valgrind --tool=callgrind``).
 
 When the consumer goes away (it stops iterating, or takes long over its events), the
 I/O thread takes the socket back: while the consumer leads and is not polling, it looks
