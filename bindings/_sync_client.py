@@ -73,6 +73,7 @@ class _Base:
             waiter = _SlotWaiter(cond)
             self._core.register(request_id, waiter)
             self._reactor.step(now)
+            self._reactor.unlead_idle()  # the answer is read now, not a lease later
             end = None if timeout is None else now + timeout
             while waiter.event is None:
                 remaining = None if end is None else end - time.monotonic()
@@ -135,31 +136,38 @@ class Client(_Base):
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Yield events as they come; stop when the client is closed (and drained) or
-        when none arrived for ``timeout`` seconds."""
-        core, cond, taken = self._core, self._cond, self.taken
-        while True:
-            if taken:
-                yield taken.popleft()
-                continue
-            with cond:
-                end = None if timeout is None else time.monotonic() + timeout
-                while True:
-                    now = time.monotonic()
-                    event = core.pop(now)
-                    if event is not None:
-                        taken.append(event)
-                        while len(taken) < EVENT_BATCH:
-                            more = core.pop(now)
-                            if more is None:
-                                break
-                            taken.append(more)
-                        break
-                    if core.drained:
-                        return
-                    remaining = None if end is None else end - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        return
-                    cond.wait(remaining)
+        when none arrived for ``timeout`` seconds.
+
+        While it waits, this thread reads the socket itself (see ``_sync_driver``)."""
+        core, cond, taken, reactor = self._core, self._cond, self.taken, self._reactor
+        try:
+            while True:
+                if taken:
+                    yield taken.popleft()
+                    continue
+                with cond:
+                    reactor.lead_seen += 1
+                    end = None if timeout is None else time.monotonic() + timeout
+                    while True:
+                        now = time.monotonic()
+                        event = core.pop(now)
+                        if event is not None:
+                            taken.append(event)
+                            while len(taken) < EVENT_BATCH:
+                                more = core.pop(now)
+                                if more is None:
+                                    break
+                                taken.append(more)
+                            break
+                        if core.drained:
+                            return
+                        remaining = None if end is None else end - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            return
+                        if not reactor.lead(remaining):
+                            cond.wait(remaining)
+        finally:
+            reactor.unlead()
 
     def close(self, code: int = 1000, reason: str = "") -> None:
         """Close handshake, then TCP; no reconnect; joins the I/O thread."""

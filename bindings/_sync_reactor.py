@@ -24,11 +24,21 @@ from tradewire.protocol import Event
 from ._common import CLOSE_GRACE, ServerConnection
 from ._tlspipe import TLSPipe
 
-__all__ = ["READ_SIZE", "_R", "_W", "_Conn", "_Reactor", "_SlotWaiter"]
+__all__ = ["CLIENT_READ_SIZE", "READ_SIZE", "_R", "_W", "_Conn", "_Reactor", "_SlotWaiter"]
 
 logger = logging.getLogger("tradewire.bindings")
 
 READ_SIZE = 262144
+"""Bytes asked of a server connection's socket per read."""
+CLIENT_READ_SIZE = 65536
+"""Bytes asked of a client connection's socket per read, as the async bindings read.
+
+A client hands each read to its one session whole, and the events of a read all live
+until the consumer takes them: the ~260 book changes of a 256 KiB read of the Deribit
+book stream outgrow CPython's tuple free list (their level tuples), and the fresh tuples
+fill the garbage collector's youngest generation (``benchmarks/bench_e2e.py``, one
+connection: ~3000 collections and 11-15 full ones per 100,000 messages, 20-30% of the
+run, at 256 KiB; a third of that at 64 KiB)."""
 _R, _W = selectors.EVENT_READ, selectors.EVENT_WRITE
 
 
@@ -46,6 +56,7 @@ class _Conn:
         self.connecting = False  # client: the TCP connect is in progress
         self.ready = tls is None  # TCP up and TLS (if any) handshaken
         self.broken = False
+        self.read_size = READ_SIZE
         # server side
         self.conn: ServerConnection | None = None
         self.deadline: float | None = None
@@ -54,7 +65,7 @@ class _Conn:
     def receive(self) -> tuple[bytes, bool] | None:
         """(plaintext, end of file), or ``None`` when nothing came.  May raise SSLError."""
         try:
-            data = self.sock.recv(READ_SIZE)
+            data = self.sock.recv(self.read_size)
         except (BlockingIOError, InterruptedError):
             return None
         except OSError:

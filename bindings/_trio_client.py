@@ -58,7 +58,9 @@ class Client:
         assert isinstance(stack, WebSocketClientStack)
         self.stack: WebSocketClientStack = stack
         self._ready = trio.Event()
+        self._waiting = False
         self._core.wake = self._wake
+        driver.consumer_waiting = self._consumer_waiting
 
     @property
     def queued(self) -> int:
@@ -72,8 +74,12 @@ class Client:
     def _wake(self) -> None:
         self._ready.set()
 
+    def _consumer_waiting(self) -> bool:
+        return self._waiting
+
     async def send(self, command: Command) -> RequestId | None:
         """Send ``command``; returns its request id (its answer arrives as an event)."""
+        self._driver.settle()
         now = trio.current_time()
         request_id = self._session.send(command, now)
         self._driver.step(now)
@@ -89,6 +95,7 @@ class Client:
 
         The machine's own deadline always applies; ``timeout`` is an extra bound.
         """
+        self._driver.settle()
         now = trio.current_time()
         request_id = self._session.request_id_for(command, now)
         waiter = _EventWaiter()
@@ -122,10 +129,16 @@ class Client:
             event = core.pop(trio.current_time())
             if event is not None:
                 return event
+            if self._driver.settle():  # a read kept for this task (see _trio_driver)
+                continue
             if core.drained:
                 raise StopAsyncIteration
             self._ready = trio.Event()
-            await self._ready.wait()
+            self._waiting = True
+            try:
+                await self._ready.wait()
+            finally:
+                self._waiting = False
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close handshake, then TCP; no reconnect.  Bounded by the stack's close_timeout."""

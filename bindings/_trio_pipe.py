@@ -2,8 +2,9 @@
 
 :class:`_Pipe` feeds each ``receive_some`` (one batch, up to 64 KiB) to its owner and
 drains the outbound buffer with ``send_all``; a writer blocked by a peer that does not
-read never delays a timer.  :func:`_open` dials TCP then TLS; :class:`_EventWaiter`
-resolves an awaited request.
+read never delays a timer.  A read the owner keeps for a waiting consumer (``on_data``
+returns ``True``) is taken before the next one is read (see ``_trio_driver``).
+:func:`_open` dials TCP then TLS; :class:`_EventWaiter` resolves an awaited request.
 """
 
 from __future__ import annotations
@@ -23,19 +24,28 @@ READ_SIZE = 65536
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
+def _nothing() -> bool:
+    return False
+
+
 class _Pipe:
     """One trio stream: a reader task feeding ``on_data``, a writer draining the outbox."""
 
     def __init__(
         self,
         stream: trio.abc.Stream,
-        on_data: Callable[[_Pipe, bytes], None],
+        on_data: Callable[[_Pipe, bytes], bool],
         on_broken: Callable[[_Pipe], None],
         grace: float = CLOSE_GRACE,
+        *,
+        kept: Callable[[], bool] = _nothing,
+        settle: Callable[[], bool] = _nothing,
     ) -> None:
         self.stream = stream
         self._on_data = on_data
         self._on_broken = on_broken
+        self._kept = kept
+        self._settle = settle
         self.grace = grace
         self.outbox: list[bytes] = []
         self.out_size = 0
@@ -120,9 +130,22 @@ class _Pipe:
                 data = bytes(await self.stream.receive_some(READ_SIZE))
             except _STREAM_ERRORS:
                 data = b""
-            self._on_data(self, data)
+            if self._on_data(self, data):
+                await self._hand_over()
             if not data:
                 return
+
+    async def _hand_over(self) -> None:
+        """The owner kept the read for the consumer it woke: let the consumer take it in
+        its own task, before this task reads again.  The woken consumer runs in the
+        run's next batch; this task waits two batches (trio shuffles the order within
+        one) and then hands the read over itself if nobody did (the consumer was
+        cancelled, or is busy elsewhere), so a read is never kept longer than that."""
+        for _ in range(2):
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            if not self._kept():
+                return
+        self._settle()
 
 
 class _EventWaiter:
