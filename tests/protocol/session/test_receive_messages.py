@@ -301,6 +301,46 @@ def test_deribit_takes_a_run_of_chained_changes_in_one_codec_call() -> None:
     ]
 
 
+class _Counted(list):  # type: ignore[type-arg]
+    """A read that counts the messages looked up in it."""
+
+    looked = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        self.looked += 1
+        return super().__getitem__(index)
+
+
+def test_deribit_take_decodes_nothing_for_a_kept_book_and_each_run_once() -> None:
+    """With the book kept, ``take`` reads the channel from the first message's bytes and
+    leaves the read alone (no other message looked at, no decode: the handler applies
+    each change); without, it looks at the run of the first message's channel and the
+    message after it, not the rest of the read, so a read that switches channels is not
+    decoded again at each switch."""
+    kept = _deribit()
+    sim = BookSim()
+    read = _Counted([sim.snapshot(), *sim.changes(6)])
+    assert kept._take(read, 0, 7) == 0
+    assert kept._take(read, 1, 7) == 1
+    assert read.looked == 2
+    assert kept.receive_messages(read, NOW) == 7
+    assert kept.book(BOOK).depth("bid") > 0
+    unkept = _deribit_unkept()
+    btc, eth = BookSim(), BookSim(seed=9)
+    snapshots = [btc.snapshot(), eth.snapshot().replace(b"BTC", b"ETH")]
+    assert unkept.receive_messages(snapshots, NOW) == 2
+    assert len(unkept.events()) == 2
+    b, e = btc.changes(3), [m.replace(b"BTC", b"ETH") for m in eth.changes(3)]
+    read = _Counted([b[0], b[1], e[0], e[1], b[2], e[2]])
+    assert unkept._take(read, 0, 6) == 2  # the BTC run; ETH's first change stops it
+    assert read.looked == 3
+    assert unkept._take(read, 2, 6) == 4
+    assert read.looked == 6
+    assert [event.data.change_id for event in unkept.events()] == [
+        msgspec.json.decode(m)["params"]["data"]["change_id"] for m in read[:4]
+    ]
+
+
 def test_rails_takes_a_run_of_trusted_deltas_in_one_codec_call() -> None:
     """Rails' codec ``take`` queues a run of deltas of a trusted, unkept book in one
     call; the first trade stops the run and goes through the decoded read."""
