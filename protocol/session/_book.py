@@ -31,27 +31,38 @@ no delta is applied across it).  ``sequence`` (e.g. Deribit's ``change_id``) and
 are carried for the owner and never read; a snapshot clears ``stale``, since a snapshot
 is what ends a resync.
 
-Layout, for ~20-level changes near the top of books of hundreds to hundreds of thousands
-of levels: per side a dict price -> size and the rank keys (the price for bids, minus the
-price for asks) in ascending order, split into chunks of at most ``2 * _load`` keys with
-each chunk's last key in ``maxes``, so both sides keep their best level at the *end*, an
-insert near the top touches only the last chunk, and an insert anywhere costs a bisect of
-``maxes`` and a move of one chunk (the "sorted list of lists" of ``sortedcontainers``).
-A change to an existing level is one dict store.  A deleted level stays as a tombstone
-(size ``0``): Deribit deletes and re-creates the same prices near the top all the time,
-and reviving a tombstone is one dict store.  Tombstones are trimmed off the top after
-every batch, so the last key is always the best live level, and a side is compacted when
-its tombstones outnumber its live levels (amortised O(1) per delete; a side holds at
-most about twice ``max_levels`` entries).
+Layout, for ~20-level changes of books of hundreds to hundreds of thousands of levels:
+per side a dict price -> size and the prices in ascending order, split into chunks of at
+most ``2 * _load`` prices with each chunk's last price in ``maxes`` (the "sorted list of
+lists" of ``sortedcontainers``): the best bid is the last price of the last chunk, the
+best ask the first price of the first chunk, so neither side stores a second object per
+price.  An insert costs a bisect of ``maxes`` and a move of one chunk.  A deleted level
+stays as a tombstone (size ``0``): Deribit deletes and re-creates the same prices near the
+top all the time, and reviving a tombstone is one dict store.  Tombstones are trimmed off
+the top after every batch that removed a level, so the best price is always live, and a
+side is compacted when its tombstones outnumber its live levels (amortised O(1) per
+delete; a side holds at most about twice ``max_levels`` entries, four times its live
+levels while the count is a bound).
 
+A delta level costs one dict store on the fast path (:meth:`OrderBook._fast`): the level
+is stored without asking the dict what it held, and the prices new to the side are found
+after the batch as the dict's last ``len`` growth keys (a dict keeps insertion order), so
+a change of a live level costs little more than a plain ``dict`` update.  The price that
+cost: the count of tombstones (``_Side.dead``) is only an upper bound after such a batch
+(a store cannot tell a revived tombstone from a change), recounted when it must be exact
+(:meth:`OrderBook.depth`, compaction, the ``max_levels`` check).  The fast path takes the
+usual levels only (a set with a positive finite size, a ``delete`` with amount ``0``,
+finite prices, a batch that cannot reach ``max_levels``); at the first other level it
+hands the batch to the exact loop (:meth:`OrderBook._exact`), which checks level by
+level as it always did and names the first bad level.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left, insort
-from collections.abc import Iterable, Sequence
-from operator import neg
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, islice
 from typing import Any, ClassVar, Literal
 
 from .._errors import LocalProtocolError, RemoteProtocolError
@@ -66,104 +77,175 @@ _NEG_INF = -math.inf
 _ACTIONS = frozenset(("new", "change", "delete"))
 _isfinite = math.isfinite
 _SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to a list
+_DONE: Any = object()  # the fast loop's "no level left in doubt"
 
 
 class _Side:
-    """One side: ``sizes`` (live levels and tombstones) and the rank keys, ascending, in
-    chunks (``chunks``, each at most ``2 * load`` keys; ``maxes`` holds each chunk's last
-    key), so an insert anywhere moves at most one chunk's worth of memory."""
+    """One side: ``sizes`` (live levels and tombstones) and every price of ``sizes``,
+    ascending, in ``chunks`` of at most ``2 * load`` (``maxes`` holds each chunk's last
+    price), so an insert anywhere moves at most one chunk's worth of memory.  ``dead`` is
+    the number of tombstones, or an upper bound of it when ``exact`` is false (after a fast
+    batch, module docstring).  Subclasses say where the best price is."""
 
-    __slots__ = ("chunks", "dead", "load", "maxes", "name", "sign", "sizes")
+    __slots__ = ("chunks", "dead", "end", "exact", "load", "maxes", "name", "sizes")
 
-    def __init__(self, name: str, sign: int, load: int) -> None:
+    end: int  # the best price is ``chunks[end][end]``
+
+    def __init__(self, name: str, load: int) -> None:
         self.name = name
-        self.sign = sign  # rank key = price * sign
         self.load = load
         self.sizes: dict[float, float] = {}
         self.chunks: list[list[float]] = []
         self.maxes: list[float] = []
-        self.dead = 0  # tombstones: entries of ``sizes`` with size 0
+        self.dead = 0
+        self.exact = True
 
     def reset(self, sizes: dict[Any, Any], keys: list[Any]) -> None:
-        """Take a checked side whole: ``sizes`` (live only) and its sorted rank keys."""
+        """Take a checked side whole: ``sizes`` (live only) and its prices, ascending
+        (``keys`` is kept, not copied, when it fits one chunk)."""
         load = self.load
         self.sizes = sizes
-        self.chunks = chunks = [keys[i : i + load] for i in range(0, len(keys), load)]
+        if len(keys) <= load:
+            self.chunks = chunks = [keys] if keys else []
+        else:
+            chunks = self.chunks = [keys[i : i + load] for i in range(0, len(keys), load)]
         self.maxes = [chunk[-1] for chunk in chunks]
         self.dead = 0
+        self.exact = True
 
-    def insert(self, key: float) -> None:
-        """Add a rank key that is not there (a new live level)."""
+    def insert(self, price: float) -> None:
+        """Add a price that is not there (a new live level)."""
         maxes = self.maxes
         if not maxes:
-            self.chunks.append([key])
-            maxes.append(key)
+            self.chunks.append([price])
+            maxes.append(price)
             return
-        i = bisect_left(maxes, key)
-        if i == len(maxes):  # past every key: the new best; the last chunk takes it
+        i = bisect_left(maxes, price)
+        if i == len(maxes):  # past every price: the last chunk takes it
             i -= 1
             chunk = self.chunks[i]
-            chunk.append(key)
-            maxes[i] = key
+            chunk.append(price)
+            maxes[i] = price
         else:
             chunk = self.chunks[i]
-            insort(chunk, key)
+            insort(chunk, price)
         if len(chunk) > 2 * self.load:
             half = len(chunk) >> 1
             self.chunks.insert(i + 1, chunk[half:])
             del chunk[half:]
             maxes.insert(i, chunk[-1])
 
+    def absorb(self, added: int) -> None:
+        """Key the ``added`` prices a fast batch appended to ``sizes`` (its last keys): a
+        new level is inserted, a removal of an absent price (stored as ``0``) undone."""
+        sizes = self.sizes
+        for price in list(islice(reversed(sizes), added)):
+            if sizes[price]:
+                self.insert(price)
+            else:
+                del sizes[price]
+
+    def exact_dead(self) -> int:
+        """The number of tombstones, counted when ``dead`` is only a bound (O(n), once)."""
+        if not self.exact:
+            sizes = self.sizes
+            self.dead = len(sizes) - len(list(filter(None, sizes.values())))
+            self.exact = True
+        return self.dead
+
     def count(self) -> int:
         return sum(map(len, self.chunks))
 
-    def best(self) -> float | None:
-        chunks = self.chunks
-        return chunks[-1][-1] if chunks else None
+    def settle(self, compact_min: int) -> None:
+        """After a removal: trim tombstones off the top, and compact when they outnumber the
+        live levels.  A bound (``exact`` false) is recounted only past three quarters of
+        ``sizes``, so a count that stays just under half is not recounted every batch:
+        the bound must grow by a quarter of ``sizes`` between two recounts."""
+        self.trim()
+        dead, sizes = self.dead, self.sizes
+        if dead > compact_min and 2 * dead > len(sizes):
+            if not self.exact and 4 * dead <= 3 * len(sizes):
+                return
+            dead = self.exact_dead()
+            if dead > compact_min and 2 * dead > len(sizes):
+                live = {p: v for p, v in sizes.items() if v}
+                self.reset(live, [p for chunk in self.chunks for p in chunk if p in live])
+
+    def trim(self) -> None:
+        """Drop the tombstones at the best end, so the best price is live."""
+        raise NotImplementedError
+
+    def best_first(self) -> Iterator[Any]:
+        """Every price of the side (tombstones too), best first."""
+        raise NotImplementedError
 
     def top(self, n: int) -> list[Level]:
         """The best ``n`` live levels, best first; stops as soon as it has them."""
         levels: list[Level] = []
         if n > 0:
-            sizes, sign = self.sizes, self.sign
-            for chunk in reversed(self.chunks):
-                for k in reversed(chunk):
-                    if v := sizes[p := k * sign]:
-                        levels.append((p, v))
-                        if len(levels) == n:
-                            return levels
+            sizes = self.sizes
+            for p in self.best_first():
+                if v := sizes[p]:
+                    levels.append((p, v))
+                    if len(levels) == n:
+                        break
         return levels
 
     def levels(self) -> list[Level]:
         """Every live level, best first."""
-        sizes, sign = self.sizes, self.sign
-        return [
-            (p, v)
-            for chunk in reversed(self.chunks)
-            for k in reversed(chunk)
-            if (v := sizes[p := k * sign])
-        ]
+        sizes = self.sizes
+        return [(p, v) for p in self.best_first() if (v := sizes[p])]
 
-    def settle(self, dead: int, compact_min: int) -> None:
-        """Trim tombstones off the top; compact when they outnumber the live levels."""
-        if dead:
-            chunks, sizes, sign = self.chunks, self.sizes, self.sign
-            while chunks:
-                chunk = chunks[-1]
-                while chunk and not sizes[chunk[-1] * sign]:
-                    del sizes[chunk.pop() * sign]
-                    dead -= 1
-                if chunk:
-                    self.maxes[-1] = chunk[-1]
-                    break
-                chunks.pop()
-                self.maxes.pop()
-            if dead > compact_min and 2 * dead > len(sizes):
-                live = {p: v for p, v in sizes.items() if v}
-                keys = [k for chunk in chunks for k in chunk if k * sign in live]
-                self.reset(live, keys)
+
+class _Bids(_Side):
+    """Bids: the best (highest) price is the last of the last chunk."""
+
+    __slots__ = ()
+    end = -1
+
+    def trim(self) -> None:
+        chunks, sizes = self.chunks, self.sizes
+        while chunks:
+            chunk = chunks[-1]
+            while chunk and not sizes[chunk[-1]]:
+                del sizes[chunk.pop()]
+                self.dead -= 1
+            if chunk:
+                self.maxes[-1] = chunk[-1]
                 return
-        self.dead = dead
+            chunks.pop()
+            self.maxes.pop()
+
+    def best_first(self) -> Iterator[Any]:
+        return chain.from_iterable(map(reversed, reversed(self.chunks)))
+
+
+class _Asks(_Side):
+    """Asks: the best (lowest) price is the first of the first chunk."""
+
+    __slots__ = ()
+    end = 0
+
+    def trim(self) -> None:
+        chunks, sizes = self.chunks, self.sizes
+        while chunks:
+            chunk = chunks[0]
+            gone = 0
+            for p in chunk:
+                if sizes[p]:
+                    break
+                del sizes[p]
+                gone += 1
+            if gone:
+                del chunk[:gone]
+                self.dead -= gone
+            if chunk:  # its last price, ``maxes[0]``, is still there
+                return
+            del chunks[0]
+            del self.maxes[0]
+
+    def best_first(self) -> Iterator[Any]:
+        return chain.from_iterable(self.chunks)
 
 
 class OrderBook:
@@ -179,7 +261,7 @@ class OrderBook:
     __slots__ = ("_ask", "_bid", "_sides", "max_levels", "sequence", "stale")
 
     _compact_min: ClassVar[int] = 32  # tombstones tolerated per side before compaction
-    _load: ClassVar[int] = 512  # keys per chunk (a chunk splits past twice this)
+    _load: ClassVar[int] = 512  # prices per chunk (a chunk splits past twice this)
 
     def __init__(self, *, max_levels: int = 100_000) -> None:
         if not _is_int(max_levels) or max_levels < 1:
@@ -189,8 +271,8 @@ class OrderBook:
         self.max_levels = max_levels
         self.sequence: int | None = None
         self.stale = False
-        self._bid = _Side("bid", 1, self._load)
-        self._ask = _Side("ask", -1, self._load)
+        self._bid: _Side = _Bids("bid", self._load)
+        self._ask: _Side = _Asks("ask", self._load)
         self._sides = {"bid": self._bid, "ask": self._ask}
 
     # -- updates from the peer ---------------------------------------------------------
@@ -214,39 +296,7 @@ class OrderBook:
 
         Removing an absent level is a no-op, so replaying deltas is idempotent.
         """
-        try:
-            s = self._sides[side]
-        except (KeyError, TypeError):
-            raise _bad_side(side) from None
-        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
-        sizes, dead = s.sizes, s.dead
-        get = sizes.get
-        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
-        try:
-            for price, size in batch:
-                if 0.0 < size < _INF:  # a level to set
-                    old = get(price)
-                    if not old:
-                        if old is None:  # a new price: the only kind not yet known finite
-                            if not _NEG_INF < price < _INF:
-                                raise ValueError
-                            s.insert(price * s.sign)
-                        else:
-                            dead -= 1
-                    sizes[price] = size
-                elif size == 0:  # a level to remove
-                    if get(price):
-                        sizes[price] = 0
-                        dead += 1
-                        zeroed = True
-                    elif not _NEG_INF < price < _INF:
-                        raise ValueError
-                else:
-                    raise ValueError
-        except (TypeError, ValueError, ArithmeticError):
-            s.settle(dead, self._compact_min)
-            raise self._refused(s, batch, 2) from None
-        self._finish(s, dead, zeroed)
+        self._fast(side, levels, 2)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -256,41 +306,7 @@ class OrderBook:
         amount of ``0``, removes it, and removing an absent level is a no-op.  The amount
         of a ``delete`` is checked like any other but otherwise ignored.
         """
-        try:
-            s = self._sides[side]
-        except (KeyError, TypeError):
-            raise _bad_side(side) from None
-        batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
-        sizes, dead = s.sizes, s.dead
-        get = sizes.get
-        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
-        try:
-            for action, price, size in batch:
-                if 0.0 < size < _INF and action in {"change", "new"}:
-                    old = get(price)
-                    if not old:
-                        if old is None:  # a new price: the only kind not yet known finite
-                            if not _NEG_INF < price < _INF:
-                                raise ValueError
-                            s.insert(price * s.sign)
-                        else:
-                            dead -= 1
-                    sizes[price] = size
-                elif (action == "delete" and 0.0 <= size < _INF) or (
-                    size == 0 and action in _ACTIONS
-                ):  # a level to remove
-                    if get(price):
-                        sizes[price] = 0
-                        dead += 1
-                        zeroed = True
-                    elif not _NEG_INF < price < _INF:
-                        raise ValueError
-                else:
-                    raise ValueError
-        except (TypeError, ValueError, ArithmeticError):
-            s.settle(dead, self._compact_min)
-            raise self._refused(s, batch, 3) from None
-        self._finish(s, dead, zeroed)
+        self._fast(side, actions, 3)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
@@ -312,7 +328,7 @@ class OrderBook:
         chunks = self._ask.chunks
         if not chunks:
             return None
-        price = -chunks[-1][-1]
+        price = chunks[0][0]
         return (price, self._ask.sizes[price])
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
@@ -330,12 +346,13 @@ class OrderBook:
         return self._ask.levels()
 
     def depth(self, side: Side) -> int:
-        """The number of levels on ``side``."""
+        """The number of levels on ``side`` (O(n) once after a batch that may have revived
+        a tombstone, O(1) after that: module docstring)."""
         try:
             s = self._sides[side]
         except (KeyError, TypeError):
             raise _bad_side(side) from None
-        return len(s.sizes) - s.dead
+        return len(s.sizes) - s.exact_dead()
 
     def is_crossed(self) -> bool:
         """Both sides are non-empty and the best bid is at or above the best ask.
@@ -344,7 +361,7 @@ class OrderBook:
         either way the local copy is wrong.
         """
         bids, asks = self._bid.chunks, self._ask.chunks
-        return bool(bids and asks) and bids[-1][-1] >= -asks[-1][-1]
+        return bool(bids and asks) and bids[-1][-1] >= asks[0][0]
 
     def __repr__(self) -> str:
         return (
@@ -355,13 +372,135 @@ class OrderBook:
 
     # -- internals -----------------------------------------------------------------------
 
+    def _fast(self, side: Side, levels: Iterable[Sequence[Any]], width: int) -> None:
+        """A delta batch: one dict store per usual level, else the exact loop.
+
+        The checks here only ever accept a level the exact loop accepts, and apply it the
+        same way; anything else (a zero amount of ``new``/``change``, a ``delete`` with an
+        amount, a bad level, an error) stops the fast loop at that level, the prices it
+        appended are keyed, and the exact loop takes the batch again from its first level:
+        each level sets an absolute total (or removes), so applying the levels already
+        applied once more leaves them as they are, and the exact loop stops at the first
+        bad level and names it, as it always did.
+        """
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        sizes = s.sizes
+        before = len(sizes)
+        if before + len(batch) > self.max_levels:  # a batch that could overfill: exact
+            return self._exact(s, batch, batch, width)
+        removed = 0
+        whole = False
+        try:
+            if width == 3:
+                # ``==`` twice, not ``in`` a set: a specialised str compare in 3.11, cheaper
+                for action, price, size in batch:
+                    if (
+                        size > 0.0
+                        and size < _INF
+                        and price > _NEG_INF
+                        and price < _INF
+                        and (action == "change" or action == "new")  # noqa: PLR1714
+                    ):
+                        sizes[price] = size
+                    elif size == 0.0 and action == "delete" and price > _NEG_INF and price < _INF:
+                        sizes[price] = 0
+                        removed += 1
+                    else:
+                        break
+                else:
+                    whole = True
+            else:
+                for price, size in batch:
+                    if size > 0.0 and size < _INF and price > _NEG_INF and price < _INF:
+                        sizes[price] = size
+                    elif size == 0.0 and price > _NEG_INF and price < _INF:
+                        sizes[price] = 0
+                        removed += 1
+                    else:
+                        break
+                else:
+                    whole = True
+        except (TypeError, ValueError, ArithmeticError):
+            pass  # a level in doubt: the exact loop decides
+        added = len(sizes) - before
+        if added:
+            s.absorb(added)
+        dead = s.dead = s.dead + removed
+        if dead:
+            s.exact = False  # a store may have revived a tombstone, a removal hit one
+        if removed:
+            chunks, end = s.chunks, s.end
+            if (chunks and not sizes[chunks[end][end]]) or (
+                dead > self._compact_min and 2 * dead > len(sizes)
+            ):  # a tombstone on top, or maybe too many: what settle does, only when needed
+                s.settle(self._compact_min)
+        if not whole:  # replayed whole: every level sets a total, so the applied ones again
+            self._exact(s, batch, batch, width)  # leave the book as it is
+
+    def _exact(self, s: _Side, levels: Iterable[Any], batch: Sequence[Any], width: int) -> None:
+        """The exact loop: the old level-by-level check and apply (``get`` then store)."""
+        sizes = s.sizes
+        get = sizes.get
+        dead = 0  # the change of the tombstone count
+        zeroed = False  # only a removal can leave a tombstone on top or call for compaction
+        try:
+            for level in levels:
+                if width == 3:
+                    action, price, size = level
+                    is_set = 0.0 < size < _INF and action in {"change", "new"}
+                    is_removal = not is_set and (
+                        (action == "delete" and 0.0 <= size < _INF)
+                        or (size == 0 and action in _ACTIONS)
+                    )
+                else:
+                    price, size = level
+                    is_set = 0.0 < size < _INF
+                    is_removal = not is_set and size == 0
+                if is_set:
+                    old = get(price)
+                    if not old:
+                        if old is None:  # a new price: the only kind not yet known finite
+                            if not _NEG_INF < price < _INF:
+                                raise ValueError
+                            s.insert(price)
+                        else:
+                            dead -= 1
+                    sizes[price] = size
+                elif is_removal:
+                    if get(price):
+                        sizes[price] = 0
+                        dead += 1
+                        zeroed = True
+                    elif not _NEG_INF < price < _INF:
+                        raise ValueError
+                else:
+                    raise ValueError
+        except (TypeError, ValueError, ArithmeticError):
+            self._finish(s, dead, zeroed)
+            raise self._refused(s, batch, width) from None
+        self._finish(s, dead, zeroed)
+        if len(sizes) > self.max_levels and len(sizes) - s.exact_dead() > self.max_levels:
+            raise self._overfull(s)
+
+    def _finish(self, s: _Side, dead: int, zeroed: bool) -> None:
+        """After the exact loop: the tombstone count moved by ``dead``, the top trimmed
+        when a level was removed (only a removal can leave a tombstone on top)."""
+        s.dead += dead
+        if zeroed:
+            s.settle(self._compact_min)
+
     def _build(self, s: _Side, levels: Iterable[Sequence[Any]]) -> tuple[dict[Any, Any], list[Any]]:
-        """Check one snapshot side and return its ``(sizes, keys)``; ``s`` is not touched."""
+        """Check one snapshot side and return its ``(sizes, prices ascending)``; ``s`` is
+        not touched."""
         batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
         width = 3 if batch and _len(batch[0]) == 3 else 2
-        sizes = _whole(batch, width)
-        if sizes is None:  # in doubt: level by level, to name the first bad level
-            sizes = {}
+        built = _whole(batch, width)
+        if built is None:  # in doubt: level by level, to name the first bad level
+            sizes: dict[Any, Any] = {}
             try:
                 if width == 2:
                     for price, size in batch:
@@ -379,10 +518,12 @@ class OrderBook:
                 raise _invalid(s, batch, width) from exc
             if not all(sizes.values()):
                 sizes = {p: v for p, v in sizes.items() if v}
-        if len(sizes) > self.max_levels:
-            raise _too_deep(s, len(sizes), self.max_levels)
-        keys = sorted(sizes) if s.sign > 0 else sorted(map(neg, sizes))
-        return sizes, keys
+            if len(sizes) > self.max_levels:
+                raise _too_deep(s, len(sizes), self.max_levels)
+            return sizes, sorted(sizes)
+        if len(built[0]) > self.max_levels:
+            raise _too_deep(s, len(built[0]), self.max_levels)
+        return built
 
     def _refused(self, s: _Side, batch: Sequence[Any], width: int) -> RemoteProtocolError:
         """A bad level stopped the batch part-way: the book is stale (module docstring)."""
@@ -390,21 +531,10 @@ class OrderBook:
         error = _invalid(s, batch, width)
         return RemoteProtocolError(f"{error}; the book is stale until the next snapshot")
 
-    def _finish(self, s: _Side, dead: int, zeroed: bool) -> None:
-        """After a delta batch: the tombstone count kept, the top trimmed when a level
-        was removed (only a removal can leave a tombstone on top or call for compaction),
-        then the live levels held against ``max_levels``."""
-        if zeroed:
-            s.settle(dead, self._compact_min)
-        else:
-            s.dead = dead
-        if len(s.sizes) - s.dead > self.max_levels:  # after settle: it may trim or compact
-            raise self._overfull(s)
-
     def _overfull(self, s: _Side) -> RemoteProtocolError:
         """A batch left more than ``max_levels`` live levels: the book is stale."""
         self.stale = True
-        levels = len(s.sizes) - s.dead
+        levels = len(s.sizes) - s.exact_dead()
         return RemoteProtocolError(
             f"book {s.name} side holds {levels} levels after the update (limit "
             f"max_levels={self.max_levels}); the book is stale until the next snapshot"
@@ -419,31 +549,41 @@ def _bad_side(side: object) -> LocalProtocolError:
     return LocalProtocolError(f"invalid side: {side!r}; accepted values: 'bid', 'ask'")
 
 
-def _whole(batch: Sequence[Any], width: int) -> dict[Any, Any] | None:
-    """A snapshot side's live ``{price: size}``, checked as a whole, or ``None`` when in doubt.
+def _whole(batch: Sequence[Any], width: int) -> tuple[dict[Any, Any], list[Any]] | None:
+    """A snapshot side's live ``{price: size}`` and its prices ascending, checked as a
+    whole, or ``None`` when in doubt.
 
-    The usual snapshot (distinct prices; triples all ``new`` with a positive amount) is
-    built by one comprehension, or ``dict()`` for pairs, which also checks every level's
-    arity, then checked by C-level passes: ``min`` over the sizes of pairs (the
-    comprehension checks its own), one ``sum`` for a non-finite price or size (any
-    ``nan`` or infinity makes the sum non-finite).  Anything else (a repeated price,
-    which would hide a size from the check; another action; a zero; a bad level;
-    numbers that do not add up, such as ``Decimal`` mixed with ``float``, or huge ones)
-    returns ``None``, and the caller checks level by level, as it always did, and names
-    the first bad level.
+    The usual snapshot (distinct prices; triples all ``new`` with a positive finite
+    amount) is built by one comprehension that checks the actions and amounts, or by
+    ``dict()`` for pairs (which also checks every level's arity, then ``min`` and ``sum``
+    check the sizes), and its prices are sorted and summed once: any ``nan`` or infinity
+    makes the sum non-finite.  Anything else (a repeated price, which would hide a size
+    from the check; another action; a zero; a bad level; numbers that do not add up, such
+    as ``Decimal`` mixed with ``float``, or huge ones) returns ``None``, and the caller
+    checks level by level, as it always did, and names the first bad level.
     """
     try:
         if width == 3:
-            sizes = {price: size for action, price, size in batch if action == "new" and size > 0}
+            sizes = {
+                price: size
+                for action, price, size in batch
+                if action == "new" and size > 0.0 and size < _INF
+            }
+            if len(sizes) != len(batch):
+                return None
+            keys = sorted(sizes)
+            if not _isfinite(sum(keys)):
+                return None
         else:
             sizes = dict(batch)
-            if sizes and not min(sizes.values()) > 0:
+            if len(sizes) != len(batch) or (sizes and not min(sizes.values()) > 0):
                 return None
-        if len(sizes) != len(batch) or not _isfinite(sum(sizes, sum(sizes.values()))):
-            return None
+            keys = sorted(sizes)
+            if not _isfinite(sum(keys, sum(sizes.values()))):
+                return None
     except (TypeError, ValueError, ArithmeticError):
         return None
-    return sizes
+    return sizes, keys
 
 
 def _len(level: Any) -> int:

@@ -591,3 +591,157 @@ def test_snapshots_and_deltas_of_any_numbers_match_a_naive_book(
         len(naive.sides["bid"]),
         len(naive.sides["ask"]),
     )
+
+
+# -- the one-store fast path of a delta batch and its hand-over to the exact loop -----------
+
+
+class ExactCountingBook(OrderBook):
+    """Counts the batches the exact (level by level) loop takes."""
+
+    __slots__ = ("exact_calls",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.exact_calls = 0
+
+    def _exact(self, *args: Any) -> None:
+        self.exact_calls += 1
+        super()._exact(*args)
+
+
+def counting_book() -> tuple[ExactCountingBook, NaiveBook]:
+    book, naive = ExactCountingBook(), NaiveBook(100)
+    start = ("snapshot", None, [[100.0, 1.0], [99.5, 2.0], [99.0, 3.0]], [[101.0, 4.0]])
+    apply_op(book, start)
+    naive.apply(start)
+    return book, naive
+
+
+# a usual batch: a change, a new price, a delete of the best, the same price twice, a
+# delete of an absent price, and a number of every kind the fast checks take
+USUAL: list[Any] = [
+    ("change", 99.5, 5.0),
+    ("new", 98.0, 1),
+    ("delete", 100.0, 0.0),
+    ("new", 97.0, 1.0),
+    ("delete", 97.0, 0),
+    ("new", 97.0, Decimal("2")),
+    ("delete", 50.0, 0.0),
+]
+
+
+@pytest.mark.parametrize("pairs", [False, True])
+def test_a_usual_batch_takes_the_fast_path_and_matches_a_naive_book(pairs: bool) -> None:
+    book, naive = counting_book()
+    if pairs:
+        book.set_levels("bid", [level[1:] for level in USUAL])
+    else:
+        book.apply_actions("bid", USUAL)
+    naive.apply(("actions", "bid", USUAL))
+    assert book.exact_calls == 0
+    assert (book.bids(), book.asks()) == (naive.levels("bid"), naive.levels("ask"))
+    assert book.best_bid() == (99.5, 5.0)
+    assert book.depth("bid") == 4
+    assert 50.0 not in book._bid.sizes  # a removal of an absent price leaves nothing
+    assert book._bid.count() == len(book._bid.sizes)  # every entry keyed once
+
+
+@pytest.mark.parametrize(
+    "doubt",
+    [
+        ("new", 99.0, 0),  # valid, not the fast path's: a zero amount removes
+        ("change", 99.0, 0.0),
+        ("delete", 99.0, 2.0),  # a delete with an amount
+        ("change", 99.0, Decimal("0")),
+    ],
+)
+def test_a_level_the_fast_path_does_not_take_hands_the_batch_to_the_exact_loop(
+    doubt: Any,
+) -> None:
+    book, naive = counting_book()
+    batch = [*USUAL, doubt, ("new", 96.0, 3.0), ("change", 99.5, 6.0)]
+    book.apply_actions("bid", batch)
+    naive.apply(("actions", "bid", batch))
+    assert book.exact_calls == 1
+    assert not book.stale
+    assert (book.bids(), book.asks()) == (naive.levels("bid"), naive.levels("ask"))
+    assert book.depth("bid") == len(naive.sides["bid"])
+    assert book._bid.count() == len(book._bid.sizes)
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (("new", NAN, 1.0), "price is not a finite number"),
+        (("change", -INF, 1.0), "price is not a finite number"),
+        (("delete", INF, 0.0), "price is not a finite number"),
+        (("new", 99.0, INF), "size is negative or not a finite number"),
+        (("new", 99.0, NAN), "size is negative or not a finite number"),
+        (("delete", 99.0, -1.0), "size is negative"),
+        (("insert", 99.0, 1.0), "unknown action 'insert'"),
+        (("new", [99.0], 1.0), "must be numbers"),  # unhashable: the store raises
+        (("new", "99", 1.0), "must be numbers"),  # the compare raises
+        (("new", 99.0), "expected a sequence of 3 items"),  # the unpacking raises
+        (None, "expected a sequence of 3 items"),
+    ],
+)
+def test_a_bad_level_after_fast_levels_is_named_and_only_the_levels_before_it_stay(
+    bad: Any, problem: str
+) -> None:
+    book, naive = counting_book()
+    batch = [*USUAL, bad, ("new", 96.0, 3.0)]
+    with pytest.raises(RemoteProtocolError, match=rf"bid level #{len(USUAL)} .*{problem}.*stale"):
+        book.apply_actions("bid", batch)
+    naive.apply(("bad", "bid", USUAL, None, len(USUAL)))
+    assert book.exact_calls == 1
+    assert book.stale
+    assert (book.bids(), book.asks()) == (naive.levels("bid"), naive.levels("ask"))
+    assert book._bid.count() == len(book._bid.sizes)
+
+
+def test_a_batch_that_could_pass_max_levels_takes_the_exact_loop() -> None:
+    book = ExactCountingBook(max_levels=5)
+    book.apply_snapshot([[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]], [])
+    book.apply_actions("bid", [("new", 4.0, 1.0), ("new", 5.0, 1.0)])  # 3 + 2 <= 5: fast
+    assert book.exact_calls == 0
+    book.apply_actions("bid", [("delete", 5.0, 0.0)])  # 5 entries + 1 > 5: exact
+    assert book.exact_calls == 1
+    book.apply_actions("bid", [("delete", 1.0, 0.0), ("new", 6.0, 1.0)])
+    assert book.depth("bid") == 4
+    with pytest.raises(RemoteProtocolError, match=r"holds 6 levels.*max_levels=5"):
+        book.apply_actions("bid", [("new", 7.0, 1.0), ("new", 8.0, 1.0)])
+    assert book.stale
+
+
+def test_a_tombstone_revived_by_the_fast_path_counts_again() -> None:
+    # the store cannot see a revival: the tombstone count becomes a bound, recounted
+    book = OrderBook()
+    book.apply_snapshot([[float(p), 1.0] for p in range(10)], [])
+    book.apply_actions("bid", [("delete", 3.0, 0.0), ("delete", 5.0, 0.0)])  # below the top
+    assert book.depth("bid") == 8
+    book.apply_actions("bid", [("change", 3.0, 2.0), ("new", 5.0, 4.0)])  # revived
+    assert not book._bid.exact  # white box: a bound until counted
+    assert book.depth("bid") == 10
+    assert (book._bid.exact, book._bid.dead) == (True, 0)
+    assert book.top(10)[0][4:7] == [(5.0, 4.0), (4.0, 1.0), (3.0, 2.0)]
+
+
+def test_a_bound_is_recounted_past_three_quarters_and_an_exact_count_compacts() -> None:
+    book = OrderBook()
+    book.apply_snapshot([[float(p), 1.0] for p in range(200)], [])
+    for _ in range(80):  # 80 deletes and revivals of the same 2 levels: a bound of 160
+        book.apply_actions("bid", [("delete", 10.0, 0.0), ("delete", 11.0, 0.0)])
+        book.apply_actions("bid", [("new", 10.0, 1.0), ("new", 11.0, 1.0)])
+    assert book._bid.dead < 150  # white box: recounted past 150 (3/4 of 200), not compacted
+    assert book._bid.count() == 200
+    assert book.depth("bid") == 200
+    deletes = [("delete", float(p), 0.0) for p in (*range(100, 180), *range(20, 60))]
+    book.apply_actions("bid", deletes)  # 120 tombstones, 80 live levels: a bound of 120
+    assert book._bid.count() == 200  # a bound under 3/4: not recounted yet
+    assert book.depth("bid") == 80  # counted: exact now
+    book.apply_actions("bid", [("delete", 60.0, 0.0)])  # a bound again: 121 < 150
+    assert book._bid.count() == 200
+    book.apply_actions("bid", [("delete", float(p), 0.0) for p in range(61, 96)])
+    assert book._bid.count() == book.depth("bid") == 44  # past 150: counted, compacted
+    assert book.bids()[:3] == [(199.0, 1.0), (198.0, 1.0), (197.0, 1.0)]
