@@ -210,12 +210,11 @@ def test_a_batch_does_what_the_messages_one_by_one_do(venue: str, data: st.DataO
     assert any(kind == "event" for kind, _ in expected)
 
 
-def test_deriv_takes_a_run_of_hot_messages_in_one_codec_call() -> None:
-    """The codec's ``take`` queues a run of one stream's ticks itself; a tick of another
-    subscription with the same start stops the run and is still delivered, routed."""
-    machine = bench_deriv.machine()
+def _spy_on_take(machine: Any) -> list[tuple[int, int, int]]:
+    """Record each call of the machine's codec ``take``: ``(start, stop, where it stopped)``."""
     calls: list[tuple[int, int, int]] = []
     take = machine._take
+    assert take is not None
 
     def spy(messages: Any, start: int, stop: int) -> int:
         taken = take(messages, start, stop)
@@ -223,6 +222,14 @@ def test_deriv_takes_a_run_of_hot_messages_in_one_codec_call() -> None:
         return taken
 
     machine._take = spy
+    return calls
+
+
+def test_deriv_takes_a_run_of_hot_messages_in_one_codec_call() -> None:
+    """The codec's ``take`` queues a run of one stream's ticks itself; a tick of another
+    subscription with the same start stops the run and is still delivered, routed."""
+    machine = bench_deriv.machine()
+    calls = _spy_on_take(machine)
     messages = _deriv_messages()
     assert machine.receive_messages(messages, NOW) == len(messages)
     assert calls[0] == (0, len(messages), 4)  # four hot ticks, then the other stream's
@@ -276,16 +283,7 @@ def test_deribit_takes_a_run_of_chained_changes_in_one_codec_call() -> None:
     book kept); the snapshot before them, and a change that breaks the chain, are the
     book policy's: the gap is reported and the channel resynced, as one by one."""
     machine = _deribit_unkept()
-    calls: list[tuple[int, int, int]] = []
-    take = machine._take
-    assert take is not None
-
-    def spy(messages: Any, start: int, stop: int) -> int:
-        taken = take(messages, start, stop)
-        calls.append((start, stop, taken))
-        return taken
-
-    machine._take = spy
+    calls = _spy_on_take(machine)
     sim = BookSim()
     snapshot = sim.snapshot()
     changes = sim.changes(8)
@@ -345,16 +343,7 @@ def test_rails_takes_a_run_of_trusted_deltas_in_one_codec_call() -> None:
     """Rails' codec ``take`` queues a run of deltas of a trusted, unkept book in one
     call; the first trade stops the run and goes through the decoded read."""
     machine = bench_rails.machine()
-    calls: list[tuple[int, int, int]] = []
-    take = machine._take
-    assert take is not None
-
-    def spy(messages: Any, start: int, stop: int) -> int:
-        taken = take(messages, start, stop)
-        calls.append((start, stop, taken))
-        return taken
-
-    machine._take = spy
+    calls = _spy_on_take(machine)
     messages = [*bench_rails.delta_messages(5), *bench_rails.trade_messages(3)]
     assert machine.receive_messages(messages, NOW) == len(messages)
     assert calls[0] == (0, len(messages), 5)
