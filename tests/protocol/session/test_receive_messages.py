@@ -63,8 +63,9 @@ def _gap(change: bytes) -> bytes:
 
 
 def _deribit_unkept_messages() -> list[bytes]:
-    """Runs of one channel's changes, the other channel's between them, a ticker, a
-    gap (the channel goes stale: later changes leave the shortcut), a second snapshot."""
+    """Runs of one channel's changes, the other channel's between them, a gap inside a
+    run (the channel goes stale: later changes leave the shortcut), a ticker, a second
+    snapshot."""
     btc, eth = BookSim(), BookSim(seed=9)
     b = [btc.snapshot(), *btc.changes(9)]
     e = [m.replace(b"BTC", b"ETH") for m in (eth.snapshot(), *eth.changes(4))]
@@ -73,13 +74,13 @@ def _deribit_unkept_messages() -> list[bytes]:
         *b[1:4],
         e[0],
         e[1],
-        *b[4:6],
+        b[4],
         e[2],
-        *tickers(1),
-        *e[3:5],
-        *b[6:7],
+        *b[5:7],  # a run whose third change breaks the chain
         _gap(b[7]),
         b[8],
+        *tickers(1),
+        *e[3:5],
         btc.snapshot(),
         *btc.changes(2),
     ]
