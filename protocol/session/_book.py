@@ -483,6 +483,7 @@ class OrderBook:
             self._finish(s, dead, zeroed)
             raise self._refused(s, batch, width) from None
         self._finish(s, dead, zeroed)
+        sizes = s.sizes  # a compaction in ``_finish`` replaces the dict
         if len(sizes) > self.max_levels and len(sizes) - s.exact_dead() > self.max_levels:
             raise self._overfull(s)
 

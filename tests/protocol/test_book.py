@@ -745,3 +745,14 @@ def test_a_bound_is_recounted_past_three_quarters_and_an_exact_count_compacts() 
     book.apply_actions("bid", [("delete", float(p), 0.0) for p in range(61, 96)])
     assert book._bid.count() == book.depth("bid") == 44  # past 150: counted, compacted
     assert book.bids()[:3] == [(199.0, 1.0), (198.0, 1.0), (197.0, 1.0)]
+
+
+def test_a_batch_that_compacts_the_side_is_held_against_max_levels_by_what_is_left() -> None:
+    """The exact loop's ``max_levels`` check after a batch that ends in a compaction counts
+    the side that is left, not the dict the compaction replaced (three levels set, two of
+    them removed, one live: within ``max_levels=2``)."""
+    book = CompactingBook(max_levels=2)
+    book.set_levels("ask", [(99.0, 1), (99.5, 1), (100, 1), (99.5, 0), (100, 0)])
+    assert book.asks() == [(99.0, 1)]
+    assert not book.stale
+    assert book.depth("ask") == 1
