@@ -31,14 +31,10 @@ from collections.abc import Callable
 from typing import cast
 
 from ._asyncio_link import _Link
-from ._common import WRITE_HIGH_WATER
+from ._common import WRITE_HIGH_WATER, never
 from ._session import Session
 
 __all__ = ["_Driver"]
-
-
-def _never() -> bool:
-    return False
 
 
 class _Driver:
@@ -61,7 +57,7 @@ class _Driver:
         self._finished = False
         # Reads that came while the consumer was waiting, kept for it (see settle).
         self._unread: list[bytes] = []
-        self.consumer_waiting: Callable[[], bool] = _never
+        self.consumer_waiting: Callable[[], bool] = never
         self.core.pause_reading = self._pause_reading
         self.core.resume_reading = self._resume_reading
 

@@ -52,6 +52,7 @@ __all__ = [
     "format_peer",
     "merge_handshake",
     "parse_http_url",
+    "never",
     "parse_ws_url",
     "tracks_work",
     "with_url_target",
@@ -281,6 +282,12 @@ def with_url_target(
     if endpoint.path in ("", "/") and not endpoint.query:
         return machine
     return _URLTargetMachine(machine, endpoint, prefer_url)
+
+
+def never() -> bool:
+    """A hook's default where the answer is "no" until a client sets its own (is a
+    consumer waiting, is a read kept for it)."""
+    return False
 
 
 def describe(error: BaseException) -> str:

@@ -34,14 +34,11 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from ._common import never
 from ._session import Session
 from ._trio_pipe import _open, _Pipe
 
 __all__ = ["_Driver", "_session_scope"]
-
-
-def _never() -> bool:
-    return False
 
 
 class _Driver:
@@ -60,7 +57,7 @@ class _Driver:
         self.first_ready = trio.Event()
         # A read that came while the consumer was waiting, kept for it (see settle).
         self._unread: list[bytes] = []
-        self.consumer_waiting: Callable[[], bool] = _never
+        self.consumer_waiting: Callable[[], bool] = never
         self.core.pause_reading = self._pause_reading
         self.core.resume_reading = self._resume_reading
 

@@ -15,17 +15,13 @@ import trio
 
 from tradewire.protocol import Event
 
-from ._common import CLOSE_GRACE, WRITE_HIGH_WATER
+from ._common import CLOSE_GRACE, WRITE_HIGH_WATER, never
 from ._session import Session
 
 __all__ = ["READ_SIZE", "_EventWaiter", "_Pipe", "_open"]
 
 READ_SIZE = 65536
 _STREAM_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError)
-
-
-def _nothing() -> bool:
-    return False
 
 
 class _Pipe:
@@ -38,8 +34,8 @@ class _Pipe:
         on_broken: Callable[[_Pipe], None],
         grace: float = CLOSE_GRACE,
         *,
-        kept: Callable[[], bool] = _nothing,
-        settle: Callable[[], bool] = _nothing,
+        kept: Callable[[], bool] = never,
+        settle: Callable[[], bool] = never,
     ) -> None:
         self.stream = stream
         self._on_data = on_data
