@@ -8,6 +8,12 @@ heap is rebuilt from its live entries when it holds more than twice as many entr
 there are connections (plus a small constant), so its size stays bounded by the number
 of connections.
 
+An entry holds the connection through a one-item slot that :meth:`DeadlineHeap.forget`
+empties when the connection ends, never the connection itself: a stale entry may wait
+for its time or the next rebuild (with 4,000 connections open, up to 4,000 entries), and
+a closed connection it held would keep its whole stack (about a hundred objects) alive
+that long, for every full pass of the garbage collector to walk.
+
 A connection is any object with a ``done`` flag; the server says how to read the one
 deadline it currently wants (``current``), so an entry is live while that still equals
 the entry's time.
@@ -38,7 +44,8 @@ class DeadlineHeap(Generic[C]):
     """``push`` a connection's new deadline, ``pop_due`` those that have come."""
 
     def __init__(self, current: Callable[[C], float | None]) -> None:
-        self._entries: list[tuple[float, int, C]] = []
+        self._entries: list[tuple[float, int, list[C | None]]] = []
+        self._slots: dict[C, list[C | None]] = {}  # each armed connection's one slot
         self._seq = itertools.count()  # ties keep their order; connections never compare
         self._current = current
 
@@ -48,11 +55,25 @@ class DeadlineHeap(Generic[C]):
     def push(self, conn: C, deadline: float, connections: int) -> None:
         """``conn`` now wants its timer at ``deadline``; ``connections`` open in all."""
         entries = self._entries
-        heapq.heappush(entries, (deadline, next(self._seq), conn))
+        slot = self._slots.get(conn)
+        if slot is None:
+            slot = self._slots[conn] = [conn]
+        heapq.heappush(entries, (deadline, next(self._seq), slot))
         if len(entries) > 2 * connections + SLACK:  # mostly stale: keep the live ones
             current = self._current
-            entries[:] = [e for e in entries if not e[2].done and current(e[2]) == e[0]]
+            entries[:] = [
+                e
+                for e in entries
+                if (c := e[2][0]) is not None and not c.done and current(c) == e[0]
+            ]
             heapq.heapify(entries)
+
+    def forget(self, conn: C) -> None:
+        """``conn`` has ended: its entries let go of it now (they are dropped when they
+        come due or at the next rebuild)."""
+        slot = self._slots.pop(conn, None)
+        if slot is not None:
+            slot[0] = None
 
     def pop_due(self, now: float) -> list[C]:
         """The connections whose current deadline is at or before ``now``, each once, in
@@ -61,7 +82,9 @@ class DeadlineHeap(Generic[C]):
         entries = self._entries
         due: dict[C, None] = {}
         while entries and entries[0][0] <= now:
-            due[heapq.heappop(entries)[2]] = None
+            conn = heapq.heappop(entries)[2][0]
+            if conn is not None:
+                due[conn] = None
         current = self._current
         live = [
             (at, order, conn)

@@ -6,7 +6,8 @@ buffer, and the ``Link`` / ``ServerLink`` the shared session and hub write throu
 closes (flush, at most ``CLOSE_GRACE`` seconds) and three hooks its subclasses fill in
 (``tick``, ``on_ready``, ``on_stop``), plus two a server uses to find the connections
 that need attention without looking at all of them (``armed``: a connection's deadline
-changed; ``flushed``: its outbound buffer was written to or drained).  ``now`` is
+changed; ``flushed``: its outbound buffer was written to or drained) and one that lets
+it drop what it keeps of a closed connection (``released``).  ``now`` is
 :func:`time.monotonic`.
 """
 
@@ -167,6 +168,7 @@ class _Reactor:
         self.watch(conn, 0)
         self._lingering.pop(conn, None)
         conn.close()
+        self.released(conn)
 
     def linger(self, conn: _Conn, now: float) -> None:
         """Close once the outbound buffer is flushed (at most CLOSE_GRACE seconds)."""
@@ -185,6 +187,9 @@ class _Reactor:
     def flushed(self, conn: _Conn) -> None:
         """``conn.out`` was written to the socket (it may still hold bytes)."""
 
+    def released(self, conn: _Conn) -> None:
+        """``conn`` is closed: nothing of the loop's may keep it alive any longer."""
+
     def tick(self, now: float) -> tuple[bool, float | None]:
         """Fire due timers, update interests; return (keep running, next deadline)."""
         raise NotImplementedError
@@ -195,6 +200,23 @@ class _Reactor:
     def on_stop(self, now: float) -> None:
         raise NotImplementedError
 
+    def _end_lingering(self, now: float) -> None:
+        for conn, until in list(self._lingering.items()):
+            if not conn.out or now >= until:
+                self.discard(conn)
+
+    def _handle(self, ready: list[tuple[selectors.SelectorKey, int]]) -> None:
+        now = time.monotonic()
+        for key, mask in ready:
+            conn = key.data
+            if conn is None:
+                with contextlib.suppress(OSError):
+                    self._wake_r.recv(4096)
+            elif conn in self._lingering:
+                conn.flush()
+            elif conn in self._masks:
+                self.on_ready(conn, mask, now)
+
     # -- the loop -------------------------------------------------------------------------
 
     def _main(self) -> None:
@@ -202,9 +224,7 @@ class _Reactor:
             while True:
                 with self.lock:
                     now = time.monotonic()
-                    for conn, until in list(self._lingering.items()):
-                        if not conn.out or now >= until:
-                            self.discard(conn)
+                    self._end_lingering(now)
                     running, deadline = self.tick(now)
                     if not running and not self._lingering:
                         break
@@ -214,16 +234,10 @@ class _Reactor:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
                 ready = self.selector.select(timeout)
                 with self.lock:
-                    now = time.monotonic()
-                    for key, mask in ready:
-                        conn = key.data
-                        if conn is None:
-                            with contextlib.suppress(OSError):
-                                self._wake_r.recv(4096)
-                        elif conn in self._lingering:
-                            conn.flush()
-                        elif conn in self._masks:
-                            self.on_ready(conn, mask, now)
+                    self._handle(ready)
+                # No connection stays a local of this frame through the next wait: it
+                # would keep one that closed meanwhile alive until the loop wakes again.
+                del ready
         except Exception:
             logger.exception("the I/O thread failed")
         finally:

@@ -128,6 +128,9 @@ class Server(_Reactor):
     def flushed(self, conn: _Conn) -> None:
         self._interest[conn] = None
 
+    def released(self, conn: _Conn) -> None:
+        self._timers.forget(conn)
+
     def on_ready(self, link: _Conn, mask: int, now: float) -> None:
         if link is self._listen:
             self._accept(now)

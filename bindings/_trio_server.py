@@ -275,6 +275,7 @@ class Server:
                     await trio.sleep_forever()  # an end of input the stack has not acted on
         finally:
             hub.lost(link, trio.current_time())
+            self._timers.forget(link)
             await link.close()
 
     # -- timers ---------------------------------------------------------------------------

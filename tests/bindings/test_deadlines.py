@@ -61,3 +61,39 @@ def test_the_heap_stays_bounded_by_the_connections_however_often_they_re_arm() -
         armed(heap, conns[step % 10], 100.0 + step, connections=10)
     assert len(heap) <= 2 * 10 + SLACK + 1
     assert heap.pop_due(100.0 + 10_000) == conns[:]  # the last deadline of each, in order
+
+
+def test_a_forgotten_connection_is_let_go_though_its_entries_stay() -> None:
+    """A closed connection's stale entries wait for their time or a rebuild (up to one
+    per open connection); they must not keep its stack alive that long."""
+    import gc
+    import weakref
+
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    kept = Conn()
+    armed(heap, kept, 5.0, connections=1000)
+    gone = Conn()
+    armed(heap, gone, 1.0, connections=1000)
+    armed(heap, gone, 2.0, connections=1000)
+    ref = weakref.ref(gone)
+    gone.done = True
+    heap.forget(gone)
+    heap.forget(gone)  # twice is harmless
+    del gone
+    gc.collect()
+    assert ref() is None
+    assert len(heap) == 3  # the entries stay until they come due
+    assert heap.pop_due(10.0) == [kept]
+    assert len(heap) == 0
+
+
+def test_a_rebuild_drops_a_forgotten_connections_entries() -> None:
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    gone = Conn()
+    armed(heap, gone, 1.0, connections=1)
+    heap.forget(gone)
+    live = Conn()
+    for step in range(2 + SLACK):
+        armed(heap, live, 2.0 + step, connections=1)
+    assert len(heap) <= 2 + SLACK
+    assert heap.pop_due(1.5) == []

@@ -8,9 +8,12 @@ can say that the idle connections were not visited at all.
 
 from __future__ import annotations
 
+import gc
 import random
 import socket
 import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -335,6 +338,83 @@ def test_an_idle_trio_connection_is_one_task(closing: list[socket.socket]) -> No
                 return trio.lowlevel.current_statistics().tasks_living - before
 
     assert trio.run(main) == IDLE
+
+
+def _freed_once_closed(port: int, made: list[weakref.ref[Any]], count: int) -> int:
+    """``count`` connections talk and close beside ``IDLE`` idle ones; how many of
+    their stacks are still alive 5 s later (collected between looks)."""
+    first = len(made)
+    for _ in range(count):
+        exchange(port)
+    deadline = time.monotonic() + 5
+    while True:
+        gc.collect()
+        alive = sum(ref() is not None for ref in made[first:])
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.02)
+
+
+class Remembered:
+    """A factory that keeps only weak references to the stacks it made."""
+
+    def __init__(self) -> None:
+        self.made: list[weakref.ref[Any]] = []
+
+    def __call__(self, peer: str | None) -> Counted:
+        stack = Counted(Machine(), [0], 0)
+        self.made.append(weakref.ref(stack))
+        return stack
+
+
+def test_a_closed_trio_connection_is_let_go_among_idle_ones(
+    closing: list[socket.socket],
+) -> None:
+    """Its stale timer entries (its stack's 10 s open timeout, armed and then cleared)
+    stay in the server's deadline heap until they come due or the heap is rebuilt, which
+    with many connections open is seconds away: they must not keep the closed stack alive
+    for every full collection to walk."""
+    import trio
+
+    from tradewire.bindings import trio as tw_trio
+
+    factory = Remembered()
+
+    async def main() -> int:
+        with trio.fail_after(30):
+            async with tw_trio.serve(factory) as server:
+                closing.extend(await trio.to_thread.run_sync(idle_sockets, server.port, IDLE))
+                return await trio.to_thread.run_sync(
+                    _freed_once_closed, server.port, factory.made, 5
+                )
+
+    assert trio.run(main) == 0
+
+
+def test_a_closed_asyncio_connection_is_let_go_among_idle_ones(
+    closing: list[socket.socket],
+) -> None:
+    import asyncio
+
+    from tradewire.bindings import asyncio as tw_asyncio
+
+    factory = Remembered()
+
+    async def main() -> int:
+        async with asyncio.timeout(30), tw_asyncio.serve(factory) as server:
+            closing.extend(await asyncio.to_thread(idle_sockets, server.port, IDLE))
+            return await asyncio.to_thread(_freed_once_closed, server.port, factory.made, 5)
+
+    assert asyncio.run(main()) == 0
+
+
+def test_a_closed_sync_connection_is_let_go_among_idle_ones(
+    closing: list[socket.socket],
+) -> None:
+    factory = Remembered()
+    with tw_sync.serve(factory) as server:
+        closing.extend(idle_sockets(server.port, IDLE))
+        assert _freed_once_closed(server.port, factory.made, 5) == 0
 
 
 def test_trio_timers_fire_from_one_task_among_far_ones() -> None:
