@@ -16,7 +16,10 @@ throughout; between phases the load waits until it is answered promptly again.
    (``--concurrency`` dials in flight), each reset as soon as its upgrade is answered,
    so the number open stays at ``--base``; upgrades completed per second.  Then the
    same with ``--idle`` open.  Target: the rate with ``--idle`` open is at least 80% of
-   the rate with ``--base`` open.  Each rate is the median of ``--rounds`` windows of
+   the rate with ``--base`` open.  Beside each rate, the venue's own CPU time per
+   upgrade in the same windows (``/proc``): it says whether the venue's work grew with the
+   idle connections when the rate moved with other work on the machine.  Each rate is
+   the median of ``--rounds`` windows of
    ``--new`` upgrades (1,000, about a second each), long on purpose: a full pass of
    Python's cyclic garbage collector walks every live connection's objects (a few
    hundred ms with 4,000 open), and CPython spaces those passes so that their cost per
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import statistics
 import time
 
@@ -44,19 +48,30 @@ from ._loadgen import BINDINGS, ProbeProcess, Server, abort, churn, open_many, s
 __all__ = ["main"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def accept_rate(
     server: Server, probe: ProbeProcess, start: int, args: argparse.Namespace
-) -> float:
-    """The median of ``--rounds`` rates, each over ``--new`` upgrades."""
+) -> tuple[float, float]:
+    """The median of ``--rounds`` rates, each over ``--new`` upgrades, and the median of
+    the venue's CPU time per upgrade in the same windows (in ms; other work on the
+    machine moves the rate much more than it moves this)."""
     count, rounds = args.new, args.rounds
-    rates = []
+    pid = server.process.pid
+    rates, costs = [], []
     for i in range(rounds):
         await probe.settled()
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), cpu_seconds(pid)
         await churn(server.port, start + i * count, count, args.concurrency)
         rates.append(count / (time.perf_counter() - began))
+        costs.append((cpu_seconds(pid) - cpu) / count * 1000)
     await probe.settled()
-    return statistics.median(rates)
+    return statistics.median(rates), statistics.median(costs)
 
 
 async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float]:
@@ -71,12 +86,16 @@ async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float
         # of this process's garbage collector once open: otherwise its full passes over
         # them slow the dialing, and the rate "with 4,000 open" measures the load.
         gc.freeze()
-        results["rate_base"] = await accept_rate(server, probe, 10_000, args)
+        results["rate_base"], results["cpu_base"] = await accept_rate(
+            server, probe, 10_000, args
+        )
         began = time.perf_counter()
         idle += await open_many(port, args.base, args.idle - args.base)
         results["open_all_s"] = time.perf_counter() - began
         gc.freeze()
-        results["rate_idle"] = await accept_rate(server, probe, 20_000, args)
+        results["rate_idle"], results["cpu_idle"] = await accept_rate(
+            server, probe, 20_000, args
+        )
         before = time.perf_counter()
         await asyncio.sleep(2.0)
         results["probe_before"] = probe.worst_since(before)
@@ -121,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{binding:8s} accept: {r['rate_base']:7.0f}/s with {args.base} open, "
             f"{r['rate_idle']:7.0f}/s with {args.idle} open ({ratio:.2f}x, {mark[0]}); "
             f"opening {args.idle}: {r['open_all_s']:.1f} s\n"
+            f"{'':8s} venue CPU per upgrade: {r['cpu_base']:.2f} ms with {args.base} open, "
+            f"{r['cpu_idle']:.2f} ms with {args.idle} open "
+            f"({r['cpu_idle'] / r['cpu_base']:.2f}x)\n"
             f"{'':8s} get_time worst {r['probe_before'] * 1000:.0f} ms before, "
             f"{'>= ' if r['abort_timed_out'] else ''}{r['abort_worst'] * 1000:.0f} ms "
             f"while {args.idle} are reset ({mark[1]}); "
