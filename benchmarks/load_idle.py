@@ -86,16 +86,12 @@ async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float
         # of this process's garbage collector once open: otherwise its full passes over
         # them slow the dialing, and the rate "with 4,000 open" measures the load.
         gc.freeze()
-        results["rate_base"], results["cpu_base"] = await accept_rate(
-            server, probe, 10_000, args
-        )
+        results["rate_base"], results["cpu_base"] = await accept_rate(server, probe, 10_000, args)
         began = time.perf_counter()
         idle += await open_many(port, args.base, args.idle - args.base)
         results["open_all_s"] = time.perf_counter() - began
         gc.freeze()
-        results["rate_idle"], results["cpu_idle"] = await accept_rate(
-            server, probe, 20_000, args
-        )
+        results["rate_idle"], results["cpu_idle"] = await accept_rate(server, probe, 20_000, args)
         before = time.perf_counter()
         await asyncio.sleep(2.0)
         results["probe_before"] = probe.worst_since(before)
