@@ -19,12 +19,13 @@ throughout; between phases the load waits until it is answered promptly again.
    the rate with ``--base`` open.  Beside each rate, the venue's own CPU time per
    upgrade in the same windows (``/proc``): it says whether the venue's work grew with the
    idle connections when the rate moved with other work on the machine.  Each rate is
-   the median of ``--rounds`` windows of
-   ``--new`` upgrades (1,000, about a second each), long on purpose: a full pass of
-   Python's cyclic garbage collector walks every live connection's objects (a few
-   hundred ms with 4,000 open), and CPython spaces those passes so that their cost per
-   new object stays constant; over 200 upgrades (0.15 s) the rate said whether one pass
-   happened to land inside, not what accepting costs;
+   the median of ``--rounds`` (5) windows of ``--new`` upgrades (1,000, half a second
+   to a second each), long on purpose: a full pass of Python's cyclic garbage collector
+   walks every live connection's objects (a few hundred ms with 4,000 open), and CPython
+   spaces those passes so that their cost per new object stays constant; over 200
+   upgrades (0.15 s) the rate said whether one pass happened to land inside, not what
+   accepting costs.  Five, not three: on this 2-core machine a burst of other work
+   takes a window's share of a core, and a median of three moved by it;
 2. **abort**: all ``--idle`` WebSockets are reset at once (RST); the probe's worst
    answer time from then until answers are prompt again.  Target: under 1 s;
 3. **stop**: ``--idle`` WebSockets open again, SIGTERM; seconds until the process has
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", type=int, default=250)
     parser.add_argument("--new", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     failed = False
     for binding in args.binding:
