@@ -121,11 +121,13 @@ class _Side:
         (``keys`` is kept, not copied, when it fits one chunk)."""
         load = self.load
         self.sizes = sizes
-        if len(keys) <= load:
-            self.chunks = chunks = [keys] if keys else []
-        else:
+        if len(keys) > load:
             chunks = self.chunks = [keys[i : i + load] for i in range(0, len(keys), load)]
-        self.maxes = [chunk[-1] for chunk in chunks]
+            self.maxes = [chunk[-1] for chunk in chunks]
+        elif keys:
+            self.chunks, self.maxes = [keys], [keys[-1]]
+        else:
+            self.chunks, self.maxes = [], []
         self.dead = 0
         self.exact = True
 
@@ -631,7 +633,7 @@ def _whole(batch: Sequence[Any], width: int) -> tuple[dict[Any, Any], list[Any]]
             sizes = {
                 price: size
                 for action, price, size in batch
-                if action == "new" and size > 0.0 and size < _INF
+                if action == "new" and size > 0.0 and size < 1e309  # inf: a constant
             }
             if len(sizes) != len(batch):
                 return None
