@@ -38,23 +38,27 @@ lists" of ``sortedcontainers``): the best bid is the last price of the last chun
 best ask the first price of the first chunk, so neither side stores a second object per
 price.  An insert costs a bisect of ``maxes`` and a move of one chunk.  A deleted level
 stays as a tombstone (size ``0``): Deribit deletes and re-creates the same prices near the
-top all the time, and reviving a tombstone is one dict store.  Tombstones are trimmed off
-the top after every batch that removed a level, so the best price is always live, and a
-side is compacted when its tombstones outnumber its live levels (amortised O(1) per
-delete; a side holds at most about twice ``max_levels`` entries, four times its live
-levels while the count is a bound).
+top all the time, and reviving a tombstone is one dict store.  A tombstone a removal
+leaves on top is trimmed when the best price is next asked for (``best_bid``,
+``best_ask``, ``is_crossed``: the lookup of the top size they make anyway tells; the exact
+loop and compaction trim at once), so a delta batch pays nothing for it, and a side is
+compacted when its tombstones outnumber its live levels (amortised O(1) per delete; a
+side holds at most about twice ``max_levels`` entries, four times its live levels while
+the count is a bound).
 
-A delta level costs one dict store on the fast path (:meth:`OrderBook._fast`): the level
-is stored without asking the dict what it held, and the prices new to the side are found
-after the batch as the dict's last ``len`` growth keys (a dict keeps insertion order), so
-a change of a live level costs little more than a plain ``dict`` update.  The price that
-cost: the count of tombstones (``_Side.dead``) is only an upper bound after such a batch
-(a store cannot tell a revived tombstone from a change), recounted when it must be exact
-(:meth:`OrderBook.depth`, compaction, the ``max_levels`` check).  The fast path takes the
-usual levels only (a set with a positive finite size, a ``delete`` with amount ``0``,
-finite prices, a batch that cannot reach ``max_levels``); at the first other level it
-hands the batch to the exact loop (:meth:`OrderBook._exact`), which checks level by
-level as it always did and names the first bad level.
+A delta level costs one dict store on the fast path, the loops of
+:meth:`OrderBook.set_levels` and :meth:`OrderBook.apply_actions` (one per shape, so a
+batch costs one Python call, and per batch only a few dozen bytecodes around the stores):
+the level is stored without asking the dict what it held, and the prices new to the side
+are found after the batch as the dict's last ``len`` growth keys (a dict keeps insertion
+order), so a change of a live level costs little more than a plain ``dict`` update.  The
+price that cost: the count of tombstones (``_Side.dead``) is only an upper bound after
+such a batch (a store cannot tell a revived tombstone from a change), recounted when it
+must be exact (:meth:`OrderBook.depth`, compaction, the ``max_levels`` check).  The fast
+path takes the usual levels only (a set with a positive finite size, a ``delete`` with
+amount ``0``, finite prices, a batch that cannot reach ``max_levels``); at the first
+other level it hands the batch to the exact loop (:meth:`OrderBook._exact`), which checks
+level by level as it always did and names the first bad level.
 """
 
 from __future__ import annotations
@@ -77,7 +81,6 @@ _NEG_INF = -math.inf
 _ACTIONS = frozenset(("new", "change", "delete"))
 _isfinite = math.isfinite
 _SEQUENCES = (list, tuple)  # taken as they are; any other iterable is copied to a list
-_DONE: Any = object()  # the fast loop's "no level left in doubt"
 
 
 class _Side:
@@ -85,15 +88,28 @@ class _Side:
     ascending, in ``chunks`` of at most ``2 * load`` (``maxes`` holds each chunk's last
     price), so an insert anywhere moves at most one chunk's worth of memory.  ``dead`` is
     the number of tombstones, or an upper bound of it when ``exact`` is false (after a fast
-    batch, module docstring).  Subclasses say where the best price is."""
+    batch, module docstring); a bound of ``0`` is exact.  Subclasses say where the best
+    price is (``END``, copied to the slot ``end``: a slot is cheaper to read)."""
 
-    __slots__ = ("chunks", "dead", "end", "exact", "load", "maxes", "name", "sizes")
+    __slots__ = (
+        "chunks",
+        "compact_min",
+        "dead",
+        "end",
+        "exact",
+        "load",
+        "maxes",
+        "name",
+        "sizes",
+    )
 
-    end: int  # the best price is ``chunks[end][end]``
+    END: ClassVar[int]  # the best price is ``chunks[END][END]``, once the top is trimmed
 
-    def __init__(self, name: str, load: int) -> None:
+    def __init__(self, name: str, load: int, compact_min: int) -> None:
         self.name = name
         self.load = load
+        self.compact_min = compact_min  # tombstones tolerated before compaction
+        self.end = self.END
         self.sizes: dict[float, float] = {}
         self.chunks: list[list[float]] = []
         self.maxes: list[float] = []
@@ -105,11 +121,13 @@ class _Side:
         (``keys`` is kept, not copied, when it fits one chunk)."""
         load = self.load
         self.sizes = sizes
-        if len(keys) <= load:
-            self.chunks = chunks = [keys] if keys else []
-        else:
+        if len(keys) > load:
             chunks = self.chunks = [keys[i : i + load] for i in range(0, len(keys), load)]
-        self.maxes = [chunk[-1] for chunk in chunks]
+            self.maxes = [chunk[-1] for chunk in chunks]
+        elif keys:
+            self.chunks, self.maxes = [keys], [keys[-1]]
+        else:
+            self.chunks, self.maxes = [], []
         self.dead = 0
         self.exact = True
 
@@ -146,23 +164,26 @@ class _Side:
                 del sizes[price]
 
     def exact_dead(self) -> int:
-        """The number of tombstones, counted when ``dead`` is only a bound (O(n), once)."""
+        """The number of tombstones, counted when ``dead`` is only a bound (O(n), once; a
+        bound of ``0`` needs no count)."""
         if not self.exact:
-            sizes = self.sizes
-            self.dead = len(sizes) - len(list(filter(None, sizes.values())))
+            if self.dead:
+                sizes = self.sizes
+                self.dead = len(sizes) - len(list(filter(None, sizes.values())))
             self.exact = True
         return self.dead
 
     def count(self) -> int:
         return sum(map(len, self.chunks))
 
-    def settle(self, compact_min: int) -> None:
+    def settle(self) -> None:
         """After a removal: trim tombstones off the top, and compact when they outnumber the
         live levels.  A bound (``exact`` false) is recounted only past three quarters of
         ``sizes``, so a count that stays just under half is not recounted every batch:
-        the bound must grow by a quarter of ``sizes`` between two recounts."""
+        the bound must grow by a quarter of ``sizes`` between two recounts (the fast loops
+        call this only then: :meth:`OrderBook.set_levels`)."""
         self.trim()
-        dead, sizes = self.dead, self.sizes
+        dead, sizes, compact_min = self.dead, self.sizes, self.compact_min
         if dead > compact_min and 2 * dead > len(sizes):
             if not self.exact and 4 * dead <= 3 * len(sizes):
                 return
@@ -172,8 +193,22 @@ class _Side:
                 self.reset(live, [p for chunk in self.chunks for p in chunk if p in live])
 
     def trim(self) -> None:
-        """Drop the tombstones at the best end, so the best price is live."""
+        """Drop the tombstones at the best end, so the best price is live (after a fast batch
+        only when the best price is asked for: :meth:`OrderBook.best_bid`)."""
         raise NotImplementedError
+
+    def best(self) -> Level | None:
+        """The best live level, the top trimmed first if a removal left a tombstone there."""
+        chunks = self.chunks
+        if not chunks:
+            return None
+        end = self.end
+        price = chunks[end][end]
+        size = self.sizes[price]
+        if not size:
+            self.trim()
+            return self.best()
+        return (price, size)
 
     def best_first(self) -> Iterator[Any]:
         """Every price of the side (tombstones too), best first."""
@@ -201,7 +236,7 @@ class _Bids(_Side):
     """Bids: the best (highest) price is the last of the last chunk."""
 
     __slots__ = ()
-    end = -1
+    END = -1
 
     def trim(self) -> None:
         chunks, sizes = self.chunks, self.sizes
@@ -224,7 +259,7 @@ class _Asks(_Side):
     """Asks: the best (lowest) price is the first of the first chunk."""
 
     __slots__ = ()
-    end = 0
+    END = 0
 
     def trim(self) -> None:
         chunks, sizes = self.chunks, self.sizes
@@ -271,8 +306,8 @@ class OrderBook:
         self.max_levels = max_levels
         self.sequence: int | None = None
         self.stale = False
-        self._bid: _Side = _Bids("bid", self._load)
-        self._ask: _Side = _Asks("ask", self._load)
+        self._bid: _Side = _Bids("bid", self._load, self._compact_min)
+        self._ask: _Side = _Asks("ask", self._load, self._compact_min)
         self._sides = {"bid": self._bid, "ask": self._ask}
 
     # -- updates from the peer ---------------------------------------------------------
@@ -295,8 +330,47 @@ class OrderBook:
         """Set ``[price, size]`` levels on ``side``: the size is the new total, ``0`` removes.
 
         Removing an absent level is a no-op, so replaying deltas is idempotent.
+
+        The fast loop (module docstring): one dict store per usual level, checked with
+        compares to literals (``1e309`` is infinity, a constant, cheaper than a global); at
+        the first other level the batch goes to :meth:`_handover`.  The checks only ever
+        accept a level the exact loop accepts, and apply it the same way.  After a whole
+        batch, what the exact loop does in ``_finish``, with as little as that allows: the
+        prices new to the side keyed, the tombstone bound moved and ``settle`` called only
+        when it may compact (a tombstone left on top is trimmed when the best is asked
+        for).  :meth:`apply_actions` is the same loop for triples.
         """
-        self._fast(side, levels, 2)
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        sizes = s.sizes
+        before = len(sizes)
+        if before + len(batch) > self.max_levels:  # a batch that could overfill: exact
+            return self._exact(s, batch, batch, 2)
+        removed = 0
+        try:
+            for price, size in batch:
+                if size > 0.0 and size < 1e309 and price > -1e309 and price < 1e309:
+                    sizes[price] = size
+                elif size == 0.0 and price > -1e309 and price < 1e309:
+                    sizes[price] = 0
+                    removed += 1
+                else:
+                    break
+            else:
+                s.exact = False  # a store may have revived a tombstone: ``dead`` is a bound
+                if len(sizes) != before:
+                    s.absorb(len(sizes) - before)
+                if removed:
+                    dead = s.dead = s.dead + removed
+                    if dead > s.compact_min and 4 * dead > 3 * len(sizes):
+                        s.settle()
+                return
+        except (TypeError, ValueError, ArithmeticError):
+            pass  # a level in doubt: the exact loop decides
+        self._handover(s, batch, before, removed, 2)
 
     def apply_actions(self, side: Side, actions: Iterable[Sequence[Any]]) -> None:
         """Apply Deribit ``[action, price, amount]`` levels (spec section 3.3) to ``side``.
@@ -305,8 +379,48 @@ class OrderBook:
         the amount is absolute, so either is safe to apply as "set"); ``delete``, or an
         amount of ``0``, removes it, and removing an absent level is a no-op.  The amount
         of a ``delete`` is checked like any other but otherwise ignored.
+
+        The fast loop of :meth:`set_levels`, for triples; it takes ``new`` / ``change``
+        with a positive amount and ``delete`` with ``0`` (``==`` twice, not ``in`` a set:
+        a specialised str compare in 3.11, cheaper).
         """
-        self._fast(side, actions, 3)
+        try:
+            s = self._sides[side]
+        except (KeyError, TypeError):
+            raise _bad_side(side) from None
+        batch = actions if isinstance(actions, _SEQUENCES) else list(actions)
+        sizes = s.sizes
+        before = len(sizes)
+        if before + len(batch) > self.max_levels:  # a batch that could overfill: exact
+            return self._exact(s, batch, batch, 3)
+        removed = 0
+        try:
+            for action, price, size in batch:
+                if (
+                    size > 0.0
+                    and size < 1e309
+                    and price > -1e309
+                    and price < 1e309
+                    and (action == "change" or action == "new")  # noqa: PLR1714
+                ):
+                    sizes[price] = size
+                elif size == 0.0 and action == "delete" and price > -1e309 and price < 1e309:
+                    sizes[price] = 0
+                    removed += 1
+                else:
+                    break
+            else:  # as in set_levels
+                s.exact = False
+                if len(sizes) != before:
+                    s.absorb(len(sizes) - before)
+                if removed:
+                    dead = s.dead = s.dead + removed
+                    if dead > s.compact_min and 4 * dead > 3 * len(sizes):
+                        s.settle()
+                return
+        except (TypeError, ValueError, ArithmeticError):
+            pass  # a level in doubt: the exact loop decides
+        self._handover(s, batch, before, removed, 3)
 
     def clear(self) -> None:
         """Empty both sides.  ``sequence`` and ``stale`` are the owner's and stay as they are."""
@@ -321,7 +435,8 @@ class OrderBook:
         if not chunks:
             return None
         price = chunks[-1][-1]
-        return (price, self._bid.sizes[price])
+        size = self._bid.sizes[price]
+        return (price, size) if size else self._bid.best()  # else a tombstone on top
 
     def best_ask(self) -> Level | None:
         """The lowest ask as ``(price, size)``, or ``None`` when there are no asks."""
@@ -329,7 +444,8 @@ class OrderBook:
         if not chunks:
             return None
         price = chunks[0][0]
-        return (price, self._ask.sizes[price])
+        size = self._ask.sizes[price]
+        return (price, size) if size else self._ask.best()  # else a tombstone on top
 
     def top(self, n: int) -> tuple[list[Level], list[Level]]:
         """The best ``n`` levels of each side: ``(bids descending, asks ascending)``."""
@@ -360,8 +476,8 @@ class OrderBook:
         A locked book (equal prices) counts as crossed: no venue rests such a book, so
         either way the local copy is wrong.
         """
-        bids, asks = self._bid.chunks, self._ask.chunks
-        return bool(bids and asks) and bids[-1][-1] >= asks[0][0]
+        bid, ask = self._bid.best(), self._ask.best()
+        return bid is not None and ask is not None and bid[0] >= ask[0]
 
     def __repr__(self) -> str:
         return (
@@ -372,74 +488,23 @@ class OrderBook:
 
     # -- internals -----------------------------------------------------------------------
 
-    def _fast(self, side: Side, levels: Iterable[Sequence[Any]], width: int) -> None:
-        """A delta batch: one dict store per usual level, else the exact loop.
-
-        The checks here only ever accept a level the exact loop accepts, and apply it the
-        same way; anything else (a zero amount of ``new``/``change``, a ``delete`` with an
-        amount, a bad level, an error) stops the fast loop at that level, the prices it
-        appended are keyed, and the exact loop takes the batch again from its first level:
-        each level sets an absolute total (or removes), so applying the levels already
+    def _handover(
+        self, s: _Side, batch: Sequence[Any], before: int, removed: int, width: int
+    ) -> None:
+        """The fast loop stopped at a level it does not take (a zero amount of ``new`` /
+        ``change``, a ``delete`` with an amount, a bad level, an error): the prices it
+        appended are keyed, and the exact loop takes the batch again from its first level.
+        Each level sets an absolute total (or removes), so applying the levels already
         applied once more leaves them as they are, and the exact loop stops at the first
-        bad level and names it, as it always did.
-        """
-        try:
-            s = self._sides[side]
-        except (KeyError, TypeError):
-            raise _bad_side(side) from None
-        batch = levels if isinstance(levels, _SEQUENCES) else list(levels)
+        bad level and names it, as it always did."""
         sizes = s.sizes
-        before = len(sizes)
-        if before + len(batch) > self.max_levels:  # a batch that could overfill: exact
-            return self._exact(s, batch, batch, width)
-        removed = 0
-        whole = False
-        try:
-            if width == 3:
-                # ``==`` twice, not ``in`` a set: a specialised str compare in 3.11, cheaper
-                for action, price, size in batch:
-                    if (
-                        size > 0.0
-                        and size < _INF
-                        and price > _NEG_INF
-                        and price < _INF
-                        and (action == "change" or action == "new")  # noqa: PLR1714
-                    ):
-                        sizes[price] = size
-                    elif size == 0.0 and action == "delete" and price > _NEG_INF and price < _INF:
-                        sizes[price] = 0
-                        removed += 1
-                    else:
-                        break
-                else:
-                    whole = True
-            else:
-                for price, size in batch:
-                    if size > 0.0 and size < _INF and price > _NEG_INF and price < _INF:
-                        sizes[price] = size
-                    elif size == 0.0 and price > _NEG_INF and price < _INF:
-                        sizes[price] = 0
-                        removed += 1
-                    else:
-                        break
-                else:
-                    whole = True
-        except (TypeError, ValueError, ArithmeticError):
-            pass  # a level in doubt: the exact loop decides
-        added = len(sizes) - before
-        if added:
-            s.absorb(added)
-        dead = s.dead = s.dead + removed
-        if dead:
-            s.exact = False  # a store may have revived a tombstone, a removal hit one
+        s.exact = False
+        if len(sizes) != before:
+            s.absorb(len(sizes) - before)
         if removed:
-            chunks, end = s.chunks, s.end
-            if (chunks and not sizes[chunks[end][end]]) or (
-                dead > self._compact_min and 2 * dead > len(sizes)
-            ):  # a tombstone on top, or maybe too many: what settle does, only when needed
-                s.settle(self._compact_min)
-        if not whole:  # replayed whole: every level sets a total, so the applied ones again
-            self._exact(s, batch, batch, width)  # leave the book as it is
+            s.dead += removed
+            s.settle()
+        self._exact(s, batch, batch, width)
 
     def _exact(self, s: _Side, levels: Iterable[Any], batch: Sequence[Any], width: int) -> None:
         """The exact loop: the old level-by-level check and apply (``get`` then store)."""
@@ -492,7 +557,7 @@ class OrderBook:
         when a level was removed (only a removal can leave a tombstone on top)."""
         s.dead += dead
         if zeroed:
-            s.settle(self._compact_min)
+            s.settle()
 
     def _build(self, s: _Side, levels: Iterable[Sequence[Any]]) -> tuple[dict[Any, Any], list[Any]]:
         """Check one snapshot side and return its ``(sizes, prices ascending)``; ``s`` is
@@ -568,7 +633,7 @@ def _whole(batch: Sequence[Any], width: int) -> tuple[dict[Any, Any], list[Any]]
             sizes = {
                 price: size
                 for action, price, size in batch
-                if action == "new" and size > 0.0 and size < _INF
+                if action == "new" and size > 0.0 and size < 1e309  # inf: a constant
             }
             if len(sizes) != len(batch):
                 return None
