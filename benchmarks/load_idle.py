@@ -19,13 +19,16 @@ throughout; between phases the load waits until it is answered promptly again.
    the rate with ``--base`` open.  Beside each rate, the venue's own CPU time per
    upgrade in the same windows (``/proc``): it says whether the venue's work grew with the
    idle connections when the rate moved with other work on the machine.  Each rate is
-   the median of ``--rounds`` (5) windows of ``--new`` upgrades (1,000, half a second
-   to a second each), long on purpose: a full pass of Python's cyclic garbage collector
-   walks every live connection's objects (a few hundred ms with 4,000 open), and CPython
-   spaces those passes so that their cost per new object stays constant; over 200
-   upgrades (0.15 s) the rate said whether one pass happened to land inside, not what
-   accepting costs.  Five, not three: on this 2-core machine a burst of other work
-   takes a window's share of a core, and a median of three moved by it;
+   the median of ``--rounds`` (5) windows of ``--new`` upgrades (3,000, one to two
+   seconds each), long on purpose: a full pass of Python's cyclic garbage collector
+   walks every live connection's objects (0.2-0.3 s with 4,000 open, 20-40 ms with
+   250), and CPython spaces those passes so that their cost per new object stays
+   constant: rare and long with 4,000 open, frequent and short with 250, the same
+   per upgrade over a long enough window.  Over 200 upgrades (0.15 s) the rate said
+   whether one pass happened to land inside, not what accepting costs, and windows of
+   1,000 (0.3 s once the machine was quiet) still moved by a third from one to the
+   next.  Five, not three: on this 2-core machine a burst of other work takes a
+   window's share of a core;
 2. **abort**: all ``--idle`` WebSockets are reset at once (RST); the probe's worst
    answer time from then until answers are prompt again.  Target: under 1 s;
 3. **stop**: ``--idle`` WebSockets open again, SIGTERM; seconds until the process has
@@ -87,12 +90,12 @@ async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float
         # of this process's garbage collector once open: otherwise its full passes over
         # them slow the dialing, and the rate "with 4,000 open" measures the load.
         gc.freeze()
-        results["rate_base"], results["cpu_base"] = await accept_rate(server, probe, 10_000, args)
+        results["rate_base"], results["cpu_base"] = await accept_rate(server, probe, 100_000, args)
         began = time.perf_counter()
         idle += await open_many(port, args.base, args.idle - args.base)
         results["open_all_s"] = time.perf_counter() - began
         gc.freeze()
-        results["rate_idle"], results["cpu_idle"] = await accept_rate(server, probe, 20_000, args)
+        results["rate_idle"], results["cpu_idle"] = await accept_rate(server, probe, 200_000, args)
         before = time.perf_counter()
         await asyncio.sleep(2.0)
         results["probe_before"] = probe.worst_since(before)
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--binding", nargs="+", choices=BINDINGS, default=list(BINDINGS))
     parser.add_argument("--idle", type=int, default=4000)
     parser.add_argument("--base", type=int, default=250)
-    parser.add_argument("--new", type=int, default=1000)
+    parser.add_argument("--new", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
