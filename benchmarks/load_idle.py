@@ -5,30 +5,31 @@
     python -m benchmarks.load_idle [--binding asyncio trio sync] [--idle 4000] [--base 250]
 
 Per binding, the reference Deribit venue runs in its own process (asyncio: ``tradewire
-serve deribit`` itself; trio and sync: :func:`benchmarks._loadgen.serve_main`) and
-this process, the load, opens raw WebSockets to it from 127.1.x.y (30 per address; the
-venue admits 32 per IP):
+serve deribit`` itself; trio and sync: :func:`benchmarks._loadgen.serve_main`), twice
+for the accept rate, and this process, the load, opens raw WebSockets to it from
+127.1.x.y (30 per address; the venue admits 32 per IP):
 
 A well-behaved client (the probe) sends ``public/get_time`` every 60 ms, one at a time,
-throughout; between phases the load waits until it is answered promptly again.
+throughout, to the venue that holds ``--idle``; between windows and phases the load
+waits until it is answered promptly again.
 
-1. **accept rate**: with ``--base`` idle WebSockets open, ``--new`` more are opened
-   (``--concurrency`` dials in flight), each reset as soon as its upgrade is answered,
-   so the number open stays at ``--base``; upgrades completed per second.  Then the
-   same with ``--idle`` open.  Target: the rate with ``--idle`` open is at least 80% of
-   the rate with ``--base`` open.  Beside each rate, the venue's own CPU time per
-   upgrade in the same windows (``/proc``): it says whether the venue's work grew with the
-   idle connections when the rate moved with other work on the machine.  Each rate is
-   the median of ``--rounds`` (5) windows of ``--new`` upgrades (3,000, one to two
-   seconds each), long on purpose: a full pass of Python's cyclic garbage collector
-   walks every live connection's objects (0.2-0.3 s with 4,000 open, 20-40 ms with
-   250), and CPython spaces those passes so that their cost per new object stays
-   constant: rare and long with 4,000 open, frequent and short with 250, the same
-   per upgrade over a long enough window.  Over 200 upgrades (0.15 s) the rate said
-   whether one pass happened to land inside, not what accepting costs, and windows of
-   1,000 (0.3 s once the machine was quiet) still moved by a third from one to the
-   next.  Five, not three: on this 2-core machine a burst of other work takes a
-   window's share of a core;
+1. **accept rate**: two venues of the binding run side by side, one with ``--base``
+   idle WebSockets open, the other with ``--idle``; ``--new`` more are opened on one and
+   then the other, in turn (``--concurrency`` dials in flight), each reset as soon as
+   its upgrade is answered, so the number open stays where it was; upgrades completed
+   per second.  Target: the rate with ``--idle`` open is at least 80% of the rate with
+   ``--base`` open.  Beside each rate, the venue's own CPU time per upgrade in the same
+   windows (``/proc``).  Each rate is the median of ``--rounds`` (5) windows of
+   ``--new`` upgrades (3,000, one to two seconds each).  Windows of the two venues
+   alternate (base, idle, idle, base, ...), because this VM has slow phases of seconds
+   that slow both the venue and this process (their CPU time per upgrade moved
+   together between 0.3 and 0.6 ms and 0.16 and 0.31 ms, from window to window, with
+   250 open as with 4,000): measured one venue after the other, a phase that fell on
+   one side's windows decided the ratio.  Long windows, because a full pass of Python's
+   cyclic garbage collector walks every live connection's objects (0.2-0.3 s with
+   4,000 open, 20-40 ms with 250), and CPython spaces those passes so that their cost
+   per new object stays constant: rare and long with 4,000 open, frequent and short
+   with 250, the same per upgrade over a long enough window;
 2. **abort**: all ``--idle`` WebSockets are reset at once (RST); the probe's worst
    answer time from then until answers are prompt again.  Target: under 1 s;
 3. **stop**: ``--idle`` WebSockets open again, SIGTERM; seconds until the process has
@@ -59,43 +60,53 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def accept_rate(
-    server: Server, probe: ProbeProcess, start: int, args: argparse.Namespace
-) -> tuple[float, float]:
-    """The median of ``--rounds`` rates, each over ``--new`` upgrades, and the median of
-    the venue's CPU time per upgrade in the same windows (in ms; other work on the
-    machine moves the rate much more than it moves this)."""
-    count, rounds = args.new, args.rounds
-    pid = server.process.pid
-    rates, costs = [], []
-    for i in range(rounds):
-        await probe.settled()
-        began, cpu = time.perf_counter(), cpu_seconds(pid)
-        await churn(server.port, start + i * count, count, args.concurrency)
-        rates.append(count / (time.perf_counter() - began))
-        costs.append((cpu_seconds(pid) - cpu) / count * 1000)
+async def accept_rates(
+    base: Server, idle: Server, probe: ProbeProcess, args: argparse.Namespace
+) -> dict[str, float]:
+    """Windows of ``--new`` upgrades on the two venues in turn (base, idle, idle, base,
+    ...: each round's pair sees the machine as it was then); the median rate of each, and
+    the median of each venue's CPU time per upgrade in its windows (ms)."""
+    count = args.new
+    rates: dict[str, list[float]] = {"base": [], "idle": []}
+    costs: dict[str, list[float]] = {"base": [], "idle": []}
+    servers = {"base": base, "idle": idle}
+    for i in range(args.rounds):
+        for name in ("base", "idle") if i % 2 == 0 else ("idle", "base"):
+            server = servers[name]
+            await probe.settled()
+            began, cpu = time.perf_counter(), cpu_seconds(server.process.pid)
+            first = (100_000 if name == "base" else 200_000) + i * count
+            await churn(server.port, first, count, args.concurrency)
+            rates[name].append(count / (time.perf_counter() - began))
+            costs[name].append((cpu_seconds(server.process.pid) - cpu) / count * 1000)
     await probe.settled()
-    return statistics.median(rates), statistics.median(costs)
+    return {
+        "rate_base": statistics.median(rates["base"]),
+        "rate_idle": statistics.median(rates["idle"]),
+        "cpu_base": statistics.median(costs["base"]),
+        "cpu_idle": statistics.median(costs["idle"]),
+    }
 
 
 async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float]:
     results: dict[str, float] = {}
+    base = start_server(binding)
     server = start_server(binding)
     probe = ProbeProcess(server.port)
     task = asyncio.create_task(probe.run())
     try:
         port = server.port
-        idle = await open_many(port, 0, args.base)
+        held = await open_many(base.port, 0, args.base)
+        began = time.perf_counter()
+        idle = await open_many(port, 0, args.idle)
+        results["open_all_s"] = time.perf_counter() - began
         # The load's own idle connections (asyncio transports and streams) are frozen out
         # of this process's garbage collector once open: otherwise its full passes over
         # them slow the dialing, and the rate "with 4,000 open" measures the load.
         gc.freeze()
-        results["rate_base"], results["cpu_base"] = await accept_rate(server, probe, 100_000, args)
-        began = time.perf_counter()
-        idle += await open_many(port, args.base, args.idle - args.base)
-        results["open_all_s"] = time.perf_counter() - began
-        gc.freeze()
-        results["rate_idle"], results["cpu_idle"] = await accept_rate(server, probe, 200_000, args)
+        results.update(await accept_rates(base, server, probe, args))
+        abort(held)
+        base.stop()
         before = time.perf_counter()
         await asyncio.sleep(2.0)
         results["probe_before"] = probe.worst_since(before)
@@ -113,9 +124,10 @@ async def run_binding(binding: str, args: argparse.Namespace) -> dict[str, float
     finally:
         gc.unfreeze()
         probe.stop()
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        for process in (base.process, server.process):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return results
 
 
