@@ -53,7 +53,11 @@ class DeadlineHeap(Generic[C]):
         return len(self._entries)
 
     def push(self, conn: C, deadline: float, connections: int) -> None:
-        """``conn`` now wants its timer at ``deadline``; ``connections`` open in all."""
+        """``conn`` now wants its timer at ``deadline``; ``connections`` open in all.  A
+        connection that is ``done`` wants none (nor a slot it would never be forgotten
+        from, if it is armed after :meth:`forget`)."""
+        if conn.done:
+            return
         entries = self._entries
         slot = self._slots.get(conn)
         if slot is None:

@@ -97,3 +97,20 @@ def test_a_rebuild_drops_a_forgotten_connections_entries() -> None:
         armed(heap, live, 2.0 + step, connections=1)
     assert len(heap) <= 2 + SLACK
     assert heap.pop_due(1.5) == []
+
+
+def test_a_done_connection_armed_after_it_was_forgotten_is_not_kept() -> None:
+    import gc
+    import weakref
+
+    heap: DeadlineHeap[Conn] = DeadlineHeap(lambda c: c.at)
+    gone = Conn()
+    armed(heap, gone, 1.0)
+    gone.done = True
+    heap.forget(gone)
+    armed(heap, gone, 2.0)  # a late arm, as the server tears the connection down
+    ref = weakref.ref(gone)
+    del gone
+    gc.collect()
+    assert ref() is None
+    assert heap.pop_due(10.0) == []
