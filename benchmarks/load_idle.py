@@ -26,7 +26,7 @@ waits until it is answered promptly again.
    together between 0.3 and 0.6 ms and 0.16 and 0.31 ms, from window to window, with
    250 open as with 4,000): measured one venue after the other, a phase that fell on
    one side's windows decided the ratio.  Long windows, because a full pass of Python's
-   cyclic garbage collector walks every live connection's objects (0.2-0.3 s with
+   cyclic garbage collector walks every live connection's objects (0.2-0.35 s with
    4,000 open, 20-40 ms with 250), and CPython spaces those passes so that their cost
    per new object stays constant: rare and long with 4,000 open, frequent and short
    with 250, the same per upgrade over a long enough window;
