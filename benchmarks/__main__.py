@@ -114,7 +114,7 @@ def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> l
             book_1k,
             limit=2.0,
             at_most=True,
-            note="",
+            note=_context("the plain dict's own 100k / 1k", named["100k/dict"], named["1k/dict"]),
         ),
         _ratio(
             "book, 400-level snapshot / building the dicts",
@@ -122,9 +122,22 @@ def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> l
             named["snapshot/dict"],
             limit=1.5,
             at_most=True,
-            note="",
+            note=", ".join(
+                _context(label, named[name], named["snapshot/dict"])
+                for label, name in (
+                    ("floors: its whole-side check alone", "snapshot/whole"),
+                    ("its filtering comprehension alone", "snapshot/checks"),
+                )
+            ),
         ),
     ]
+
+
+def _context(label: str, a: Result, b: Result) -> str:
+    """``label: a / b`` from this run, printed under a target (what bounds it), or ``""``."""
+    if not a.samples or not b.samples:
+        return ""
+    return f"{label}: {a.median / b.median:.2f}x"
 
 
 def _e2e_comparisons(by_name: dict[str, Result], note: str) -> list[Target]:

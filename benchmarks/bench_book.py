@@ -24,6 +24,7 @@ from typing import Any
 
 from tradewire.protocol import OrderBook
 from tradewire.protocol.deribit import BookUpdate, decode_inbound
+from tradewire.protocol.session._book import _whole
 
 from ._messages import BookSim
 from ._timing import Result, interleave, timed
@@ -125,7 +126,11 @@ def run(repeats: int, scale: float) -> tuple[list[Result], Result]:
 #   1k levels; and the same ``OrderBook`` row at 100k levels, against the 1k row;
 # * a 400-level snapshot (the decode benchmark's, decoded): ``OrderBook.apply_snapshot``
 #   (checks, drops deletes, sorts both sides into chunks) against building the two dicts
-#   ``{price: amount}`` from the same levels (no checks, no order).
+#   ``{price: amount}`` from the same levels (no checks, no order); beside them, two floor
+#   rows that show where the 1.5x budget goes: the book's own whole-side check called
+#   directly (``_whole``: the filtering comprehension, the sort, the finiteness sum; no
+#   ``OrderBook`` call), and that comprehension alone (the per-level checks of action and
+#   amount, as the book writes them, with no order and no sum).
 #
 # Each change sample starts from a fresh copy of the same start state (not timed) and
 # applies the same 1,000 changes (4,000 x scale); the changes keep each side about as
@@ -241,6 +246,7 @@ def _depth_dict(depth: int, count: int) -> Callable[[], float]:
 
 
 def _snapshot_rows(snapshot: BookUpdate, count: int) -> tuple[Callable[[], float], ...]:
+    """``OrderBook.apply_snapshot``, the two plain dicts, and the two floors (see above)."""
     bids, asks = snapshot.data.bids, snapshot.data.asks
     book = OrderBook()
 
@@ -254,13 +260,24 @@ def _snapshot_rows(snapshot: BookUpdate, count: int) -> tuple[Callable[[], float
             {p: v for _, p, v in bids}
             {p: v for _, p, v in asks}
 
-    return (lambda: timed(apply, count)), (lambda: timed(build, count))
+    def whole_check() -> None:
+        for _ in range(count):
+            _whole(bids, 3)
+            _whole(asks, 3)
+
+    def checks_only() -> None:  # _whole's comprehension, as written there
+        for _ in range(count):
+            {p: v for a, p, v in bids if a == "new" and v > 0.0 and v < 1e309}
+            {p: v for a, p, v in asks if a == "new" and v > 0.0 and v < 1e309}
+
+    return tuple((lambda f=f: timed(f, count)) for f in (apply, build, whole_check, checks_only))
 
 
 def run_depth(repeats: int, scale: float) -> tuple[list[Result], dict[str, Result], dict[str, Any]]:
     """The depth and snapshot rows, the reference of each group, and the rows by name.
 
-    Names: ``1k/book``, ``1k/dict``, ``100k/book``, ``snapshot/book``, ``snapshot/dict``.
+    Names: ``1k/book``, ``1k/dict``, ``100k/book``, ``100k/dict``, ``snapshot/book``,
+    ``snapshot/whole``, ``snapshot/checks``, ``snapshot/dict``.
     """
     count = int(4000 * scale)
     named = {
@@ -277,11 +294,25 @@ def run_depth(repeats: int, scale: float) -> tuple[list[Result], dict[str, Resul
     ]
     interleave(rows, repeats)
     snapshot, _ = _updates(0.0)
-    book_row, dict_row = _snapshot_rows(snapshot, max(1, count // 10))
+    book_row, dict_row, whole_row, checks_row = _snapshot_rows(snapshot, max(1, count // 10))
     named["snapshot/book"] = Result(
         SNAPSHOT_GROUP, "OrderBook.apply_snapshot (checked, sorted)", "us"
     )
+    named["snapshot/whole"] = Result(
+        SNAPSHOT_GROUP, "  floor: its whole-side check alone (_whole x 2)", "us"
+    )
+    named["snapshot/checks"] = Result(
+        SNAPSHOT_GROUP, "  floor: its filtering comprehension alone", "us"
+    )
     named["snapshot/dict"] = Result(SNAPSHOT_GROUP, "two dicts {price: amount} built", "us")
-    interleave([(named["snapshot/book"], book_row), (named["snapshot/dict"], dict_row)], repeats)
+    interleave(
+        [
+            (named["snapshot/book"], book_row),
+            (named["snapshot/whole"], whole_row),
+            (named["snapshot/checks"], checks_row),
+            (named["snapshot/dict"], dict_row),
+        ],
+        repeats,
+    )
     refs = {DEPTH_GROUP: named["1k/dict"], SNAPSHOT_GROUP: named["snapshot/dict"]}
     return list(named.values()), refs, named

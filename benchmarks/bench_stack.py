@@ -5,10 +5,13 @@ snapshot, then 19-40-level book changes) is cut into 256 KiB reads, the size asy
 selector transport hands a plain ``asyncio.Protocol`` (and the sync binding reads), and
 fed with no socket and no event loop:
 
-* **decode only**: :func:`decode_inbound` over the frames' payloads (the reference);
-* **framing only**: ``FrameReader.feed`` over the reads, the client fast path that
+* **decode only**: :func:`decode_inbound` over the frames' payloads (the reference), and
+  beside it the end-to-end picows row's own work per message on the same payloads (the
+  prefix check, the bare msgspec decode into ``BookUpdate``, the channel compare): what
+  a client with compiled framing and a per-frame callback adds to the socket;
+* **framing only**: ``FrameReader.runs`` over 64 KiB reads, the client fast path that
   splits simple text frames before wsproto (``tradewire.protocol.transport._frames``), and, for
-  comparison, wsproto's own parser on the same reads (``receive_data`` + ``events()``:
+  comparison, wsproto's own parser on the 256 KiB reads (``receive_data`` + ``events()``:
   what the fast path avoids);
 * **stack**: ``WebSocketClientStack.receive_data`` + ``events()`` per read, with the
   machine of :mod:`benchmarks._machine` after an upgrade and an acked subscription:
@@ -31,11 +34,11 @@ import wsproto
 import wsproto.events as wse
 
 from tradewire.protocol import WebSocketClientStack
-from tradewire.protocol.deribit import decode_inbound
+from tradewire.protocol.deribit import BookUpdate, decode_inbound
 from tradewire.protocol.transport._frames import FrameReader
 
 from ._machine import NOW, answer_all, make_machine, subscribe_command
-from ._messages import BOOK
+from ._messages import BOOK, bare_decoder
 from ._server import Stream, accept_key, frame_header, parse_frames
 from ._timing import Result, interleave, timed
 
@@ -114,15 +117,29 @@ def run(repeats: int, count: int) -> tuple[list[Result], Result]:
 
     def framing_loop() -> None:
         reader = FrameReader(1 << 24)
-        for chunk in chunks:
-            reader.feed(chunk)
+        for chunk in small:
+            reader.runs(chunk)
+
+    decode_book = bare_decoder(BookUpdate).decode
+    prefix = b'{"jsonrpc":"2.0","method":"subscription"'
+
+    def bare_loop() -> None:  # the picows row's work per message, as written there
+        for payload in payloads:
+            if payload.startswith(prefix):
+                event = decode_book(payload).params
+                if event.channel == BOOK:
+                    pass
 
     label = "ClientProtocol" if make_machine()[2] else "wire-layer machine"
     ref = Result(GROUP, "decode only: decode_inbound per payload", "us")
     rows = [
         (ref, lambda: timed(decode_loop, count)),
         (
-            Result(GROUP, "framing only: FrameReader.feed per read", "us"),
+            Result(GROUP, "  bare: prefix, msgspec decode, channel (picows row's work)", "us"),
+            lambda: timed(bare_loop, count),
+        ),
+        (
+            Result(GROUP, "framing only: FrameReader.runs per 64 KiB read", "us"),
             lambda: timed(framing_loop, count),
         ),
         (
