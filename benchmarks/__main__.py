@@ -98,7 +98,7 @@ def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> l
     rows, group_refs, named = _load("book").run_depth(mode.micro_repeats, mode.scale)
     results += rows
     refs.update(group_refs)
-    book_1k, book_100k = named["1k/book"], named["100k/book"]
+    book_1k, book_100k, snapshot = named["1k/book"], named["100k/book"], named["snapshot/dict"]
     return [
         _ratio(
             "book, 20-level change at 1k levels / dict",
@@ -119,18 +119,21 @@ def _book_depth(mode: Mode, results: list[Result], refs: dict[str, Result]) -> l
         _ratio(
             "book, 400-level snapshot / building the dicts",
             named["snapshot/book"],
-            named["snapshot/dict"],
+            snapshot,
             limit=1.5,
             at_most=True,
-            note=", ".join(
-                _context(label, named[name], named["snapshot/dict"])
-                for label, name in (
-                    ("floors: its whole-side check alone", "snapshot/whole"),
-                    ("its filtering comprehension alone", "snapshot/checks"),
-                )
+            note=_floors(
+                _context("its whole-side check alone", named["snapshot/whole"], snapshot),
+                _context("its filtering comprehension alone", named["snapshot/checks"], snapshot),
             ),
         ),
     ]
+
+
+def _floors(*parts: str) -> str:
+    """``floors: a, b`` of the parts measured (``_context`` is empty for a row not run)."""
+    measured = [part for part in parts if part]
+    return f"floors: {', '.join(measured)}" if measured else ""
 
 
 def _context(label: str, a: Result, b: Result) -> str:

@@ -101,6 +101,59 @@ def test_every_benchmark_is_loaded_by_name(monkeypatch: pytest.MonkeyPatch) -> N
     assert loaded == list(bench_main.BENCHMARKS)
 
 
+def fake_book(samples: dict[str, float]) -> types.ModuleType:
+    """A stand-in for ``bench_book``: ``run_depth`` rows with the samples given (a row
+    left out has none, as when it could not run)."""
+
+    def run_depth(repeats: int, scale: float) -> tuple[list[Result], dict[str, Any], Any]:
+        named = {
+            name: Result("depth", name, "us", [samples[name]] * 3 if name in samples else [])
+            for name in (
+                "1k/book",
+                "1k/dict",
+                "100k/book",
+                "100k/dict",
+                "snapshot/book",
+                "snapshot/whole",
+                "snapshot/checks",
+                "snapshot/dict",
+            )
+        }
+        return list(named.values()), {"depth": named["1k/dict"]}, named
+
+    module = types.ModuleType("benchmarks.bench_book")
+    module.run_depth = run_depth  # type: ignore[attr-defined]
+    return module
+
+
+def test_the_book_targets_carry_the_floors_measured_in_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Under the 100k / 1k target, the plain dict's own ratio; under the snapshot target,
+    # the book's own check and its comprehension against the same dicts.
+    rows = {"1k/book": 6.0, "1k/dict": 4.0, "100k/book": 18.0, "100k/dict": 10.0}
+    rows |= {"snapshot/book": 27.0, "snapshot/whole": 26.0, "snapshot/checks": 21.0}
+    monkeypatch.setattr(bench_main, "_load", lambda name: fake_book(rows | {"snapshot/dict": 20.0}))
+    targets = {t.name: t for t in bench_main._book_depth(bench_main.QUICK, [], {})}
+    depth = targets["book, 20-level change at 100k levels / at 1k"]
+    assert (depth.value, depth.passed) == (3.0, False)
+    assert depth.note == "the plain dict's own 100k / 1k: 2.50x"
+    snapshot = targets["book, 400-level snapshot / building the dicts"]
+    assert snapshot.note == (
+        "floors: its whole-side check alone: 1.30x, its filtering comprehension alone: 1.05x"
+    )
+    # A floor row without samples leaves its part out; the target itself still counts.
+    del rows["snapshot/whole"]
+    monkeypatch.setattr(bench_main, "_load", lambda name: fake_book(rows | {"snapshot/dict": 20.0}))
+    targets = {t.name: t for t in bench_main._book_depth(bench_main.QUICK, [], {})}
+    snapshot = targets["book, 400-level snapshot / building the dicts"]
+    assert snapshot.note == "floors: its filtering comprehension alone: 1.05x"
+    assert (snapshot.value, snapshot.passed) == (1.35, True)
+    del rows["snapshot/checks"]
+    targets = {t.name: t for t in bench_main._book_depth(bench_main.QUICK, [], {})}
+    assert targets["book, 400-level snapshot / building the dicts"].note == ""
+
+
 def test_the_mixed_stream_chains_every_book_channel_and_stays_on_its_channels() -> None:
     # The mixed stream's book changes must chain per channel from that channel's
     # snapshot, or a client machine reports gaps and resyncs instead of decoding.
