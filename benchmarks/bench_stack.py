@@ -7,8 +7,8 @@ fed with no socket and no event loop:
 
 * **decode only**: :func:`decode_inbound` over the frames' payloads (the reference), and
   beside it the end-to-end picows row's own work per message on the same payloads (the
-  prefix check, the bare msgspec decode into ``BookUpdate``, the channel compare): what
-  a client with compiled framing and a per-frame callback adds to the socket;
+  prefix check, the bare msgspec decode into ``BookUpdate``, the channel compare): the
+  work per message of a client that frames in compiled code and calls back per frame;
 * **framing only**: ``FrameReader.runs`` over 64 KiB reads, the client fast path that
   splits simple text frames before wsproto (``tradewire.protocol.transport._frames``), and, for
   comparison, wsproto's own parser on the 256 KiB reads (``receive_data`` + ``events()``:
